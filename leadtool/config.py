@@ -1,0 +1,155 @@
+"""`leadtool.toml` (SPEC 7): read with tomllib, every table optional, unknown keys an error."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .fields import FIELDS
+
+MERGE_RULES = ("head", "first", "last", "concat", "union", "max", "min", "longest")
+DEFAULT_FILE = "leadtool.toml"
+
+
+@dataclass
+class TeamConfig:
+    use_leads: bool | None = None
+    stages: list[str] | None = None
+
+
+@dataclass
+class Config:
+    map: dict[str, str] = field(default_factory=dict)
+    leads_enabled: bool = True
+    teams: dict[str, TeamConfig] = field(default_factory=dict)
+    stage_order: list[str] = field(default_factory=list)
+    won_stages: list[str] = field(default_factory=list)
+    merge_rules: dict[str, str] = field(default_factory=dict)
+    check_require: list[str] = field(default_factory=list)
+    check_max_duplicates: int | None = None
+    check_ignore: list[str] = field(default_factory=list)
+    path: str | None = None
+
+    def team_uses_leads(self, team: str) -> bool:
+        t = self.teams.get(team)
+        if t is not None and t.use_leads is not None:
+            return t.use_leads
+        return self.leads_enabled
+
+    def teams_without_leads(self) -> list[str]:
+        """Teams whose leads are converted on every run."""
+        return [name for name in self.teams if not self.team_uses_leads(name)]
+
+    def first_stage(self, team: str) -> str:
+        t = self.teams.get(team)
+        if t is not None and t.stages:
+            return t.stages[0]
+        return self.stage_order[0] if self.stage_order else "New"
+
+
+_SCHEMA: dict[str, Any] = {
+    "map": "table-of-str",
+    "leads": {"enabled": bool},
+    "teams": "teams",
+    "stages": {"order": list, "won": list},
+    "merge": {"rules": "table-of-str"},
+    "check": {"require": list, "max_duplicates": int, "ignore": list},
+}
+
+
+def _expect(value: Any, kind: type, where: str, path: str) -> Any:
+    if kind is int and isinstance(value, bool):
+        raise ConfigError(f"{where} must be an integer", file=path)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where} must be {'a list' if kind is list else kind.__name__}",
+                          file=path)
+    if kind is list and not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings", file=path)
+    return value
+
+
+def _str_table(value: Any, where: str, path: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{where}] must be a table", file=path)
+    for k, v in value.items():
+        if not isinstance(v, str):
+            raise ConfigError(f"{where}.{k} must be a string", file=path)
+    return dict(value)
+
+
+def parse_config(doc: dict[str, Any], path: str = DEFAULT_FILE) -> Config:
+    cfg = Config(path=path)
+    for key in doc:
+        if key not in _SCHEMA:
+            raise ConfigError(f"unknown table [{key}] (known: {', '.join(_SCHEMA)})", file=path)
+    if "map" in doc:
+        cfg.map = _str_table(doc["map"], "map", path)
+        for fld in cfg.map:
+            if fld not in FIELDS:
+                raise ConfigError(f"unknown key map.{fld}: not a field", file=path)
+    for table in ("leads", "stages", "check"):
+        section = doc.get(table, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"[{table}] must be a table", file=path)
+        for k, v in section.items():
+            kind = _SCHEMA[table].get(k)
+            if kind is None:
+                raise ConfigError(f"unknown key {table}.{k}", file=path)
+            _expect(v, kind, f"{table}.{k}", path)
+    leads = doc.get("leads", {})
+    cfg.leads_enabled = leads.get("enabled", True)
+    stages = doc.get("stages", {})
+    cfg.stage_order = list(stages.get("order", []))
+    cfg.won_stages = list(stages.get("won", []))
+    check = doc.get("check", {})
+    cfg.check_require = list(check.get("require", []))
+    cfg.check_max_duplicates = check.get("max_duplicates")
+    cfg.check_ignore = list(check.get("ignore", []))
+    teams = doc.get("teams", {})
+    if not isinstance(teams, dict):
+        raise ConfigError("[teams] must be a table of teams", file=path)
+    for name, team in teams.items():
+        if not isinstance(team, dict):
+            raise ConfigError(f'[teams."{name}"] must be a table', file=path)
+        tc = TeamConfig()
+        for k, v in team.items():
+            if k == "use_leads":
+                tc.use_leads = _expect(v, bool, f'teams."{name}".use_leads', path)
+            elif k == "stages":
+                tc.stages = list(_expect(v, list, f'teams."{name}".stages', path))
+            else:
+                raise ConfigError(f'unknown key teams."{name}".{k}', file=path)
+        cfg.teams[name] = tc
+    merge = doc.get("merge", {})
+    if not isinstance(merge, dict):
+        raise ConfigError("[merge] must be a table", file=path)
+    for k in merge:
+        if k != "rules":
+            raise ConfigError(f"unknown key merge.{k}", file=path)
+    cfg.merge_rules = _str_table(merge.get("rules", {}), "merge.rules", path)
+    for col, rule in cfg.merge_rules.items():
+        if rule not in MERGE_RULES:
+            raise ConfigError(f"merge.rules.{col}: unknown rule {rule!r} "
+                              f"(rules: {', '.join(MERGE_RULES)})", file=path)
+    return cfg
+
+
+def load_config(path: str | None = None) -> Config:
+    """The given config file, else `leadtool.toml` in the working directory, else defaults."""
+    if path is None:
+        if not Path(DEFAULT_FILE).is_file():
+            return Config()
+        path = DEFAULT_FILE
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("no such config file", file=path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not valid UTF-8", file=path) from None
+    return parse_config(doc, path)

@@ -1,0 +1,598 @@
+"""Reading and writing exports without changing a byte that no rule changed.
+
+polars parses and writes CSV (it is 5x faster than pandas here and keeps `\\r\\n` inside
+quoted values); Python's csv module is the slow, exact fallback used only to locate errors
+and to read files polars refuses. JSON and JSON Lines go through the json module, keeping
+numbers and booleans in their JSON text form.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+
+from .errors import InputError, UsageError
+from .fields import resolve_headers
+from .records import ID, KIND_PREFIX, ROW, SRC, FileFormat, Records, Source
+
+DELIMITERS = (",", ";", "\t", "|")
+SNIFF_BYTES = 1 << 16
+_BOM = b"\xef\xbb\xbf"
+
+
+# --------------------------------------------------------------------------- reading
+def read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", file=path)
+    if p.is_dir():
+        raise InputError("is a directory, not a file", file=path)
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), file=path) from None
+
+
+def _line_of(data: bytes | str, offset: int) -> int:
+    nl = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(nl, 0, offset) + 1  # type: ignore[arg-type]
+
+
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def _looks_cp1252(data: bytes) -> bool:
+    """Western text saved by Excel or an old ERP: isolated accented letters and typographic
+    punctuation. Anything else that is not UTF-8 is more likely corrupt than cp1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        return False
+    run = 0
+    for b in data:
+        if b < 0x80:
+            run = 0
+            continue
+        run += 1
+        if run >= 3 or b in _CP1252_UNDEFINED:
+            return False
+    text = data.decode("cp1252")
+    for ch in set(text):
+        if ord(ch) < 0x80:
+            continue
+        if ch in "ÃÂ":  # the signature of UTF-8 read as cp1252, or of broken UTF-8
+            return False
+        cat = unicodedata.category(ch)
+        if not (cat.startswith("L") or cat.startswith("P") or cat.startswith("S")
+                or cat.startswith("N") or ch == "\xa0"):
+            return False
+    return True
+
+
+def decode(data: bytes, path: str, encoding: str | None) -> tuple[str | None, str, bool]:
+    """Returns (text or None when the bytes are valid UTF-8 as they are, encoding, bom)."""
+    bom = data.startswith(_BOM)
+    if encoding:
+        norm = encoding.lower().replace("_", "-")
+        if norm in ("utf-8", "utf8", "utf-8-sig"):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", file=path,
+                                 line=_line_of(data, exc.start)) from None
+            return None, "utf-8", bom
+        try:
+            text = data.decode(encoding)
+        except LookupError:
+            raise UsageError(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not valid {encoding} (byte 0x{data[exc.start]:02x})",
+                             file=path, line=_line_of(data, exc.start)) from None
+        return text, encoding, False
+    try:
+        data.decode("utf-8")
+        return None, "utf-8", bom
+    except UnicodeDecodeError as exc:
+        if _looks_cp1252(data):
+            return data.decode("cp1252"), "cp1252", False
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); give --encoding "
+            "(for example --encoding cp1252)", file=path, line=_line_of(data, exc.start)
+        ) from None
+
+
+def _first_records(text: str, delimiter: str, limit: int = 2) -> tuple[list[list[tuple[str, bool]]], str, int]:
+    """Tokenize the first records by hand: cells with whether each was quoted, the line ending
+    and the number of newlines in the header. Only looks at the sniffing window."""
+    records: list[list[tuple[str, bool]]] = []
+    cells: list[tuple[str, bool]] = []
+    buf: list[str] = []
+    quoted = in_quotes = False
+    newline = "\n"
+    header_newlines = 0
+    i, n = 0, len(text)
+    while i < n and len(records) < limit:
+        ch = text[i]
+        if in_quotes:
+            if ch == '"':
+                if i + 1 < n and text[i + 1] == '"':
+                    buf.append('"')
+                    i += 1
+                else:
+                    in_quotes = False
+            else:
+                if ch == "\n" and not records:
+                    header_newlines += 1
+                buf.append(ch)
+        elif ch == '"' and not buf:
+            quoted = in_quotes = True
+        elif ch == delimiter:
+            cells.append(("".join(buf), quoted))
+            buf, quoted = [], False
+        elif ch in "\r\n":
+            if ch == "\r" and i + 1 < n and text[i + 1] == "\n":
+                if not records:
+                    newline = "\r\n"
+                i += 1
+            cells.append(("".join(buf), quoted))
+            records.append(cells)
+            cells, buf, quoted = [], [], False
+        else:
+            buf.append(ch)
+        i += 1
+    return records, newline, header_newlines
+
+
+def sniff_delimiter(head: str) -> str:
+    """The candidate that splits the header line most often, outside quotes."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    in_quotes = False
+    for ch in head:
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes:
+            if ch in "\r\n":
+                break
+            if ch in counts:
+                counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _python_csv_rows(text: str, path: str, fmt: FileFormat, ncols: int) -> list[list[str]]:
+    """The exact but slow reader: used when polars refuses a file, to either read it or say
+    precisely which line is wrong."""
+    class Dialect(csv.excel):
+        delimiter = fmt.delimiter
+        strict = True
+
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), Dialect)
+    start = 1
+    try:
+        for row in reader:
+            if row:
+                if len(row) > ncols:
+                    raise InputError(f"{len(row)} cells but the header has {ncols}", file=path,
+                                     line=start)
+                rows.append(row + [""] * (ncols - len(row)))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        msg = str(exc)
+        if "unexpected end of data" in msg:
+            raise InputError("unterminated quoted value (a \" is never closed)", file=path,
+                             line=start) from None
+        # not strictly RFC 4180 (a stray quote inside a value): read it the lenient way
+        lenient = list(csv.reader(io.StringIO(text, newline=""), delimiter=fmt.delimiter))
+        rows = []
+        for k, row in enumerate(lenient):
+            if row:
+                if len(row) > ncols:
+                    raise InputError(f"{len(row)} cells but the header has {ncols}", file=path,
+                                     line=k + 1) from None
+                rows.append(row + [""] * (ncols - len(row)))
+    return rows[1:]
+
+
+def _read_csv(data: bytes, text: str | None, path: str, fmt: FileFormat) -> tuple[list[str], pl.DataFrame, int]:
+    head_text = (text[:SNIFF_BYTES] if text is not None
+                 else data[:SNIFF_BYTES].decode("utf-8", errors="ignore"))
+    if head_text.startswith("\ufeff"):
+        head_text = head_text[1:]
+    if not fmt.delimiter:
+        fmt.delimiter = sniff_delimiter(head_text)
+    first, fmt.newline, header_newlines = _first_records(head_text, fmt.delimiter)
+    if not first:
+        raise InputError("no header line", file=path)
+    headers = [c for c, _ in first[0]]
+    quoted = [q for rec in first for _, q in rec]
+    fmt.quoting = "all" if quoted and all(quoted) else "minimal"
+    raw = data if text is None else text.encode("utf-8")
+    fmt.final_newline = raw.endswith(b"\n")
+    ncols = len(headers)
+    odd_quotes = raw.count(b'"') % 2 == 1
+    frame: pl.DataFrame | None = None
+    if not odd_quotes:
+        try:
+            frame = pl.read_csv(
+                raw, has_header=False, infer_schema=False, separator=fmt.delimiter,
+                empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
+                new_columns=[f"c{i}" for i in range(ncols)] if ncols else None,
+            )
+        except Exception:  # polars refused: find out why, or read it the exact way
+            frame = None
+        if frame is not None and frame.width != ncols:
+            frame = None
+    if frame is None:
+        full = text if text is not None else data.decode("utf-8")
+        rows = _python_csv_rows(full.lstrip("\ufeff"), path, fmt, ncols)
+        cols = {f"c{i}": [r[i] for r in rows] for i in range(ncols)}
+        frame = pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
+    else:
+        frame = frame.slice(1).with_columns(pl.all().fill_null(""))
+    return headers, frame, header_newlines
+
+
+class _Raw(str):
+    """A JSON number, boolean or null, kept as its JSON text."""
+
+
+def _json_value(v: object) -> tuple[str, str | None]:
+    if isinstance(v, _Raw):
+        return str(v), "r"
+    if isinstance(v, str):
+        return v, None
+    if v is True:
+        return "true", "r"
+    if v is False:
+        return "false", "r"
+    if v is None:
+        return "null", "r"
+    return json.dumps(v, ensure_ascii=False), "r"
+
+
+def _sniff_json_layout(text: str, fmt: FileFormat) -> None:
+    body = text.strip()
+    fmt.json_ascii = "\\u" in body and all(ord(c) < 0x80 for c in body)
+    fmt.final_newline = text.endswith("\n")
+    fmt.newline = "\r\n" if "\r\n" in text else "\n"
+    if fmt.kind == "json":
+        after = body[1:].lstrip(" ")
+        if after.startswith(("\n", "\r\n")):
+            line = after.lstrip("\r\n").split("\n", 1)[0]
+            fmt.json_indent = len(line) - len(line.lstrip(" "))
+            fmt.json_item_sep, fmt.json_key_sep = ",", ": "
+            return
+    fmt.json_item_sep = ", " if '", "' in body or ", \"" in body else ","
+    fmt.json_key_sep = ": " if '": ' in body else ":"
+
+
+def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.DataFrame]:
+    objects: list[dict] = []
+    loads = dict(parse_int=_Raw, parse_float=_Raw, parse_constant=_Raw)
+    if fmt.kind == "json":
+        try:
+            doc = json.loads(text, **loads)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno) from None
+        if not isinstance(doc, list) or not all(isinstance(o, dict) for o in doc):
+            raise InputError("JSON must be an array of objects", file=path)
+        objects = doc
+    else:
+        for k, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line, **loads)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON: {exc.msg}", file=path, line=k) from None
+            if not isinstance(obj, dict):
+                raise InputError("each JSON line must be an object", file=path, line=k)
+            objects.append(obj)
+    headers: list[str] = []
+    seen: set[str] = set()
+    for obj in objects:
+        for key in obj:
+            if key not in seen:
+                seen.add(key)
+                headers.append(key)
+    cols: dict[str, list] = {h: [] for h in headers}
+    kinds: dict[str, list] = {h: [] for h in headers}
+    for obj in objects:
+        for h in headers:
+            if h in obj:
+                value, kind = _json_value(obj[h])
+            else:
+                value, kind = "", "a"
+            cols[h].append(value)
+            kinds[h].append(kind)
+    data = {f"c{i}": cols[h] for i, h in enumerate(headers)}
+    for i, h in enumerate(headers):
+        if any(kinds[h]):
+            data[f"{KIND_PREFIX}c{i}"] = kinds[h]
+    frame = pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
+    return headers, frame
+
+
+def _detect_kind(path: str, text: str) -> str:
+    lower = path.lower()
+    if lower.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if lower.endswith(".json"):
+        return "json"
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("["):
+        return "json"
+    if stripped.startswith("{"):
+        return "jsonl"
+    return "csv"
+
+
+def read_file(path: str, *, encoding: str | None = None, delimiter: str | None = None,
+              data: bytes | None = None) -> tuple[Source, pl.DataFrame]:
+    """Parse one file into a frame with columns c0..cN-1 (and JSON kind columns)."""
+    if data is None:
+        data = read_bytes(path)
+    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise InputError("empty file (not even a header line)", file=path)
+    text, enc, bom = decode(data, path, encoding)
+    fmt = FileFormat(encoding=enc, bom=bom, delimiter=delimiter or "")
+    head = text[:SNIFF_BYTES] if text is not None else data[:SNIFF_BYTES].decode("utf-8", "ignore")
+    fmt.kind = _detect_kind(path, head)  # type: ignore[assignment]
+    header_newlines = 0
+    if fmt.kind == "csv":
+        headers, frame, header_newlines = _read_csv(data, text, path, fmt)
+    else:
+        full = text if text is not None else data.decode("utf-8")
+        full = full.lstrip("\ufeff")
+        _sniff_json_layout(full, fmt)
+        headers, frame = _read_json(full, path, fmt)
+    source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height,
+                    header_newlines=header_newlines)
+    return source, frame
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    base = name if name else "(blank)"
+    if base not in taken and name:
+        return base
+    k = 2
+    while f"{base}#{k}" in taken:
+        k += 1
+    return f"{base}#{k}"
+
+
+def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
+         mapping: dict[str, str] | None = None, opportunities: Sequence[str] = ()) -> Records:
+    """Read one or more exports into one Records, in the order given.
+
+    Columns are matched across files by the field they map to (else by header text), so an
+    "Email" column and an `email_from` column become one column.
+    """
+    if not paths:
+        raise UsageError("no input file given")
+    if list(paths).count("-") > 1:
+        raise UsageError("standard input ('-') can be given only once")
+    frames: list[pl.DataFrame] = []
+    sources: list[Source] = []
+    columns: list[str] = []
+    headers: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    by_key: dict[str, str] = {}  # field or header text -> internal column
+    opp_files = {str(p) for p in opportunities}
+    opp_sources: set[int] = set()
+    all_paths = list(paths) + [p for p in opportunities if p not in paths]
+    for index, path in enumerate(all_paths):
+        if path in opp_files:
+            opp_sources.add(index)
+        source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
+        file_fields = resolve_headers(source.headers, mapping or {}, path)
+        seen_in_file: set[str] = set()
+        rename: dict[str, str] = {}
+        for i, header in enumerate(source.headers):
+            fld = file_fields.get(i)
+            key = f"field:{fld}" if fld else f"header:{header}"
+            if key in seen_in_file or not header:
+                key = f"{key}#{i}"  # a repeated or blank header is its own column
+            seen_in_file.add(key)
+            col = by_key.get(key)
+            if col is None:
+                col = _unique(header, set(columns))
+                by_key[key] = col
+                columns.append(col)
+                headers[col] = header
+                if fld and fld not in fields:
+                    fields[fld] = col
+            source.columns.append(col)
+            rename[f"c{i}"] = col
+            kind = f"{KIND_PREFIX}c{i}"
+            if kind in raw.columns:
+                rename[kind] = f"{KIND_PREFIX}{col}"
+        frame = raw.rename(rename).with_columns(
+            pl.lit(index, dtype=pl.UInt32).alias(SRC),
+            pl.int_range(1, raw.height + 1, dtype=pl.UInt32).alias(ROW),
+        )
+        frames.append(frame)
+        sources.append(source)
+    frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    frame = frame.with_columns(pl.col(c).fill_null("") for c in columns)
+    records = Records(frame=frame, columns=columns, headers=headers, sources=sources,
+                      fields=fields, opportunity_sources=frozenset(opp_sources))
+    return with_ids(records)
+
+
+def with_ids(records: Records) -> Records:
+    """The id of each record: its `id` cell, else its data row number (`FILE:N` when several
+    files were given)."""
+    several = len(records.sources) > 1
+    names = pl.Series([s.name for s in records.sources], dtype=pl.String)
+    row = pl.col(ROW).cast(pl.String)
+    fallback = (pl.col(SRC).replace_strict(list(range(len(names))), names.to_list(),
+                                           return_dtype=pl.String) + ":" + row) if several else row
+    id_col = records.col("id")
+    expr = (pl.when(pl.col(id_col).str.strip_chars() != "").then(pl.col(id_col))
+            .otherwise(fallback)) if id_col else fallback
+    return records.with_frame(records.frame.with_columns(expr.alias(ID)))
+
+
+# --------------------------------------------------------------------------- writing
+@contextlib.contextmanager
+def atomic_output(path: str) -> Iterator[IO[bytes]]:
+    """A file handle whose content appears at `path` only when the block succeeds."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"{path}: the folder {str(folder)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _csv_header_line(headers: list[str], fmt: FileFormat) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=fmt.delimiter, lineterminator=fmt.newline,
+                        quoting=csv.QUOTE_ALL if fmt.quoting == "all" else csv.QUOTE_MINIMAL)
+    writer.writerow(headers)
+    return buf.getvalue()
+
+
+def _csv_bytes(frame: pl.DataFrame, headers: list[str], fmt: FileFormat) -> Iterator[bytes]:
+    yield _csv_header_line(headers, fmt).encode("utf-8")
+    if frame.height == 0 or frame.width == 0:
+        return
+    if fmt.quoting == "all":
+        style = "always"
+    else:
+        style = "necessary"
+        if frame.width > 1:  # polars quotes "" in this style; Python's csv does not
+            frame = frame.with_columns(pl.when(pl.all() == "").then(None).otherwise(pl.all())
+                                       .name.keep())
+    buf = io.BytesIO()
+    frame.write_csv(buf, include_header=False, separator=fmt.delimiter,
+                    line_terminator=fmt.newline, quote_style=style, null_value="")
+    yield buf.getvalue()
+
+
+def _json_text(value: str, kind: str | None, fmt: FileFormat) -> str | None:
+    if kind == "a" and value == "":
+        return None
+    if kind == "r":
+        try:
+            json.loads(value)
+            return value
+        except ValueError:
+            pass
+    return json.dumps(value, ensure_ascii=fmt.json_ascii)
+
+
+def _json_object(pairs: list[tuple[str, str]], fmt: FileFormat, level: int) -> str:
+    if not pairs:
+        return "{}"
+    items = [f"{json.dumps(k, ensure_ascii=fmt.json_ascii)}{fmt.json_key_sep}{v}" for k, v in pairs]
+    if fmt.kind == "json" and fmt.json_indent is not None:
+        pad = " " * (fmt.json_indent * (level + 1))
+        close = " " * (fmt.json_indent * level)
+        return "{\n" + ",\n".join(pad + i for i in items) + "\n" + close + "}"
+    return "{" + fmt.json_item_sep.join(items) + "}"
+
+
+def _json_bytes(frame: pl.DataFrame, columns: list[str], headers: list[str],
+                fmt: FileFormat) -> Iterator[bytes]:
+    kind_cols = [f"{KIND_PREFIX}{c}" for c in columns]
+    values = [frame.get_column(c).to_list() for c in columns]
+    kinds = [frame.get_column(k).to_list() if k in frame.columns else None for k in kind_cols]
+    objects = []
+    for r in range(frame.height):
+        pairs = []
+        for j, header in enumerate(headers):
+            text = _json_text(values[j][r], kinds[j][r] if kinds[j] else None, fmt)
+            if text is not None:
+                pairs.append((header, text))
+        objects.append(pairs)
+    nl = fmt.newline
+    if fmt.kind == "jsonl":
+        out = nl.join(_json_object(p, fmt, 0) for p in objects)
+    elif not objects:
+        out = "[]"
+    elif fmt.json_indent is not None:
+        pad = " " * fmt.json_indent
+        out = "[\n" + ",\n".join(pad + _json_object(p, fmt, 1) for p in objects) + "\n]"
+        out = out.replace("\n", nl) if nl != "\n" else out
+    else:
+        out = "[" + fmt.json_item_sep.join(_json_object(p, fmt, 0) for p in objects) + "]"
+    if fmt.final_newline and (objects or fmt.kind == "json"):
+        out += nl
+    yield out.encode("utf-8")
+
+
+def encode_chunks(records: Records, fmt: FileFormat | None = None) -> Iterator[bytes]:
+    """The output bytes, in the format of the first input unless `fmt` is given."""
+    fmt = fmt or records.sources[0].fmt
+    headers = [records.headers[c] for c in records.columns]
+    if fmt.kind == "csv":
+        chunks = _csv_bytes(records.frame.select(records.columns), headers, fmt)
+    else:
+        chunks = _json_bytes(records.frame, records.columns, headers, fmt)
+    first = True
+    pending = b""
+    for chunk in chunks:
+        if first and fmt.bom:
+            chunk = _BOM + chunk
+        first = False
+        if pending:
+            yield pending
+        pending = chunk
+    if fmt.kind == "csv" and not fmt.final_newline and pending.endswith(fmt.newline.encode()):
+        pending = pending[: -len(fmt.newline)]
+    yield pending
+
+
+def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
+    """Write records atomically (temp file in the same folder, then rename)."""
+    fmt = fmt or records.sources[0].fmt
+    encoding = fmt.encoding
+    with atomic_output(path) as handle:
+        for chunk in encode_chunks(records, fmt):
+            if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+                try:
+                    chunk = chunk.decode("utf-8").encode(encoding)
+                except UnicodeEncodeError as exc:
+                    raise InputError(
+                        f"cannot write {exc.object[exc.start]!r} in {encoding}; "
+                        "give --output-encoding utf-8", file=path) from None
+            handle.write(chunk)
+
+
+def refuse_overwrite(outputs: Sequence[str | None], inputs: Sequence[str]) -> None:
+    """An input file is never overwritten: checked before anything is read or written."""
+    real = set()
+    for p in inputs:
+        if p != "-":
+            with contextlib.suppress(OSError):
+                real.add(os.path.realpath(p))
+    for out in outputs:
+        if out and out != "-" and os.path.realpath(out) in real:
+            raise UsageError(f"{out}: refusing to overwrite an input file; choose another -o")

@@ -1,0 +1,96 @@
+"""Derived, typed views of the text columns: what a record *is* (lead, archived, won), when it
+was created, its email key. Everything here is a polars expression over a Records frame."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .config import Config
+from .emails import email_key_expr
+from .records import ID, SRC, Records
+
+ARCHIVED_VALUES = ("false", "0", "no")
+
+
+def text(records: Records, field_name: str) -> pl.Expr:
+    return records.field_values(field_name)
+
+
+def is_empty(expr: pl.Expr) -> pl.Expr:
+    """Empty means the empty string or only white space (SPEC 3.2)."""
+    return expr.fill_null("").str.strip_chars() == ""
+
+
+def number_expr(expr: pl.Expr) -> pl.Expr:
+    """A number as CRM exports write it: `100`, `100.0` or `100,0`; null when not a number."""
+    cleaned = expr.str.strip_chars().str.replace(",", ".", literal=True)
+    return cleaned.cast(pl.Float64, strict=False)
+
+
+def archived_expr(records: Records) -> pl.Expr:
+    name = records.col("active")
+    if not name:
+        return pl.lit(False)
+    return pl.col(name).str.strip_chars().str.to_lowercase().is_in(ARCHIVED_VALUES)
+
+
+def won_expr(records: Records, config: Config | None = None) -> pl.Expr:
+    prob = records.col("probability")
+    won = (number_expr(pl.col(prob)) >= 100).fill_null(False) if prob else pl.lit(False)
+    stage = records.col("stage_id")
+    if config is not None and config.won_stages and stage:
+        won = won | pl.col(stage).str.strip_chars().is_in(config.won_stages)
+    return won
+
+
+def closed_expr(records: Records, config: Config | None = None) -> pl.Expr:
+    """Archived or won: left out of automatic groups and of conversion."""
+    return archived_expr(records) | won_expr(records, config)
+
+
+def type_expr(records: Records) -> pl.Expr:
+    """`lead` or `opportunity`. A file without a type column holds leads unless it was given
+    with --opportunities."""
+    opp = list(records.opportunity_sources)
+    default = (pl.when(pl.col(SRC).is_in(opp)).then(pl.lit("opportunity"))
+               .otherwise(pl.lit("lead"))) if opp else pl.lit("lead")
+    name = records.col("type")
+    if not name:
+        return default
+    value = pl.col(name).str.strip_chars().str.to_lowercase()
+    return (pl.when(value == "opportunity").then(pl.lit("opportunity"))
+            .when(value == "").then(default).otherwise(pl.lit("lead")))
+
+
+_NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+_AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M%z")
+
+
+def instant_expr(expr: pl.Expr) -> pl.Expr:
+    """A date as an instant in UTC (naive datetimes are UTC, as Odoo exports); null when the
+    text is not one of the forms of SPEC 3.1."""
+    s = (expr.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T", "${1} ")
+         .str.replace(r"\s*[Zz]$", "+00:00").str.replace(r"\s+([+-]\d{2}):?(\d{2})$", "${1}${2}"))
+    parts = [s.str.strptime(pl.Datetime("us"), f, strict=False, exact=True) for f in _NAIVE_FORMATS]
+    parts += [
+        s.str.strptime(pl.Datetime("us", "UTC"), f, strict=False, exact=True)
+        .dt.replace_time_zone(None)
+        for f in _AWARE_FORMATS
+    ]
+    return pl.coalesce(parts)
+
+
+def created_expr(records: Records) -> pl.Expr:
+    name = records.col("create_date")
+    return instant_expr(pl.col(name)) if name else pl.lit(None, dtype=pl.Datetime("us"))
+
+
+def id_int_expr() -> pl.Expr:
+    return pl.col(ID).str.strip_chars().cast(pl.Int64, strict=False)
+
+
+def email_key_of(records: Records, canonical: bool = False) -> pl.Expr:
+    name = records.col("email_from")
+    if not name:
+        return pl.lit(None, dtype=pl.String)
+    return email_key_expr(pl.col(name), canonical)

@@ -1,0 +1,97 @@
+"""The in-memory form of one or more exports: a polars frame of text plus what is needed to
+write it back exactly as it came."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import polars as pl
+
+# Hidden columns: they ride along with every record and are never written.
+SRC = "__lt_src"  # index into Records.sources
+ROW = "__lt_row"  # 1-based data row in its file (header excluded)
+ID = "__lt_id"  # the record's id as the spec defines it (id column, else row number)
+HIDDEN_PREFIX = "__lt_"
+KIND_PREFIX = "__lt_kind:"  # JSON only: per-cell kind ('r' raw JSON literal, 'a' absent key)
+
+
+@dataclass
+class FileFormat:
+    """How a file was written, so that it can be written again the same way."""
+
+    kind: Literal["csv", "json", "jsonl"] = "csv"
+    encoding: str = "utf-8"
+    bom: bool = False
+    delimiter: str = ","
+    quoting: Literal["all", "minimal"] = "minimal"
+    newline: str = "\r\n"
+    final_newline: bool = True
+    # JSON layout
+    json_indent: int | None = None
+    json_item_sep: str = ", "
+    json_key_sep: str = ": "
+    json_ascii: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.kind != "csv":
+            return "JSON" if self.kind == "json" else "JSON Lines"
+        names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+        return f"CSV ({names.get(self.delimiter, repr(self.delimiter))})"
+
+
+@dataclass
+class Source:
+    """One input file."""
+
+    path: str  # as given; '-' is standard input
+    fmt: FileFormat
+    headers: list[str]  # the file's own header cells, in order (may repeat or be blank)
+    columns: list[str]  # the internal column name of each header cell
+    rows: int = 0
+    header_newlines: int = 0  # newlines inside the header record (for line numbers)
+
+    @property
+    def name(self) -> str:
+        if self.path == "-":
+            return "<stdin>"
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@dataclass
+class Records:
+    """Records of one or more files taken together, in input order.
+
+    `frame` holds one text column per data column (internal unique names) plus hidden
+    columns. `headers` maps an internal column name to the header written for it.
+    `fields` maps a canonical Odoo field name to the internal column that holds it.
+    """
+
+    frame: pl.DataFrame
+    columns: list[str]
+    headers: dict[str, str]
+    sources: list[Source]
+    fields: dict[str, str] = field(default_factory=dict)
+    opportunity_sources: frozenset[int] = frozenset()
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def col(self, field_name: str) -> str | None:
+        """Internal column of a canonical field, or None when the files do not have it."""
+        return self.fields.get(field_name)
+
+    def with_frame(self, frame: pl.DataFrame, columns: list[str] | None = None,
+                   headers: dict[str, str] | None = None) -> Records:
+        return replace(self, frame=frame, columns=columns or self.columns,
+                       headers=headers or self.headers)
+
+    def data(self) -> pl.DataFrame:
+        """Only the data columns, in output order."""
+        return self.frame.select(self.columns)
+
+    def field_values(self, field_name: str) -> pl.Expr:
+        """The field's column as an expression, or empty strings when it is missing."""
+        name = self.col(field_name)
+        return pl.col(name) if name else pl.lit("", dtype=pl.String)
