@@ -8,15 +8,40 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 
 from . import __version__
+from .audit import (
+    default_audit_path,
+    merge_event_lines,
+    now_utc,
+    read_audit,
+    run_event,
+    write_audit,
+)
+from .audit import undo as undo_log
 from .config import Config, load_config
-from .errors import LeadtoolError
+from .dupes import as_csv as dupes_csv
+from .dupes import as_json as dupes_json
+from .dupes import duplicate_table
+from .dupes import stats as dupes_stats
+from .errors import LeadtoolError, UsageError
 from .fields import parse_map_options
-from .io import load
+from .groups import find_groups, parse_by, parse_group_options, read_groups_file
+from .io import load, refuse_overwrite, write
+from .merge import apply_merge, ordered_members, plan_merge
+from .progress import steps
 from .records import Records
-from .render import err_console, inspect_tables, make_console, print_json
+from .render import (
+    dupes_table,
+    err_console,
+    inspect_tables,
+    make_console,
+    merge_preview,
+    merge_summary,
+    print_json,
+)
 from .summary import summarize
 
 app = typer.Typer(
@@ -33,10 +58,22 @@ app = typer.Typer(
 Files = Annotated[list[str], typer.Argument(help="Export files (CSV, TSV, JSON, JSON Lines); - for stdin.",
                                             show_default=False)]
 ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file (default: ./leadtool.toml when present).")]
-MapOpt = Annotated[list[str] | None, typer.Option("--map", help="FIELD=HEADER: read HEADER as the Odoo field FIELD (repeatable).")]
-EncodingOpt = Annotated[str | None, typer.Option("--encoding", help="Input encoding (default: UTF-8, cp1252 detected).")]
-DelimiterOpt = Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter (default: sniffed among , ; tab |).")]
-OppsOpt = Annotated[list[str] | None, typer.Option("--opportunities", help="A file without a type column whose records are opportunities (repeatable).")]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="FIELD=HEADER: read HEADER as the Odoo field FIELD (repeatable)."),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Input encoding (default: UTF-8, cp1252 detected)."),
+]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option("--delimiter", help="CSV delimiter (default: sniffed among , ; tab |)."),
+]
+OppsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--opportunities", help="A file without a type column whose records are opportunities (repeatable)."),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks for internal errors.")]
 NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No progress bars.")]
@@ -127,3 +164,174 @@ def inspect(
     for table in inspect_tables(summaries):
         console.print(table)
         console.print()
+
+
+# ----------------------------------------------------------------------------- grouping options
+ByOpt = Annotated[
+    list[str] | None,
+    typer.Option("--by", help="Match keys: email, customer, phone (comma list or repeated)."),
+]
+IncludeClosedOpt = Annotated[bool, typer.Option("--include-closed", help="Also group archived and won records.")]
+EmailKeyOpt = Annotated[
+    str,
+    typer.Option("--email-key", help="first (Odoo) or all: match on any address of the value."),
+]
+CanonicalOpt = Annotated[bool, typer.Option("--canonical-email", help="Strip +tags and gmail dots before matching.")]
+RegionOpt = Annotated[str | None, typer.Option("--default-region", help="Region for phones without country, e.g. BE.")]
+GroupOpt = Annotated[
+    list[str] | None,
+    typer.Option("--group", help="ID,ID[,ID...]: records to merge together (repeatable)."),
+]
+GroupsFileOpt = Annotated[
+    str | None,
+    typer.Option("--groups", help="CSV with columns group,id (as dupes --format csv writes)."),
+]
+MaxGroupOpt = Annotated[int, typer.Option("--max-group", help="Larger groups are suspicious: shown, not merged.")]
+AllowLargeOpt = Annotated[bool, typer.Option("--allow-large-groups", help="Merge groups larger than --max-group too.")]
+HeadOpt = Annotated[str, typer.Option("--head", help="oldest (record created first) or odoo (Odoo 17 ranking).")]
+
+
+def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed: bool,
+            email_key: str, canonical: bool, region: str | None, group: list[str] | None,
+            groups_file: str | None, max_group: int):
+    manual = parse_group_options(group or [])
+    if groups_file:
+        manual += read_groups_file(groups_file)
+    found = find_groups(records, by=parse_by(by or []), include_closed=include_closed,
+                        email_key=email_key, canonical=canonical, default_region=region,
+                        manual=manual, max_group=max_group, config=ctx.config)
+    large = found.info.filter(pl.col("large"))
+    if large.height:
+        err_console().print(
+            f"[yellow]warning:[/] {large.height} group(s) larger than --max-group {max_group} "
+            f"(group {', '.join(str(g) for g in large['group'].head(5).to_list())}"
+            f"{'...' if large.height > 5 else ''}): shown, not merged without --allow-large-groups",
+            highlight=False)
+    return found
+
+
+# ----------------------------------------------------------------------------- dupes
+@app.command()
+@guarded
+def dupes(
+    files: Files,
+    format: Annotated[str, typer.Option("--format", help="text, json or csv")] = "text",
+    limit: Annotated[str, typer.Option("--limit", help="Groups shown in the table (a number or all).")] = "50",
+    by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
+    canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
+    group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
+    head: HeadOpt = "oldest",
+    config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+) -> None:
+    """The duplicate groups: a table, --format json, or --format csv (reusable with merge --groups)."""
+    if format not in ("text", "json", "csv"):
+        raise UsageError(f"--format {format!r}: expected text, json or csv")
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    records = ctx.load(files)
+    found = _groups(ctx, records, by, include_closed, email_key, canonical_email, default_region,
+                    group, groups, max_group)
+    table = duplicate_table(records, found, ordered_members(records, found, head=head,
+                                                            config=ctx.config))
+    if format == "json":
+        print_json(dupes_json(records, found, table))
+    elif format == "csv":
+        sys.stdout.write(dupes_csv(table))
+    else:
+        console = make_console(quiet=quiet)
+        n = None if limit == "all" else int(limit)
+        console.print(dupes_table(table, n))
+        s = dupes_stats(records, found)
+        more = f" (first {n} shown; --limit all shows every group)" if n is not None and s["groups"] > n else ""
+        console.print(f"{s['groups']:,} duplicate groups holding {s['records_in_groups']:,} of "
+                      f"{s['records']:,} records{more}")
+
+
+# ----------------------------------------------------------------------------- merge
+@app.command()
+@guarded
+def merge(
+    files: Files,
+    output: Annotated[str, typer.Option("--output", "-o", help="Merged file (- for stdout).")],
+    audit: Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    preview: Annotated[str, typer.Option("--preview", help="Groups shown in the preview (a number or all).")] = "20",
+    by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
+    canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
+    group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
+    allow_large_groups: AllowLargeOpt = False, head: HeadOpt = "oldest",
+    config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+) -> None:
+    """Preview the merges, then merge each group into its head and write OUTPUT and the audit log."""
+    if output == "-" and not audit and not dry_run:
+        raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
+    audit = audit or (default_audit_path(output) if output != "-" else None)
+    refuse_overwrite([output, audit], files + (opportunities or []))
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    to_stdout = output == "-"
+    console = make_console(stderr=to_stdout, quiet=quiet)
+    with steps(ctx.progress) as step:
+        step("reading")
+        records = ctx.load(files)
+        step("grouping")
+        found = _groups(ctx, records, by, include_closed, email_key, canonical_email,
+                        default_region, group, groups, max_group)
+        step("planning")
+        plan = plan_merge(records, found, head=head, config=ctx.config,
+                          allow_large=allow_large_groups)
+    summary = {**plan.summary()}
+    summary["records_kept"] = len(records) - summary["records_merged_away"]
+    n = None if preview == "all" else int(preview)
+    for table in merge_preview(plan, records, n):
+        console.print(table)
+    console.print(merge_summary(summary, plan.groups.height, n))
+    if dry_run:
+        console.print("dry run: nothing written")
+        return
+    if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
+            f"Write {output} and {audit}?", default=True, err=True):
+        raise typer.Exit(1)
+    with steps(ctx.progress) as step:
+        step("merging")
+        merged = apply_merge(records, plan)
+        at = now_utc()
+        step("writing the audit log")
+        write_audit(audit, run_event("merge", records, output, at),
+                    [merge_event_lines(records, plan, at)])
+        step("writing the output")
+        write(merged, output)
+    if not quiet:
+        err_console().print(f"wrote {output} ({len(merged):,} records) and {audit}",
+                            highlight=False)
+
+
+# ----------------------------------------------------------------------------- undo
+@app.command()
+@guarded
+def undo(
+    audit: Annotated[str, typer.Argument(help="The audit log of a merge or convert run.")],
+    input: Annotated[str, typer.Option("--input", help="The file that run wrote.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Restored file (- for stdout).")],
+    config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+) -> None:
+    """Undo the merges and conversions recorded in AUDIT: every record back, in original order."""
+    refuse_overwrite([output], [input, audit])
+    ctx = Context(config, map, encoding, delimiter, None, quiet, verbose, no_progress)
+    log = read_audit(audit)
+    result = undo_log(log, ctx.load([input]))
+    write(result.records, output)
+    err = err_console()
+    for problem in result.problems:
+        err.print(f"[yellow]warning:[/] {problem}", highlight=False)
+    if result.created_customers:
+        err.print(f"customers created by that run (remove them from your customers file): "
+                  f"{', '.join(result.created_customers)}", highlight=False)
+    if not quiet:
+        err.print(f"restored {result.restored:,} records and {result.reverted_cells:,} changed "
+                  f"records/cells; wrote {output}", highlight=False)

@@ -112,9 +112,11 @@ def decode(data: bytes, path: str, encoding: str | None) -> tuple[str | None, st
         ) from None
 
 
-def _first_records(text: str, delimiter: str, limit: int = 2) -> tuple[list[list[tuple[str, bool]]], str, int]:
+def _first_records(text: str, delimiter: str, limit: int = 2, complete: bool = False,
+                   ) -> tuple[list[list[tuple[str, bool]]], str, int]:
     """Tokenize the first records by hand: cells with whether each was quoted, the line ending
-    and the number of newlines in the header. Only looks at the sniffing window."""
+    and the number of newlines in the header. Only looks at the sniffing window; `complete`
+    says the window is the whole file (its last record may lack a line ending)."""
     records: list[list[tuple[str, bool]]] = []
     cells: list[tuple[str, bool]] = []
     buf: list[str] = []
@@ -151,11 +153,14 @@ def _first_records(text: str, delimiter: str, limit: int = 2) -> tuple[list[list
         else:
             buf.append(ch)
         i += 1
+    if i >= n and len(records) < limit and (cells or buf or quoted) and (complete or not records):
+        cells.append(("".join(buf), quoted))
+        records.append(cells)
     return records, newline, header_newlines
 
 
-def sniff_delimiter(head: str) -> str:
-    """The candidate that splits the header line most often, outside quotes."""
+def _header_counts(head: str) -> dict[str, int]:
+    """How often each candidate splits the header line, outside quotes."""
     counts = dict.fromkeys(DELIMITERS, 0)
     in_quotes = False
     for ch in head:
@@ -166,8 +171,23 @@ def sniff_delimiter(head: str) -> str:
                 break
             if ch in counts:
                 counts[ch] += 1
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    return counts
+
+
+def sniff_delimiter(head: str, complete: bool = False) -> str:
+    """The candidate that gives every one of the first records the same number of cells
+    (more than one preferred), then the one that splits the header line most often."""
+    counts = _header_counts(head)
+
+    def score(d: str) -> tuple[bool, bool, int, int]:
+        records = _first_records(head, d, limit=20, complete=complete)[0]
+        # blank lines (one empty unquoted cell) say nothing about the delimiter
+        sizes = {len(r) for r in records if r != [("", False)]}
+        consistent = len(sizes) == 1
+        return (consistent and sizes != {1}, consistent, counts[d], -DELIMITERS.index(d))
+
+    best = max(DELIMITERS, key=score)
+    return best if counts[best] or score(best)[0] else ","
 
 
 def _python_csv_rows(text: str, path: str, fmt: FileFormat, ncols: int) -> list[list[str]]:
@@ -210,9 +230,11 @@ def _read_csv(data: bytes, text: str | None, path: str, fmt: FileFormat) -> tupl
                  else data[:SNIFF_BYTES].decode("utf-8", errors="ignore"))
     if head_text.startswith("\ufeff"):
         head_text = head_text[1:]
+    complete = len(text if text is not None else data) <= SNIFF_BYTES
     if not fmt.delimiter:
-        fmt.delimiter = sniff_delimiter(head_text)
-    first, fmt.newline, header_newlines = _first_records(head_text, fmt.delimiter)
+        fmt.delimiter = sniff_delimiter(head_text, complete)
+    first, fmt.newline, header_newlines = _first_records(
+        head_text, fmt.delimiter, limit=1 << 30, complete=complete)
     if not first:
         raise InputError("no header line", file=path)
     headers = [c for c, _ in first[0]]

@@ -58,3 +58,70 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
                       fld if fld else "[dim]unmapped, carried through[/]")
         tables.append(m)
     return tables
+
+
+def _short(value: str | None, width: int = 40) -> str:
+    text = (value or "").replace("\r\n", "⏎").replace("\n", "⏎")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def dupes_table(table: Any, limit: int | None = None) -> Table:
+    """One row per grouped record; the head marked with ★."""
+    t = Table(title="Duplicate groups", title_justify="left")
+    for name in ("group", "reason", "id", "name", "email", "company", "created"):
+        t.add_column(name, overflow="fold")
+    shown_groups = 0
+    last = None
+    for row in table.iter_rows(named=True):
+        if row["group"] != last:
+            shown_groups += 1
+            if limit is not None and shown_groups > limit:
+                break
+            last = row["group"]
+            group = f"{row['group']}" + (" [red](large)[/]" if row["large"] else "")
+            reason = _short(row["reasons"], 50)
+            t.add_section()
+        else:
+            group, reason = "", ""
+        rid = f"★ {row['id']}" if row["head"] else f"  {row['id']}"
+        t.add_row(group, reason, rid, _short(row["name"]), _short(row["email_from"]),
+                  _short(row["partner_name"], 30), _short(row["create_date"], 20))
+    return t
+
+
+def merge_preview(plan: Any, records: Any, limit: int | None = 20) -> list[Table]:
+    """Per group: the head, the merged-away ids, and each changed column before -> after
+    with its source."""
+    tables: list[Table] = []
+    changes = plan.changes.partition_by("group", as_dict=True) if plan.changes.height else {}
+    for n, g in enumerate(plan.groups.iter_rows(named=True)):
+        if limit is not None and n >= limit:
+            break
+        status = " [red]large group: not merged (--allow-large-groups)[/]" if g["skipped"] else ""
+        t = Table(title=f"group {g['group']}: keep {g['head']}, merge {', '.join(g['merged'] or [])}"
+                  f"  [dim]({' '.join(g['reasons'])})[/]{status}", title_justify="left")
+        t.add_column("column")
+        t.add_column("before")
+        t.add_column("after")
+        t.add_column("from")
+        part = changes.get((g["group"],))
+        if part is not None and not g["skipped"]:
+            for c in part.iter_rows(named=True):
+                src = c["source"] or []
+                t.add_row(records.headers.get(c["column"], c["column"]), _short(c["before"]),
+                          _short(c["after"]), ", ".join(src) if c["composed"] else (src[0] if src else ""))
+        if not t.row_count:
+            t.add_row("[dim](no value changes)[/]", "", "", "")
+        tables.append(t)
+    return tables
+
+
+def merge_summary(summary: dict[str, int], total_groups: int, shown: int | None) -> str:
+    more = total_groups - (shown if shown is not None else total_groups)
+    text = (f"{summary['groups']:,} groups, {summary['records_merged_away']:,} records merged away, "
+            f"{summary['records_kept']:,} records kept")
+    if summary.get("skipped_large_groups"):
+        text += f", {summary['skipped_large_groups']:,} large groups not merged"
+    if more > 0:
+        text += f" ({more:,} more groups not shown; --preview all shows every group)"
+    return text

@@ -1,0 +1,265 @@
+"""The audit log (SPEC 3.3), Odoo's chatter for files: JSON Lines, one event per line.
+
+A `run` event opens every log (command, inputs and their row counts, the input columns), so
+that `undo` can put every record back at its original place. Merge events are built in bulk
+with polars (one JSON string per group, no per-record Python), and undo reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import __version__
+from .errors import AuditError
+from .groups import IDX
+from .io import atomic_output
+from .merge import MergePlan
+from .records import ROW, SRC, Records
+
+AUDIT_SUFFIX = ".audit.jsonl"
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_audit_path(output: str) -> str:
+    return output + AUDIT_SUFFIX
+
+
+def _js(expr: pl.Expr) -> pl.Expr:
+    """JSON text of each value (string, list...), encoded by polars."""
+    return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+
+
+def _lit_js(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def run_event(command: str, records: Records, output: str | None, at: str,
+              **extra: Any) -> dict[str, Any]:
+    return {
+        "event": "run", "at": at, "version": __version__, "command": command,
+        "inputs": [{"file": s.path, "rows": s.rows} for s in records.sources],
+        "columns": list(records.columns), "output": output, **extra,
+    }
+
+
+def record_json(records: Records, idx: pl.Series) -> pl.DataFrame:
+    """`"ID":{"file":...,"row":N,"values":{...}}` for the records at the given positions, in
+    that order (column `json`), with their id (column `id`)."""
+    from .records import ID
+
+    rows = records.frame[idx]
+    files = [s.path for s in records.sources]
+    values = pl.struct([pl.col(c) for c in records.columns]).struct.json_encode()
+    return rows.select(
+        pl.col(ID).alias("id"),
+        (_js(pl.col(ID)) + ':{"file":'
+         + _js(pl.col(SRC).replace_strict(list(range(len(files))), files, return_dtype=pl.String))
+         + ',"row":' + pl.col(ROW).cast(pl.String) + ',"values":' + values + "}").alias("json"),
+    )
+
+
+def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:
+    """One JSON line per merged group, in group order."""
+    groups = plan.merged_groups
+    if groups.height == 0:
+        return pl.Series("line", [], dtype=pl.String)
+    members = plan.members.join(groups.select("group"), on="group", maintain_order="left")
+    recs = pl.concat([members.select("group"), record_json(records, members[IDX]).select("json")],
+                     how="horizontal")
+    recs = recs.group_by("group", maintain_order=True).agg(pl.col("json").str.join(","))
+    changes = plan.changes.join(groups.select("group"), on="group", maintain_order="left")
+    src = pl.when(pl.col("composed")).then(_js(pl.col("source"))).otherwise(
+        _js(pl.col("source").list.first()))
+    col_js = {c: _lit_js(c) for c in plan.columns}
+    changes = changes.select(
+        "group",
+        (pl.col("column").replace_strict(col_js, return_dtype=pl.String) + ':{"before":'
+         + _js(pl.col("before")) + ',"after":' + _js(pl.col("after")) + ',"source":' + src
+         + "}").alias("c"),
+    ).group_by("group", maintain_order=True).agg(pl.col("c").str.join(","))
+    head = f'{{"event":"merge","at":{_lit_js(at)},"version":{_lit_js(__version__)},"group":'
+    lines = (groups.select("group", "reasons", "head", "merged")
+             .join(changes, on="group", how="left").join(recs, on="group", how="left")
+             .sort("group")
+             .select((pl.lit(head) + pl.col("group").cast(pl.String)
+                      + ',"reason":' + _js(pl.col("reasons")) + ',"head":' + _js(pl.col("head"))
+                      + ',"merged":' + _js(pl.col("merged"))
+                      + ',"changes":{' + pl.col("c").fill_null("") + '},"records":{'
+                      + pl.col("json") + "}}").alias("line")))
+    return lines.get_column("line")
+
+
+def write_audit(path: str, header: dict[str, Any], lines: Iterable[pl.Series | Sequence[str]],
+                events: Iterable[dict[str, Any]] = ()) -> None:
+    """Atomically: the run event, the bulk-built lines, then other events."""
+    with atomic_output(path) as handle:
+        handle.write((json.dumps(header, ensure_ascii=False) + "\n").encode("utf-8"))
+        for chunk in lines:
+            if len(chunk):
+                text = "\n".join(chunk.to_list() if isinstance(chunk, pl.Series) else chunk)
+                handle.write((text + "\n").encode("utf-8"))
+        for event in events:
+            handle.write((json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+# ----------------------------------------------------------------------------- reading & undo
+@dataclass
+class AuditLog:
+    path: str
+    run: dict[str, Any] | None
+    events: list[dict[str, Any]]
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == kind]
+
+
+def read_audit(path: str) -> AuditLog:
+    p = Path(path)
+    if not p.is_file():
+        raise AuditError("no such audit file", file=path)
+    run = None
+    events: list[dict[str, Any]] = []
+    with p.open(encoding="utf-8") as handle:
+        for n, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise AuditError(f"invalid JSON: {exc.msg}", file=path, line=n) from None
+            if not isinstance(event, dict) or "event" not in event:
+                raise AuditError("not an audit event (no 'event')", file=path, line=n)
+            if event["event"] == "run":
+                run = event
+            else:
+                events.append(event)
+    return AuditLog(path=path, run=run, events=events)
+
+
+@dataclass
+class UndoResult:
+    records: Records
+    restored: int = 0  # records put back
+    reverted_cells: int = 0
+    problems: list[str] = field(default_factory=list)
+    created_customers: list[str] = field(default_factory=list)
+
+
+def undo(audit: AuditLog, merged: Records) -> UndoResult:
+    """Put back every merged-away record and every changed value, in original order.
+
+    Records are placed by position: the merged file holds every original position except the
+    merged-away ones, in order. When its row count says it was edited since, heads and
+    converted records are found by id instead, and what cannot be found is named."""
+    run = audit.run or {}
+    inputs = run.get("inputs") or []
+    files = [i["file"] for i in inputs]
+    src_of = {f: k for k, f in enumerate(files)}
+    result = UndoResult(records=merged)
+
+    def pos(rec: dict[str, Any]) -> tuple[int, int]:
+        return src_of.get(rec.get("file"), len(files)), int(rec.get("row", 0))
+
+    away: dict[tuple[int, int], dict[str, str]] = {}  # position -> original values
+    restore: dict[tuple[int, int], dict[str, str]] = {}  # head position -> original values
+    head_ids: dict[tuple[int, int], str] = {}
+    for event in audit.of("merge"):
+        recs = event.get("records") or {}
+        head = str(event.get("head"))
+        for rid, rec in recs.items():
+            (restore if rid == head else away)[pos(rec)] = rec.get("values") or {}
+            if rid == head:
+                head_ids[pos(rec)] = head
+    converts = audit.of("convert")
+    result.created_customers = [str(e.get("customer", {}).get("id") if isinstance(e.get("customer"), dict)
+                                    else e.get("id")) for e in audit.of("create_customer")]
+    frame = merged.frame
+    expected = sum(int(i.get("rows", 0)) for i in inputs) - len(away)
+    positional = bool(inputs) and expected == frame.height
+    all_pos = [(k, r) for k, i in enumerate(inputs) for r in range(1, int(i["rows"]) + 1)]
+    from .records import ID
+
+    if positional:
+        kept = [p for p in all_pos if p not in away]
+        srcs = [p[0] for p in kept]
+        rows = [p[1] for p in kept]
+    else:
+        result.problems.append(
+            f"the merged file has {frame.height} records where {expected} were written: it was "
+            "edited after the merge; records are matched by id")
+        by_id = {}
+        for e in audit.of("merge"):
+            for rid, rec in (e.get("records") or {}).items():
+                by_id[rid] = pos(rec)
+        for e in converts:
+            if "file" in e:
+                by_id[str(e.get("id"))] = pos(e)
+        ids = frame.get_column(ID).to_list()
+        srcs, rows = [], []
+        last = (-1, 0)
+        for rid in ids:
+            p = by_id.get(rid)
+            if p is None:  # unknown: stays after the record before it
+                p = (last[0], last[1])
+            srcs.append(p[0])
+            rows.append(p[1])
+            last = p
+    columns = run.get("columns") or merged.columns
+    cols = [c for c in columns if c in merged.columns] + [c for c in columns if c not in merged.columns]
+    frame = frame.with_columns(pl.Series(SRC, srcs, dtype=pl.UInt32),
+                               pl.Series(ROW, rows, dtype=pl.UInt32))
+    for c in cols:
+        if c not in frame.columns:
+            frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c))
+    # reverse conversions (newest first): set each changed cell back to its before value
+    present = set(zip(frame[SRC].to_list(), frame[ROW].to_list(), strict=True))
+    before: dict[tuple[int, int], dict[str, str]] = {}
+    for event in converts:  # the oldest before-value of a cell is its original
+        p = pos(event) if "file" in event else None
+        if p is None or p not in present:
+            result.problems.append(f"converted record {event.get('id')!r} is not in the merged file")
+            continue
+        cells = before.setdefault(p, {})
+        for col, change in (event.get("changes") or {}).items():
+            if col in cols and col not in cells:
+                cells[col] = change.get("before", "")
+    if before:
+        changed = pl.DataFrame(
+            [{SRC: p[0], ROW: p[1], **v} for p, v in before.items()],
+            schema={SRC: pl.UInt32, ROW: pl.UInt32,
+                    **{c: pl.String for c in cols if any(c in v for v in before.values())}})
+        frame = frame.update(changed, on=[SRC, ROW], how="left")
+        result.reverted_cells += sum(len(v) for v in before.values())
+    # heads back to their original values, merged-away records back in place
+    missing_heads = [p for p in restore if p not in present]
+    for p in missing_heads:
+        result.problems.append(f"head {head_ids[p]!r} is not in the merged file; "
+                               "restored from the audit log")
+        away[p] = restore.pop(p)
+    if restore:
+        orig = pl.DataFrame(
+            [{SRC: p[0], ROW: p[1], **{c: v.get(c, "") for c in cols}} for p, v in restore.items()],
+            schema={SRC: pl.UInt32, ROW: pl.UInt32, **dict.fromkeys(cols, pl.String)})
+        frame = frame.update(orig, on=[SRC, ROW], how="left")
+        result.reverted_cells += len(restore)
+    if away:
+        back = pl.DataFrame(
+            [{SRC: p[0], ROW: p[1], **{c: v.get(c, "") for c in cols}} for p, v in away.items()],
+            schema={SRC: pl.UInt32, ROW: pl.UInt32, **dict.fromkeys(cols, pl.String)})
+        frame = pl.concat([frame, back], how="diagonal_relaxed")
+        result.restored = len(away)
+    frame = frame.with_columns(pl.col(c).fill_null("") for c in cols).sort(
+        [SRC, ROW], maintain_order=True)
+    headers = {c: merged.headers.get(c, c) for c in cols}
+    result.records = merged.with_frame(frame, columns=cols, headers=headers)
+    return result

@@ -1,0 +1,70 @@
+"""`leadtool dupes`: the duplicate groups as a flat table (one row per record, head first),
+and as the stable JSON document scripts read.
+
+JSON shape (documented in the README):
+{"stats": {"records": N, "groups": G, "records_in_groups": M, "large_groups": L},
+ "groups": [{"group": 1, "reasons": ["email:jane@x.com"], "size": 2, "large": false,
+             "head": "12", "records": [{"id": "12", "head": true, "file": "a.csv", "row": 3,
+                                         "name": ..., "email_from": ..., "partner_name": ...,
+                                         "create_date": ...}, ...]}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from .groups import IDX, Groups
+from .records import ROW, SRC, Records
+
+SHOWN_FIELDS = ("name", "email_from", "partner_name", "create_date")
+CSV_COLUMNS = ("group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS)
+
+
+def duplicate_table(records: Records, groups: Groups, members: pl.DataFrame) -> pl.DataFrame:
+    """One row per grouped record, groups in order, each group in head order."""
+    files = [s.path for s in records.sources]
+    rows = records.frame[members[IDX]]
+    shown = [(records.field_values(f)).alias(f) for f in SHOWN_FIELDS]
+    table = pl.concat([
+        members.select("group", pl.col("__lt_id").alias("id"), (pl.col("pos") == 0).alias("head")),
+        rows.select(
+            pl.col(SRC).replace_strict(list(range(len(files))), files, return_dtype=pl.String)
+            .alias("file"), pl.col(ROW).alias("row"), *shown),
+    ], how="horizontal")
+    info = groups.info.select("group", pl.col("reasons").list.join(" ").alias("reasons"),
+                              "size", "large")
+    return table.join(info, on="group", maintain_order="left").select(
+        "group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS, "size", "large")
+
+
+def stats(records: Records, groups: Groups) -> dict[str, int]:
+    return {
+        "records": len(records),
+        "groups": groups.info.height,
+        "records_in_groups": int(groups.info["size"].sum() or 0),
+        "large_groups": int(groups.info["large"].sum() or 0),
+    }
+
+
+def as_json(records: Records, groups: Groups, table: pl.DataFrame) -> dict[str, Any]:
+    reasons = dict(zip(groups.info["group"].to_list(), groups.info["reasons"].to_list(),
+                       strict=True))
+    out: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for row in table.iter_rows(named=True):  # one row per grouped record: output size anyway
+        if current is None or current["group"] != row["group"]:
+            current = {"group": row["group"], "reasons": reasons[row["group"]],
+                       "size": row["size"], "large": row["large"], "head": row["id"],
+                       "records": []}
+            out.append(current)
+        current["records"].append({k: row[k] for k in ("id", "head", "file", "row",
+                                                         *SHOWN_FIELDS)})
+    return {"stats": stats(records, groups), "groups": out}
+
+
+def as_csv(table: pl.DataFrame) -> str:
+    """`group,id,...`: what `merge --groups FILE` reads back."""
+    return table.select(CSV_COLUMNS).with_columns(pl.col("head").cast(pl.String).str.to_lowercase()
+                                                  ).write_csv()

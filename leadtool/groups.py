@@ -1,0 +1,175 @@
+"""Duplicate groups (SPEC 2): records joined by shared keys (email, customer, phone, manual),
+as the connected components of a record-key graph, computed with joins and group-bys."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from .config import Config
+from .emails import email_keys_all_expr
+from .errors import InputError, UsageError
+from .normalize import closed_expr, email_key_of
+from .phones import phone_keys
+from .records import ID, Records
+
+IDX = "__lt_idx"  # a record's position in Records.frame
+BY_CHOICES = ("email", "customer", "phone")
+
+
+@dataclass
+class Groups:
+    """`members`: one row per grouped record (group, idx). `info`: one row per group with its
+    size and the reasons (`email:KEY`, `customer:VALUE`, `phone:E164`, `manual`, `fuzzy:SCORE`)
+    that joined it; `large` when it exceeds --max-group."""
+
+    members: pl.DataFrame
+    info: pl.DataFrame
+
+    def __len__(self) -> int:
+        return self.info.height
+
+
+def parse_by(values: Sequence[str]) -> list[str]:
+    """`--by email,phone` or repeated `--by`."""
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip().lower()
+            if not part:
+                continue
+            if part not in BY_CHOICES:
+                raise UsageError(f"--by {part!r}: expected one of {', '.join(BY_CHOICES)}")
+            if part not in out:
+                out.append(part)
+    return out or ["email"]
+
+
+def read_groups_file(path: str) -> list[list[str]]:
+    """A `group,id` CSV (as `dupes --format csv` writes): ids of each group, in file order."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such file", file=path)
+    text = p.read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or "group" not in reader.fieldnames or "id" not in reader.fieldnames:
+        raise InputError("a groups file needs the columns 'group' and 'id'", file=path)
+    groups: dict[str, list[str]] = {}
+    for row in reader:
+        g, i = (row.get("group") or "").strip(), (row.get("id") or "").strip()
+        if g and i:
+            groups.setdefault(g, []).append(i)
+    return list(groups.values())
+
+
+def parse_group_options(values: Sequence[str]) -> list[list[str]]:
+    return [[i.strip() for i in v.split(",") if i.strip()] for v in values]
+
+
+def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key: str,
+           canonical: bool, default_region: str | None, config: Config | None) -> pl.DataFrame:
+    """(idx, key) pairs for the automatic keys, eligible records only."""
+    frame = records.frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
+                                 *[pl.col(c) for c in records.columns if c in records.fields.values()])
+    eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
+    parts: list[pl.DataFrame] = []
+    for kind in by:
+        if kind == "email":
+            email = records.col("email_from")
+            if not email:
+                continue
+            if email_key == "all":
+                key = email_keys_all_expr(pl.col(email), canonical)
+                part = (frame.filter(eligible).select(IDX, key.alias("key")).explode("key"))
+            else:
+                part = frame.filter(eligible).select(IDX, email_key_of(records, canonical).alias("key"))
+            part = part.filter(pl.col("key").is_not_null()).select(IDX, "email:" + pl.col("key"))
+        elif kind == "customer":
+            cust = records.col("partner_id")
+            if not cust:
+                continue
+            part = (frame.filter(eligible & (pl.col(cust).str.strip_chars() != ""))
+                    .select(IDX, "customer:" + pl.col(cust).str.strip_chars()))
+        else:
+            part = phone_keys(records, frame.filter(eligible), default_region)
+        parts.append(part.rename({part.columns[1]: "key"}))
+    if not parts:
+        return pl.DataFrame(schema={IDX: pl.UInt32, "key": pl.String})
+    return pl.concat(parts)
+
+
+def _manual_edges(records: Records, manual: Sequence[Sequence[str]]) -> pl.DataFrame:
+    rows_idx: list[int] = []
+    rows_key: list[str] = []
+    if not manual:
+        return pl.DataFrame(schema={IDX: pl.UInt32, "key": pl.String})
+    ids = records.frame.select(pl.col(ID), pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX))
+    first = ids.unique(ID, keep="first", maintain_order=True)
+    lookup = dict(zip(first[ID].to_list(), first[IDX].to_list(), strict=True))
+    for k, group in enumerate(manual):
+        if len(group) < 2:
+            raise UsageError(f"--group {','.join(group)}: a group needs at least two ids")
+        for rid in group:
+            if rid not in lookup:
+                raise UsageError(f"--group: no record has the id {rid!r}")
+            rows_idx.append(lookup[rid])
+            rows_key.append(f"manual:{k}")
+    return pl.DataFrame({IDX: rows_idx, "key": rows_key}, schema={IDX: pl.UInt32, "key": pl.String})
+
+
+def components(edges: pl.DataFrame) -> pl.DataFrame:
+    """Connected components of the record-key graph by min-label propagation: each round is
+    two joins and two group-bys; it ends when no label moves (a few rounds in practice)."""
+    edges = edges.unique()
+    labels = edges.select(IDX).unique().with_columns(pl.col(IDX).alias("label"))
+    while True:
+        key_label = (edges.join(labels, on=IDX).group_by("key").agg(pl.col("label").min()))
+        new = (edges.join(key_label, on="key").group_by(IDX).agg(pl.col("label").min()))
+        changed = new.join(labels, on=IDX, suffix="_old").filter(
+            pl.col("label") != pl.col("label_old")).height
+        labels = new
+        if not changed:
+            return labels
+
+
+def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_closed: bool = False,
+                email_key: str = "first", canonical: bool = False,
+                default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
+                max_group: int = 50, config: Config | None = None,
+                extra_edges: pl.DataFrame | None = None) -> Groups:
+    """Groups of two or more records that share a key. Closed records (archived, won) join
+    automatic groups only with `include_closed`; manual groups take any record."""
+    if email_key not in ("first", "all"):
+        raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
+    edges = pl.concat([
+        _edges(records, by, include_closed, email_key, canonical, default_region, config),
+        _manual_edges(records, manual),
+        *([extra_edges.select(IDX, "key")] if extra_edges is not None else []),
+    ])
+    # a key held by one record joins nothing
+    edges = edges.unique().filter(pl.len().over("key") > 1)
+    if edges.height == 0:
+        return Groups(
+            members=pl.DataFrame(schema={"group": pl.UInt32, IDX: pl.UInt32}),
+            info=pl.DataFrame(schema={"group": pl.UInt32, "size": pl.UInt32,
+                                      "reasons": pl.List(pl.String), "large": pl.Boolean}),
+        )
+    labels = components(edges)
+    # groups are numbered in input order of their first record
+    labels = labels.with_columns(pl.col("label").rank("dense").cast(pl.UInt32).alias("group"))
+    members = labels.select("group", IDX).sort("group", IDX)
+    reason = (pl.when(pl.col("key").str.starts_with("manual:")).then(pl.lit("manual"))
+              .otherwise(pl.col("key")))
+    reasons = (edges.join(labels.select(IDX, "group"), on=IDX)
+               .select("group", reason.alias("reason")).unique()
+               .sort("group", "reason")
+               .group_by("group", maintain_order=True).agg(pl.col("reason").alias("reasons")))
+    info = (members.group_by("group").agg(pl.len().cast(pl.UInt32).alias("size"))
+            .join(reasons, on="group").sort("group")
+            .with_columns((pl.col("size") > max_group).alias("large")))
+    return Groups(members=members, info=info)
