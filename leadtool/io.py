@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import heapq
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import unicodedata
@@ -24,11 +26,12 @@ import polars as pl
 
 from .errors import InputError, UsageError
 from .fields import resolve_headers
-from .records import ID, KIND_PREFIX, ROW, SRC, FileFormat, Records, Source
+from .records import HIDDEN_PREFIX, ID, KIND_PREFIX, ROW, SRC, FileFormat, Records, Source
 
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
 _BOM = b"\xef\xbb\xbf"
+_PLACEHOLDER = f"{HIDDEN_PREFIX}placeholder"  # a frame of records that have no columns
 
 
 # --------------------------------------------------------------------------- reading
@@ -284,6 +287,10 @@ def _json_value(v: object) -> tuple[str, str | None]:
     return json.dumps(v, ensure_ascii=False), "r"
 
 
+# a JSON string (skipped) or a separator outside strings with the space after it
+_JSON_SEPARATORS = re.compile(r'"(?:[^"\\]|\\.)*"|([,:])( ?)')
+
+
 def _sniff_json_layout(text: str, fmt: FileFormat) -> None:
     body = text.strip()
     fmt.json_ascii = "\\u" in body and all(ord(c) < 0x80 for c in body)
@@ -296,8 +303,46 @@ def _sniff_json_layout(text: str, fmt: FileFormat) -> None:
             fmt.json_indent = len(line) - len(line.lstrip(" "))
             fmt.json_item_sep, fmt.json_key_sep = ",", ": "
             return
-    fmt.json_item_sep = ", " if '", "' in body or ", \"" in body else ","
-    fmt.json_key_sep = ": " if '": ' in body else ":"
+    item_sep = key_sep = None
+    for m in _JSON_SEPARATORS.finditer(body):
+        if m.group(1) == "," and item_sep is None:
+            item_sep = "," + m.group(2)
+        elif m.group(1) == ":" and key_sep is None:
+            key_sep = ":" + m.group(2)
+        if item_sep is not None and key_sep is not None:
+            break
+    fmt.json_item_sep = ", " if item_sep is None else item_sep
+    fmt.json_key_sep = ": " if key_sep is None else key_sep
+
+
+def _key_order(objects: list[dict]) -> list[str]:
+    """The columns of JSON objects: an order that keeps every object's own key order when
+    one exists (objects may leave keys out), else the order of first appearance."""
+    orders = list(dict.fromkeys(tuple(obj) for obj in objects))
+    first: dict[str, int] = {}
+    for order in orders:
+        for key in order:
+            first.setdefault(key, len(first))
+    if len(orders) <= 1:
+        return list(first)
+    after: dict[str, set[str]] = {k: set() for k in first}
+    indegree = dict.fromkeys(first, 0)
+    for order in orders:
+        for a, b in zip(order, order[1:], strict=False):
+            if b not in after[a]:
+                after[a].add(b)
+                indegree[b] += 1
+    ready = [(i, k) for k, i in first.items() if indegree[k] == 0]
+    heapq.heapify(ready)
+    result: list[str] = []
+    while ready:
+        _, key = heapq.heappop(ready)
+        result.append(key)
+        for nxt in after[key]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, (first[nxt], nxt))
+    return result if len(result) == len(first) else list(first)
 
 
 def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.DataFrame]:
@@ -312,8 +357,9 @@ def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.Dat
             raise InputError("JSON must be an array of objects", file=path)
         objects = doc
     else:
-        for k, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
+        # only \n ends a line: str.splitlines would also split at \x85 or \u2028 in a value
+        for k, line in enumerate(text.split("\n"), 1):
+            if not line.strip(" \t\r"):
                 continue
             try:
                 obj = json.loads(line, **loads)
@@ -322,13 +368,7 @@ def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.Dat
             if not isinstance(obj, dict):
                 raise InputError("each JSON line must be an object", file=path, line=k)
             objects.append(obj)
-    headers: list[str] = []
-    seen: set[str] = set()
-    for obj in objects:
-        for key in obj:
-            if key not in seen:
-                seen.add(key)
-                headers.append(key)
+    headers = _key_order(objects)
     cols: dict[str, list] = {h: [] for h in headers}
     kinds: dict[str, list] = {h: [] for h in headers}
     for obj in objects:
@@ -343,6 +383,8 @@ def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.Dat
     for i, h in enumerate(headers):
         if any(kinds[h]):
             data[f"{KIND_PREFIX}c{i}"] = kinds[h]
+    if not data:  # objects without keys: keep their count
+        data[_PLACEHOLDER] = [""] * len(objects)
     frame = pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
     return headers, frame
 
@@ -353,6 +395,8 @@ def _detect_kind(path: str, text: str) -> str:
         return "jsonl"
     if lower.endswith(".json"):
         return "json"
+    if lower.endswith((".csv", ".tsv", ".tab", ".psv")):
+        return "csv"  # a CSV whose first header happens to start with '{' or '['
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith("["):
         return "json"
@@ -371,7 +415,7 @@ def read_file(path: str, *, encoding: str | None = None, delimiter: str | None =
     text, enc, bom = decode(data, path, encoding)
     fmt = FileFormat(encoding=enc, bom=bom, delimiter=delimiter or "")
     head = text[:SNIFF_BYTES] if text is not None else data[:SNIFF_BYTES].decode("utf-8", "ignore")
-    fmt.kind = _detect_kind(path, head)  # type: ignore[assignment]
+    fmt.kind = "csv" if delimiter else _detect_kind(path, head)  # type: ignore[assignment]
     header_newlines = 0
     if fmt.kind == "csv":
         headers, frame, header_newlines = _read_csv(data, text, path, fmt)
@@ -385,9 +429,16 @@ def read_file(path: str, *, encoding: str | None = None, delimiter: str | None =
     return source, frame
 
 
+def _special(name: str) -> bool:
+    """Names polars' `pl.col` would not take literally (`*`, `^regex$`), and hidden names."""
+    return (name == "*" or (name.startswith("^") and name.endswith("$"))
+            or name.startswith(HIDDEN_PREFIX))
+
+
 def _unique(name: str, taken: set[str]) -> str:
+    """The internal column name of a header: the header itself when it is free and safe."""
     base = name if name else "(blank)"
-    if base not in taken and name:
+    if base not in taken and name and not _special(name):
         return base
     k = 2
     while f"{base}#{k}" in taken:
@@ -445,6 +496,8 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
             pl.lit(index, dtype=pl.UInt32).alias(SRC),
             pl.int_range(1, raw.height + 1, dtype=pl.UInt32).alias(ROW),
         )
+        if _PLACEHOLDER in frame.columns:
+            frame = frame.drop(_PLACEHOLDER)
         frames.append(frame)
         sources.append(source)
     frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]

@@ -1,0 +1,471 @@
+"""Reading and writing exports byte for byte (SPEC 1.1, issue 2)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import SAMPLE_FILES, SAMPLES, assert_one_line_error
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import leadtool.io as lio
+from leadtool.errors import InputError, UsageError
+from leadtool.records import ID, ROW, SRC
+
+
+def roundtrip(path: Path | str) -> bytes:
+    records = lio.load([str(path)])
+    return b"".join(lio.encode_chunks(records))
+
+
+def data_rows(records) -> list[tuple[str, ...]]:
+    return records.frame.select(records.columns).rows()
+
+
+# ----------------------------------------------------------------------------- samples
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_sample_round_trip_is_byte_identical(name: str, tmp_path: Path) -> None:
+    src = SAMPLES / name
+    records = lio.load([str(src)])
+    assert len(records) > 0
+    out = tmp_path / f"out-{name}"
+    lio.write(records, str(out))
+    assert out.read_bytes() == src.read_bytes()
+
+
+def test_samples_are_what_their_generator_makes(tmp_path: Path) -> None:
+    # the committed files are exactly what samples/make_samples.py writes
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.HERE = tmp_path
+    module.main()
+    for name in SAMPLE_FILES:
+        assert (tmp_path / name).read_bytes() == (SAMPLES / name).read_bytes(), name
+
+
+def test_sample_formats_are_recognised() -> None:
+    fmt = lio.load([str(SAMPLES / "leads.csv")]).sources[0].fmt
+    assert (fmt.kind, fmt.delimiter, fmt.quoting, fmt.newline, fmt.encoding, fmt.bom) == (
+        "csv", ",", "all", "\r\n", "utf-8", False)
+    fmt = lio.load([str(SAMPLES / "leads_cp1252.csv")]).sources[0].fmt
+    assert (fmt.kind, fmt.delimiter, fmt.quoting, fmt.newline, fmt.encoding) == (
+        "csv", ";", "minimal", "\r\n", "cp1252")
+    fmt = lio.load([str(SAMPLES / "leads.json")]).sources[0].fmt
+    assert (fmt.kind, fmt.json_indent) == ("json", 2)
+    assert lio.load([str(SAMPLES / "leads.jsonl")]).sources[0].fmt.kind == "jsonl"
+
+
+def test_multiline_values_keep_crlf() -> None:
+    records = lio.load([str(SAMPLES / "leads.csv")])
+    notes = records.frame.get_column(records.col("description")).to_list()
+    assert "Called twice.\r\nWants a quote for 20 chairs." in notes
+    assert "Met at the fair.\nFollow up in spring." in notes  # a bare \n stays bare
+
+
+# ----------------------------------------------------------------------------- property
+_CELLS = st.one_of(
+    st.sampled_from(["", " ", "NA", "N/A", "null", "00123", '"', '""', ",", ";", "\t", "|",
+                     "\n", "\r\n", "\r", "a,b", 'say "hi"', "x\r\ny", "  lead  ", "Müller"]),
+    st.lists(st.sampled_from(list('ab ,;|"\t\n\r0é') + ["\r\n"]), max_size=6).map("".join),
+    st.text(max_size=6),
+)
+
+
+@st.composite
+def tables(draw) -> list[list[str]]:
+    ncols = draw(st.integers(1, 6))
+    nrows = draw(st.integers(0, 8))
+    return [[draw(_CELLS) for _ in range(ncols)] for _ in range(nrows + 1)]
+
+
+_TMP = tempfile.mkdtemp(prefix="leadtool-prop-")
+
+
+def _roundtrip_bytes(data: bytes, name: str) -> bytes:
+    path = os.path.join(_TMP, name)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return roundtrip(path)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tables(), st.sampled_from([csv.QUOTE_ALL, csv.QUOTE_MINIMAL]),
+       st.sampled_from(["\r\n", "\n"]))
+def test_csv_written_by_python_round_trips(table, quoting, newline) -> None:
+    # Exclusion 1: Python's writer (3.11/3.12) quotes only the characters of its own line
+    # terminator, so with "\n" it writes a cell holding "\r" unquoted. A bare \r outside
+    # quotes is a line break for many readers (Python's own csv reader reads 'x\ry' as two
+    # records), so such a file has no single meaning.
+    assume(not (quoting == csv.QUOTE_MINIMAL and newline == "\n"
+                and any("\r" in c for row in table for c in row)))
+    buf = io.StringIO(newline="")
+    csv.writer(buf, quoting=quoting, lineterminator=newline).writerows(table)
+    data = buf.getvalue().encode("utf-8")
+    # Exclusion 2: a file of nothing but white space (a header of one blank cell, unquoted)
+    # is reported as an empty file rather than read as a one-column table.
+    assume(data.strip(b" \t\r\n"))
+    assert _roundtrip_bytes(data, "t.csv") == data
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tables(), st.sampled_from([csv.QUOTE_ALL, csv.QUOTE_MINIMAL]))
+def test_csv_values_are_read_exactly(table, quoting) -> None:
+    buf = io.StringIO(newline="")
+    csv.writer(buf, quoting=quoting, lineterminator="\r\n").writerows(table)
+    data = buf.getvalue().encode("utf-8")
+    assume(data.strip(b" \t\r\n"))  # see exclusion 2 above
+    path = os.path.join(_TMP, "v.csv")
+    Path(path).write_bytes(data)
+    # the delimiter is given: a table like [[";"]] alone is as much a `;` file with two blank
+    # headers as a `,` file with one; sniffing is tested on its own below
+    records = lio.load([path], delimiter=",")
+    assert records.sources[0].headers == table[0]
+    assert [list(r) for r in data_rows(records)] == table[1:]
+
+
+_KEYS = st.lists(st.text(max_size=5), min_size=0, max_size=5, unique=True)
+
+
+@st.composite
+def json_objects(draw) -> list[dict[str, str]]:
+    keys = draw(_KEYS)
+    n = draw(st.integers(0, 6))
+    objects = []
+    for _ in range(n):
+        # each object holds some of the keys, in the same relative order
+        present = [k for k in keys if draw(st.booleans())]
+        objects.append({k: draw(_CELLS) for k in present})
+    return objects
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(json_objects(), st.sampled_from([None, 2, 4]), st.booleans(), st.booleans())
+def test_json_written_by_python_round_trips(objects, indent, ascii_, final_newline) -> None:
+    data = (json.dumps(objects, indent=indent, ensure_ascii=ascii_)
+            + ("\n" if final_newline else "")).encode("utf-8")
+    assert _roundtrip_bytes(data, "t.json") == data
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(json_objects().filter(bool), st.booleans())
+def test_json_lines_round_trip(objects, ascii_) -> None:
+    data = "".join(json.dumps(o, ensure_ascii=ascii_) + "\n" for o in objects).encode("utf-8")
+    assert _roundtrip_bytes(data, "t.jsonl") == data
+
+
+# ----------------------------------------------------------------------------- values as text
+def test_csv_values_are_text_exactly_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "v.csv"
+    path.write_bytes(b'id,zip,a,b,c,d\r\n00123,01000,NA,null,N/A,\r\n"007","","NA ",Null,n/a," "\r\n')
+    records = lio.load([str(path)])
+    assert data_rows(records) == [("00123", "01000", "NA", "null", "N/A", ""),
+                                  ("007", "", "NA ", "Null", "n/a", " ")]
+    assert records.frame.get_column(ID).to_list() == ["00123", "007"]
+    # quoting is kept per file (here: quoted when needed), not per cell
+    assert roundtrip(path) == (b'id,zip,a,b,c,d\r\n00123,01000,NA,null,N/A,\r\n'
+                               b"007,,NA ,Null,n/a, \r\n")
+
+
+def test_json_literals_kept_as_json_text(tmp_path: Path) -> None:
+    text = ('[{"id": 7, "p": 2.50, "big": 1e5, "ok": true, "no": false, "none": null, '
+            '"s": "00123", "n": "12"}]\n')
+    path = tmp_path / "v.json"
+    path.write_text(text, encoding="utf-8")
+    records = lio.load([str(path)])
+    assert data_rows(records) == [("7", "2.50", "1e5", "true", "false", "null", "00123", "12")]
+    assert roundtrip(path).decode() == text  # numbers stay numbers, strings stay strings
+
+
+def test_json_missing_key_stays_missing(tmp_path: Path) -> None:
+    text = '[{"a": "1", "b": "2"}, {"b": ""}, {"a": "", "b": "3"}]'
+    path = tmp_path / "m.json"
+    path.write_text(text, encoding="utf-8")
+    records = lio.load([str(path)])
+    assert data_rows(records) == [("1", "2"), ("", ""), ("", "3")]
+    assert roundtrip(path).decode() == text
+
+
+def test_bom_kept(tmp_path: Path) -> None:
+    data = b"\xef\xbb\xbfname;email_from\r\nA;a@x.com\r\n"
+    path = tmp_path / "bom.csv"
+    path.write_bytes(data)
+    records = lio.load([str(path)])
+    assert records.sources[0].fmt.bom
+    assert records.sources[0].headers == ["name", "email_from"]
+    assert records.col("email_from") is not None
+    assert roundtrip(path) == data
+
+
+def test_tab_and_pipe_sniffed(tmp_path: Path) -> None:
+    for delim in ("\t", "|"):
+        path = tmp_path / "d.txt"
+        data = f"name{delim}city\nA, B{delim}Gent\n".encode()
+        path.write_bytes(data)
+        records = lio.load([str(path)])
+        assert records.sources[0].fmt.delimiter == delim
+        assert data_rows(records) == [("A, B", "Gent")]
+        assert roundtrip(path) == data
+
+
+def test_semicolon_file_with_commas_in_values(tmp_path: Path) -> None:
+    # the header alone has as many ',' as ';', the rows decide
+    path = tmp_path / "s.csv"
+    data = b"name,title;tags\nA;a,b\nB;c\n"
+    path.write_bytes(data)
+    records = lio.load([str(path)])
+    assert records.sources[0].fmt.delimiter == ";"
+    assert data_rows(records) == [("A", "a,b"), ("B", "c")]
+    assert records.sources[0].headers == ["name,title", "tags"]
+
+
+def test_header_without_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_bytes(b"a,b")
+    records = lio.load([str(path)])
+    assert records.sources[0].headers == ["a", "b"] and len(records) == 0
+    assert roundtrip(path) == b"a,b"
+
+
+def test_headers_polars_would_not_take_literally(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    data = b"*,^a.*$,__lt_src,name\n1,2,3,4\n"
+    path.write_bytes(data)
+    records = lio.load([str(path)])
+    assert data_rows(records) == [("1", "2", "3", "4")]
+    assert records.frame.get_column(SRC).to_list() == [0]
+    assert roundtrip(path) == data
+
+
+def test_duplicate_and_blank_headers_kept(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    data = b"name,,name,email_from\r\nA,1,B,a@x.com\r\n"
+    path.write_bytes(data)
+    records = lio.load([str(path)])
+    assert records.sources[0].headers == ["name", "", "name", "email_from"]
+    assert len(records.columns) == 4
+    assert data_rows(records) == [("A", "1", "B", "a@x.com")]
+    assert roundtrip(path) == data
+
+
+# ----------------------------------------------------------------------------- bad input (CLI)
+def test_missing_file(cli, tmp_path: Path) -> None:
+    assert_one_line_error(cli("inspect", tmp_path / "nope.csv"), "nope.csv", "no such file")
+
+
+def test_unterminated_quote_names_the_opening_line(cli, tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'a,b\r\n"x\r\ny",1\r\n2,3\r\n"z,4\r\n5,6\r\n')
+    line = assert_one_line_error(cli("inspect", path), "q.csv", "line 5")
+    assert "unterminated" in line
+
+
+def test_unterminated_quote_in_large_file(cli, tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    body = b"".join(b'%d,"v%d"\n' % (i, i) for i in range(20000))
+    path.write_bytes(b"a,b\n" + body + b'20000,"open\n20001,x\n')
+    assert_one_line_error(cli("inspect", path), "big.csv", "line 20002", "unterminated")
+
+
+@pytest.mark.parametrize("text", ['{"a": 1}', "[1, 2]", '"x"', '[{"a": 1}, 3]', "{}"])
+def test_json_not_an_array_of_objects(cli, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(text)
+    assert_one_line_error(cli("inspect", path), "x.json", "array of objects")
+
+
+def test_invalid_json(cli, tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('[\n{"a": 1},\n{"a": }\n]')
+    assert_one_line_error(cli("inspect", path), "x.json", "line 3", "invalid JSON")
+
+
+@pytest.mark.parametrize("bad", [b"\xff\xfe\xfa", b"\x80\x81", b"\xc3\x28\xa0\xa1"])
+def test_invalid_utf8_without_encoding(cli, tmp_path: Path, bad: bytes) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"name,city\r\nok,ok\r\n" + bad + b",x\r\n")
+    assert_one_line_error(cli("inspect", path), "u.csv", "line 3", "UTF-8", "--encoding")
+
+
+@pytest.mark.parametrize("data", [b"", b"\r\n\r\n", b"\xef\xbb\xbf"])
+def test_empty_file(cli, tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "e.csv"
+    path.write_bytes(data)
+    assert_one_line_error(cli("inspect", path), "e.csv", "empty")
+
+
+def test_header_only_is_valid(cli, tmp_path: Path) -> None:
+    path = tmp_path / "h.csv"
+    path.write_bytes(b'"id","name","email_from"\r\n')
+    result = cli("inspect", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["rows"] == 0
+    assert roundtrip(path) == path.read_bytes()
+
+
+def test_row_with_more_cells_than_header(cli, tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"a,b\r\n1,2\r\n\"x\r\ny\",2\r\n1,2,3\r\n")
+    assert_one_line_error(cli("inspect", path), "m.csv", "line 5", "3 cells")
+
+
+def test_row_with_fewer_cells_is_padded(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b,c\n1,2\n")
+    assert data_rows(lio.load([str(path)])) == [("1", "2", "")]
+
+
+def test_cp1252_detected(cli, tmp_path: Path) -> None:
+    path = tmp_path / "cp.csv"
+    data = "name;city;note\r\nMüller;Köln;café – “good”\r\nSéverine;Liège;\r\n".encode("cp1252")
+    path.write_bytes(data)
+    result = cli("inspect", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)[0]
+    assert summary["encoding"] == "cp1252" and summary["rows"] == 2
+    records = lio.load([str(path)])
+    assert data_rows(records)[0] == ("Müller", "Köln", "café – “good”")
+    out = tmp_path / "out.csv"
+    lio.write(records, str(out))
+    assert out.read_bytes() == data
+
+
+def test_encoding_option(cli, tmp_path: Path) -> None:
+    path = tmp_path / "l1.csv"
+    path.write_bytes("name,city\nMüller,café\n".encode("latin-1"))
+    result = cli("inspect", path, "--encoding", "latin-1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["encoding"] == "latin-1"
+    records = lio.load([str(path)], encoding="latin-1")
+    assert data_rows(records) == [("Müller", "café")]
+    # an explicit UTF-8 on a latin-1 file is an error, not a guess
+    assert_one_line_error(cli("inspect", path, "--encoding", "utf-8"), "l1.csv", "UTF-8")
+    assert_one_line_error(cli("inspect", path, "--encoding", "klingon"), "klingon")
+
+
+def test_stdin(cli) -> None:
+    data = b'"id","name","email_from"\r\n"1","A","a@x.com"\r\n"2","B","A@X.COM"\r\n'
+    result = cli("inspect", "-", "--format", "json", input=data)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)[0]
+    assert summary["file"] == "-" and summary["rows"] == 2
+    assert summary["duplicate_groups"] == 1
+
+
+# ----------------------------------------------------------------------------- atomic writing
+def _records(tmp_path: Path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"a,b\r\n1,2\r\n3,4\r\n")
+    return lio.load([str(src)])
+
+
+def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    records = _records(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+
+    def failing(records, fmt=None):
+        yield b"a,b\r\n"
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lio, "encode_chunks", failing)
+    with pytest.raises(OSError, match="disk full"):
+        lio.write(records, str(out_dir / "new.csv"))
+    assert list(out_dir.iterdir()) == []  # no partial file, no temp file
+
+    existing = out_dir / "old.csv"
+    existing.write_bytes(b"precious\n")
+    with pytest.raises(OSError):
+        lio.write(records, str(existing))
+    assert existing.read_bytes() == b"precious\n"
+    assert [p.name for p in out_dir.iterdir()] == ["old.csv"]
+
+
+def test_write_replaces_existing_output(tmp_path: Path) -> None:
+    records = _records(tmp_path)
+    out = tmp_path / "o.csv"
+    out.write_bytes(b"old")
+    lio.write(records, str(out))
+    assert out.read_bytes() == b"a,b\r\n1,2\r\n3,4\r\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "o.csv"]
+
+
+def test_write_to_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="does not exist"):
+        lio.write(_records(tmp_path), str(tmp_path / "nope" / "o.csv"))
+
+
+def test_unencodable_character_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "cp.csv"
+    path.write_bytes("name\nMüller\n".encode("cp1252"))
+    records = lio.load([str(path)])
+    col = records.columns[0]
+    records = records.with_frame(records.frame.with_columns(pl.lit("日本").alias(col)))
+    out = tmp_path / "o.csv"
+    with pytest.raises(InputError, match="cp1252"):
+        lio.write(records, str(out))
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["cp.csv"]
+
+
+# ----------------------------------------------------------------------------- overwrite
+def test_refuse_overwrite(tmp_path: Path, monkeypatch) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"a\n1\n")
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.csv"
+    link.symlink_to(src)
+    monkeypatch.chdir(tmp_path)
+    for out in ["in.csv", str(src), "sub/../in.csv", "./in.csv", str(link)]:
+        with pytest.raises(UsageError, match="overwrite an input"):
+            lio.refuse_overwrite([out], ["in.csv"])
+    with pytest.raises(UsageError):
+        lio.refuse_overwrite([None, "out.csv", "link.csv"], [str(src)])
+    lio.refuse_overwrite(["out.csv", "-", None], ["in.csv", "-"])  # allowed
+    assert src.read_bytes() == b"a\n1\n"
+
+
+# ----------------------------------------------------------------------------- several files
+def test_several_files(tmp_path: Path) -> None:
+    a = tmp_path / "a.csv"
+    b = tmp_path / "b.csv"
+    a.write_bytes(b"name,Email\nAnn,ann@x.com\nBob,bob@x.com\n")
+    b.write_bytes(b"email_from;city;x_note\ncy@x.com;Gent;00123\n")
+    records = lio.load([str(a), str(b)])
+    assert [records.headers[c] for c in records.columns] == ["name", "Email", "city", "x_note"]
+    assert records.col("email_from") == records.columns[1]
+    assert data_rows(records) == [("Ann", "ann@x.com", "", ""), ("Bob", "bob@x.com", "", ""),
+                                  ("", "cy@x.com", "Gent", "00123")]
+    assert records.frame.get_column(ID).to_list() == ["a.csv:1", "a.csv:2", "b.csv:1"]
+    assert records.frame.get_column(SRC).to_list() == [0, 0, 1]
+    assert records.frame.get_column(ROW).to_list() == [1, 2, 1]
+    assert [s.name for s in records.sources] == ["a.csv", "b.csv"]
+    # written in the first file's format, with the union of columns
+    assert b"".join(lio.encode_chunks(records)) == (
+        b"name,Email,city,x_note\nAnn,ann@x.com,,\nBob,bob@x.com,,\n,cy@x.com,Gent,00123\n")
+
+
+def test_ids_one_file(tmp_path: Path) -> None:
+    a = tmp_path / "a.csv"
+    a.write_bytes(b"id,name\n7,A\n,B\n__export__.crm_lead_9,C\n")
+    records = lio.load([str(a)])
+    assert records.frame.get_column(ID).to_list() == ["7", "2", "__export__.crm_lead_9"]
+    b = tmp_path / "b.csv"
+    b.write_bytes(b"name\nA\nB\n")
+    assert lio.load([str(b)]).frame.get_column(ID).to_list() == ["1", "2"]
+
+
+def test_stdin_only_once() -> None:
+    with pytest.raises(UsageError):
+        lio.load(["-", "-"])
+    with pytest.raises(UsageError):
+        lio.load([])
