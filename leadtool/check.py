@@ -1,0 +1,378 @@
+"""`leadtool check` (SPEC 5): validate a dataset for CI. Every rule is a polars filter over the
+whole frame; only the final, capped list of problems becomes Python dicts.
+
+Rules (their names are the stable ids `--ignore` and `[check] ignore` take):
+
+- `duplicates`: every record of a duplicate group but the group's first record in input order
+  (the message names that one), when there are more groups than `max_duplicates`; the groups are
+  those `dupes` finds with the same options (closed records left out).
+- `duplicate-id`: each record whose id cell (stripped, non-empty) an earlier record already has;
+  only when an id column exists.
+- `missing-required`: each record with an empty required field; one problem (line 1) per file
+  that lacks a required column.
+- `invalid-email`: a non-empty `email_from` with no parseable address (SPEC 1.3).
+- `bad-date`: a non-empty `create_date` not in the forms of SPEC 3.1.
+- `bad-probability`: a non-empty `probability` that is not a number (`100,0` is one) or is
+  outside 0-100.
+- `unknown-type`: a non-empty `type` other than `lead` / `opportunity` (any case).
+- `leads-mode`: an open lead (not archived, not won) of a team whose leads mode is off in the
+  config (SPEC 4: it should have been converted).
+
+Report (`CheckReport.as_dict()`, also what `--format json` prints):
+`{"valid": bool, "stats": {...}, "problems": [{"rule", "file", "row", "id", "column", "value",
+"message"}, ...]}`. `row` is the 1-based line where the record starts in a CSV file (header on
+line 1, multi-line quoted values counted), the 1-based data row for JSON and JSON Lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from .config import Config
+from .errors import ConfigError, UsageError
+from .fields import FIELDS, resolve_headers
+from .groups import IDX, find_groups
+from .normalize import closed_expr, email_key_of, instant_expr, is_empty, number_expr, type_expr
+from .records import ID, ROW, SRC, Records
+
+RULES: tuple[str, ...] = (
+    "duplicates", "duplicate-id", "missing-required", "invalid-email", "bad-date",
+    "bad-probability", "unknown-type", "leads-mode",
+)
+RULE_HELP: dict[str, str] = {
+    "duplicates": "a record of a duplicate group after its first (more groups than --max-duplicates)",
+    "duplicate-id": "the same id on several records",
+    "missing-required": "an empty required field, or a required column missing from a file",
+    "invalid-email": "a non-empty email_from with no parseable address",
+    "bad-date": "a non-empty create_date that is not a date",
+    "bad-probability": "a probability that is not a number or is outside 0-100",
+    "unknown-type": "a type other than lead or opportunity",
+    "leads-mode": "an open lead of a team whose leads mode is off (should be converted)",
+}
+DEFAULT_MAX_PROBLEMS = 1000
+PROBLEM_KEYS = ("rule", "file", "row", "id", "column", "value", "message")
+LINE = "__lt_line"
+
+_SCHEMA = {IDX: pl.UInt32, "rule": pl.String, "column": pl.String, "value": pl.String,
+           "message": pl.String}
+
+
+@dataclass
+class CheckReport:
+    """The outcome: `valid` is true when there is no problem at all. `problems` holds at most
+    `max_problems` entries (file order, then line, then rule); `stats["problems"]` counts them
+    all and `stats["by_rule"]` per rule."""
+
+    valid: bool
+    stats: dict[str, Any]
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "stats": self.stats, "problems": self.problems}
+
+
+# ----------------------------------------------------------------------------- options
+def parse_rules(values: Iterable[str], *, where: str = "--ignore", config_path: str | None = None) -> list[str]:
+    """Rule names (repeated or comma lists); an unknown name is an error (exit 2)."""
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            if name not in RULES:
+                msg = f"{where} {part.strip()!r}: unknown rule (rules: {', '.join(RULES)})"
+                if config_path is not None:
+                    raise ConfigError(msg, file=config_path)
+                raise UsageError(msg)
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def parse_require(values: Iterable[str]) -> list[str]:
+    """`--require name,email_from` (comma lists, repeatable): fields or headers."""
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            if part.strip() and part.strip() not in out:
+                out.append(part.strip())
+    return out
+
+
+def _required_column(records: Records, name: str) -> str | None:
+    """The internal column of a required name: a field (technical name or Odoo label), else a
+    header as written in the file; None when no file has it."""
+    fld = name if name in FIELDS else resolve_headers([name], {}).get(0)
+    if fld and records.col(fld):
+        return records.col(fld)
+    for col, header in records.headers.items():
+        if header == name:
+            return col
+    return None
+
+
+# ----------------------------------------------------------------------------- line numbers
+def line_numbers(records: Records) -> pl.Series:
+    """The 1-based line where each record starts in its file (frame order), for editors.
+
+    CSV: the header is line 1 (plus the newlines inside quoted header cells), and each record
+    starts one line after the previous one plus the newlines inside its quoted values, counted
+    per cell and summed cumulatively per file. JSON and JSON Lines: the data row number."""
+    frame = records.frame
+    csv_sources = [i for i, s in enumerate(records.sources) if s.fmt.kind == "csv"]
+    row = pl.col(ROW).cast(pl.Int64)
+    if not csv_sources or not records.columns:
+        return frame.select(row.alias(LINE)).to_series()
+    newlines = pl.sum_horizontal(
+        [pl.col(c).str.count_matches("\n", literal=True).cast(pl.Int64) for c in records.columns])
+    header_nl = pl.col(SRC).replace_strict(
+        list(range(len(records.sources))), [s.header_newlines for s in records.sources],
+        return_dtype=pl.Int64)
+    before = newlines.cum_sum() - newlines
+    line = 1 + header_nl + row + (before.over(SRC) if len(records.sources) > 1 else before)
+    if len(csv_sources) < len(records.sources):
+        line = pl.when(pl.col(SRC).is_in(csv_sources)).then(line).otherwise(row)
+    return frame.select(line.alias(LINE)).to_series()
+
+
+# ----------------------------------------------------------------------------- rules
+def _indexed(records: Records) -> pl.DataFrame:
+    return records.frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX))
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=_SCHEMA)
+
+
+def _problems(frame: pl.DataFrame, mask: pl.Expr, rule: str, column: str | None, value: pl.Expr,
+              message: pl.Expr) -> pl.DataFrame:
+    return frame.filter(mask).select(
+        pl.col(IDX), pl.lit(rule).alias("rule"), pl.lit(column, dtype=pl.String).alias("column"),
+        value.cast(pl.String).alias("value"), message.alias("message"))
+
+
+def _quoted(expr: pl.Expr, width: int = 60) -> pl.Expr:
+    """A value inside a message: quoted, shortened."""
+    short = pl.when(expr.str.len_chars() > width).then(expr.str.slice(0, width - 1) + "…").otherwise(expr)
+    return "'" + short + "'"
+
+
+def _file_label(records: Records) -> pl.Expr:
+    return pl.col(SRC).replace_strict(list(range(len(records.sources))),
+                                      [s.path for s in records.sources], return_dtype=pl.String)
+
+
+def _rule_duplicates(records: Records, frame: pl.DataFrame, lines: pl.Series, config: Config | None,
+                     group_options: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Every grouped record but the first of its group in input order, naming that first one
+    (not necessarily the head a merge would keep: that depends on --head)."""
+    found = find_groups(records, config=config, **group_options)
+    stats = {"duplicate_groups": found.info.height,
+             "records_in_duplicate_groups": int(found.info["size"].sum() or 0),
+             "large_groups": int(found.info["large"].sum() or 0)}
+    if found.info.height == 0:
+        return _empty(), stats
+    where = frame.select(pl.col(SRC), lines.alias(LINE), pl.col(ID))
+    members = pl.concat([found.members, where[found.members[IDX]]], how="horizontal").sort(IDX)
+    firsts = members.group_by("group").agg(pl.all().first().name.prefix("first_"))
+    reasons = found.info.select("group", pl.col("reasons").list.join(" ").alias("reasons"))
+    later = (members.join(firsts, on="group").filter(pl.col(IDX) != pl.col(f"first_{IDX}"))
+             .join(reasons, on="group"))
+    files = [s.path for s in records.sources]
+    first_file = pl.col(f"first_{SRC}").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
+    elsewhere = pl.when(pl.col(SRC) != pl.col(f"first_{SRC}")).then(" of " + first_file).otherwise(pl.lit(""))
+    message = pl.format("duplicate of id {} on line {}{} (group {}: {})", pl.col(f"first_{ID}"),
+                        pl.col(f"first_{LINE}"), elsewhere, pl.col("group"), pl.col("reasons"))
+    out = later.select(pl.col(IDX), pl.lit("duplicates").alias("rule"), pl.lit(None, dtype=pl.String).alias("column"),
+                       pl.col("reasons").alias("value"), message.alias("message"))
+    return out, stats
+
+
+def _rule_duplicate_id(records: Records, frame: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
+    col = records.col("id")
+    if not col:
+        return _empty()
+    ids = frame.select(pl.col(IDX), pl.col(SRC), lines.alias(LINE), pl.col(col).str.strip_chars().alias("v"),
+                       pl.col(col).alias("raw")).filter(pl.col("v") != "")
+    first = pl.col(IDX).first().over("v")
+    dup = ids.with_columns(first.alias("first_idx"), pl.col(LINE).first().over("v").alias("first_line"),
+                           pl.col(SRC).first().over("v").alias("first_src")).filter(pl.col(IDX) != pl.col("first_idx"))
+    files = [s.path for s in records.sources]
+    first_file = pl.col("first_src").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
+    elsewhere = pl.when(pl.col(SRC) != pl.col("first_src")).then(" of " + first_file).otherwise(pl.lit(""))
+    message = pl.format("id {} is already used by the record on line {}{}", _quoted(pl.col("v")),
+                        pl.col("first_line"), elsewhere)
+    return dup.select(pl.col(IDX), pl.lit("duplicate-id").alias("rule"), pl.lit(records.headers[col]).alias("column"),
+                      pl.col("raw").alias("value"), message.alias("message"))
+
+
+def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) -> tuple[pl.DataFrame, list[dict]]:
+    """Empty required cells, and (separately) files without a required column."""
+    parts: list[pl.DataFrame] = []
+    file_level: list[dict] = []
+    for name in require:
+        col = _required_column(records, name)
+        have = [i for i, s in enumerate(records.sources) if col is not None and col in s.columns]
+        for i in range(len(records.sources)):
+            if i not in have:
+                file_level.append({"src": i, "column": name,
+                                   "message": f"required column {name!r} is missing from the file"})
+        if not have:
+            continue
+        mask = pl.col(SRC).is_in(have) & is_empty(pl.col(col))
+        parts.append(_problems(frame, mask, "missing-required", records.headers[col], pl.col(col),
+                               pl.lit(f"required field {name!r} is empty")))
+    return (pl.concat(parts) if parts else _empty()), file_level
+
+
+def _rule_email(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+    col = records.col("email_from")
+    if not col:
+        return _empty()
+    mask = ~is_empty(pl.col(col)) & email_key_of(records).is_null()
+    return _problems(frame, mask, "invalid-email", records.headers[col], pl.col(col),
+                     pl.format("invalid email {}: no address found", _quoted(pl.col(col))))
+
+
+def _rule_date(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+    col = records.col("create_date")
+    if not col:
+        return _empty()
+    # Odoo's own form parses in one pass; only the rest goes through every form of SPEC 3.1
+    odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True)
+    rest = frame.filter(odoo_form.is_null() & ~is_empty(pl.col(col)))
+    return _problems(rest, instant_expr(pl.col(col)).is_null(), "bad-date", records.headers[col], pl.col(col),
+                     pl.format("create_date {} is not a date (YYYY-MM-DD[ HH:MM:SS] or ISO 8601)",
+                               _quoted(pl.col(col))))
+
+
+def _rule_probability(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+    col = records.col("probability")
+    if not col:
+        return _empty()
+    number = number_expr(pl.col(col))
+    bad_number = number.is_null() | number.is_nan()
+    mask = ~is_empty(pl.col(col)) & (bad_number | (number < 0) | (number > 100))
+    message = (pl.when(bad_number).then(pl.format("probability {} is not a number", _quoted(pl.col(col))))
+               .otherwise(pl.format("probability {} is outside 0-100", _quoted(pl.col(col)))))
+    return _problems(frame, mask, "bad-probability", records.headers[col], pl.col(col), message)
+
+
+def _rule_type(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+    col = records.col("type")
+    if not col:
+        return _empty()
+    value = pl.col(col).str.strip_chars().str.to_lowercase()
+    mask = (value != "") & ~value.is_in(["lead", "opportunity"])
+    return _problems(frame, mask, "unknown-type", records.headers[col], pl.col(col),
+                     pl.format("type {} is neither lead nor opportunity", _quoted(pl.col(col))))
+
+
+def _rule_leads_mode(records: Records, frame: pl.DataFrame, config: Config | None) -> pl.DataFrame:
+    if config is None:
+        return _empty()
+    col = records.col("team_id")
+    team = pl.col(col).str.strip_chars() if col else pl.lit("", dtype=pl.String)
+    open_leads = frame.filter((type_expr(records) == "lead") & ~closed_expr(records, config))
+    teams = open_leads.select(team.unique()).to_series().to_list()  # a handful of distinct teams
+    off = [t for t in teams if not config.team_uses_leads(t)]
+    if not off:
+        return _empty()
+    message = (pl.when(team == "")
+               .then(pl.lit("lead without a team while leads mode is off ([leads] enabled = false): "
+                            "it should have been converted (leadtool convert)"))
+               .otherwise(pl.format("lead of team {} whose leads mode is off: it should have been "
+                                    "converted (leadtool convert)", _quoted(team))))
+    return _problems(open_leads, team.is_in(off), "leads-mode", records.headers[col] if col else None,
+                     team if col else pl.lit(None, dtype=pl.String), message)
+
+
+# ----------------------------------------------------------------------------- the check
+def check_records(
+    records: Records, config: Config | None = None, *, require: Sequence[str] | None = None,
+    max_duplicates: int | None = None, ignore: Sequence[str] | None = None,
+    by: Sequence[str] = ("email",), include_closed: bool = False, email_key: str = "first",
+    canonical: bool = False, default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
+    max_group: int = 50, max_problems: int | None = DEFAULT_MAX_PROBLEMS,
+) -> CheckReport:
+    """Validate records. `require`, `max_duplicates` and `ignore` default to the config's
+    `[check]` table (an explicit value wins, as on the command line). `max_problems` caps the
+    listed problems (None: all); the counts in `stats` are always complete."""
+    config = config or Config()
+    if require is None:
+        require = config.check_require
+    require = parse_require(require)
+    if ignore is None:
+        ignored = parse_rules(config.check_ignore, where="check.ignore", config_path=config.path or "leadtool.toml")
+    else:
+        ignored = parse_rules(ignore)
+    if max_duplicates is None:
+        max_duplicates = config.check_max_duplicates if config.check_max_duplicates is not None else 0
+    if max_duplicates < 0:
+        raise UsageError(f"--max-duplicates {max_duplicates}: expected 0 or more")
+    if max_problems is not None and max_problems < 0:
+        raise UsageError(f"--max-problems {max_problems}: expected 0 or more")
+    active = [r for r in RULES if r not in ignored]
+
+    frame = _indexed(records)
+    lines = line_numbers(records)
+    parts: list[pl.DataFrame] = []
+    file_level: list[dict] = []
+    stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
+                             "duplicate_groups": None, "records_in_duplicate_groups": None,
+                             "max_duplicates": max_duplicates}
+    if "duplicates" in active:
+        group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
+                             default_region=default_region, manual=manual, max_group=max_group)
+        dup, dup_stats = _rule_duplicates(records, frame, lines, config, group_options)
+        stats.update(dup_stats)
+        if dup_stats["duplicate_groups"] > max_duplicates:
+            parts.append(dup)
+    if "duplicate-id" in active:
+        parts.append(_rule_duplicate_id(records, frame, lines))
+    if "missing-required" in active and require:
+        missing, file_level = _rule_missing(records, frame, require)
+        parts.append(missing)
+    if "invalid-email" in active:
+        parts.append(_rule_email(records, frame))
+    if "bad-date" in active:
+        parts.append(_rule_date(records, frame))
+    if "bad-probability" in active:
+        parts.append(_rule_probability(records, frame))
+    if "unknown-type" in active:
+        parts.append(_rule_type(records, frame))
+    if "leads-mode" in active:
+        parts.append(_rule_leads_mode(records, frame, config))
+
+    found = pl.concat(parts) if parts else _empty()
+    rank = pl.col("rule").replace_strict(list(RULES), list(range(len(RULES))), return_dtype=pl.Int32)
+    where = frame.select(pl.col(SRC), lines.alias(LINE), pl.col(ID))
+    located = pl.concat([found, where[found[IDX]]], how="horizontal").select(
+        pl.col(SRC), pl.col(LINE), pl.col(ID), "rule", "column", "value", "message")
+    if file_level:
+        located = pl.concat([pl.DataFrame(
+            {SRC: [p["src"] for p in file_level], LINE: [1] * len(file_level), ID: [None] * len(file_level),
+             "rule": ["missing-required"] * len(file_level), "column": [p["column"] for p in file_level],
+             "value": [None] * len(file_level), "message": [p["message"] for p in file_level]},
+            schema=located.schema), located])
+    counts = dict(located.group_by("rule").len().iter_rows())
+    listed = located.sort([pl.col(SRC), pl.col(LINE), rank], maintain_order=True)
+    if max_problems is not None:
+        listed = listed.head(max_problems)
+    listed = listed.select(
+        pl.col("rule"), _file_label(records).alias("file"), pl.col(LINE).alias("row"), pl.col(ID).alias("id"),
+        "column", "value", "message")
+    problems = listed.to_dicts()  # bounded by max_problems
+    stats.update({
+        "problems": located.height,
+        "problems_listed": len(problems),
+        "by_rule": {r: int(counts.get(r, 0)) for r in active},
+        "ignored": ignored,
+        "required": list(require),
+    })
+    return CheckReport(valid=located.height == 0, stats=stats, problems=problems)
