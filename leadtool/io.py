@@ -530,6 +530,10 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
         sys.stdout.buffer.flush()
         return
     target = Path(path)
+    if target.exists() and not target.is_file():  # /dev/null, a pipe: never replace it
+        with target.open("wb") as handle:
+            yield handle
+        return
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{path}: the folder {str(folder)!r} does not exist")

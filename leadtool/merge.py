@@ -115,6 +115,8 @@ def _agg_exprs(col: str, rule: str, records: Records) -> tuple[pl.Expr, pl.Expr]
     """(value, sources) aggregations of one column over a group in head order. A null value
     means "keep the head's own value"."""
     ne = _nonempty(col)
+    if col == records.col("expected_revenue"):  # a zero revenue is no information
+        ne = ne & (number_expr(pl.col(col)).fill_null(1) != 0)
     ids = pl.col(ID)
     if rule == "head":
         return pl.col(col).first(), ids.first().implode()
@@ -245,12 +247,18 @@ def apply_merge(records: Records, plan: MergePlan) -> Records:
     merged_groups = plan.merged_groups.select("group")
     away = (plan.members.join(merged_groups, on="group").filter(pl.col("pos") > 0)
             .get_column(IDX))
-    frame = records.frame.with_row_index(IDX)
+    frame = records.frame
     if plan.values.height:
-        values = plan.values.rename({"head_idx": IDX}).drop("group")
-        frame = frame.update(values, on=IDX, how="left")
-    keep = ~pl.col(IDX).is_in(away.implode())
-    frame = frame.filter(keep).drop(IDX)
+        heads = plan.values.get_column("head_idx")
+        changed = set(plan.changes.get_column("column").unique().to_list())
+        # only columns that change are touched; scatter writes into a private copy
+        frame = frame.with_columns(
+            frame.get_column(c).clone().scatter(heads, plan.values.get_column(c))
+            for c in plan.columns if c in changed)
+    if away.len():
+        keep = pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, frame.height - 1)
+        keep = keep.scatter(away, False)
+        frame = frame.filter(keep)
     return records.with_frame(frame)
 
 

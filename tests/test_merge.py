@@ -1,0 +1,238 @@
+"""Merging (SPEC 3): golden files for the field rules and head choice, run through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from leadtool.cli import app
+from leadtool.config import parse_config
+from leadtool.groups import find_groups
+from leadtool.io import load
+from leadtool.merge import apply_merge, plan_merge
+
+GOLDEN = Path(__file__).parent / "golden" / "merge"
+UPDATE = os.environ.get("LEADTOOL_UPDATE_GOLDEN") == "1"
+runner = CliRunner()
+
+
+def normalized_audit(text: str) -> list[dict]:
+    events = []
+    for line in text.splitlines():
+        event = json.loads(line)
+        event["at"] = "AT"
+        if event["event"] == "run":
+            event["output"] = "OUT"
+            for i in event["inputs"]:
+                i["file"] = "FILE"
+        for rec in (event.get("records") or {}).values():
+            rec["file"] = "FILE"
+        events.append(event)
+    return events
+
+
+@pytest.mark.parametrize("case", ["rules", "html", "heads", "closed"])
+def test_golden_merge(case: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    audit = tmp_path / "out.audit.jsonl"
+    result = runner.invoke(app, ["merge", str(GOLDEN / f"{case}.csv"), "-o", str(out),
+                                 "--audit", str(audit), "--yes", "--quiet"])
+    assert result.exit_code == 0, result.output
+    expected_out = GOLDEN / f"{case}.expected.csv"
+    expected_audit = GOLDEN / f"{case}.expected.audit.jsonl"
+    if UPDATE:
+        expected_out.write_bytes(out.read_bytes())
+        expected_audit.write_text(audit.read_text())
+    assert out.read_bytes() == expected_out.read_bytes()
+    assert normalized_audit(audit.read_text()) == normalized_audit(expected_audit.read_text())
+
+
+def merged_rows(path: Path, **kwargs) -> dict[str, dict[str, str]]:
+    records = load([str(path)])
+    plan = plan_merge(records, find_groups(records, **kwargs.pop("groups", {})), **kwargs)
+    out = apply_merge(records, plan)
+    return {r["__lt_id"]: r for r in out.frame.to_dicts()}
+
+
+def test_field_rules_by_hand() -> None:
+    rows = merged_rows(GOLDEN / "rules.csv")
+    assert set(rows) == {"1", "4", "5", "6"}  # 2 and 3 merged into 1, empty emails left alone
+    head = rows["1"]
+    assert head["type"] == "opportunity"  # one record was an opportunity
+    assert head["probability"] == "10" and head["create_date"] == "2024-01-01 09:00:00"
+    assert head["date_conversion"] == ""  # the head's own value, even when empty
+    assert head["contact_name"] == "Jane Doe"  # first non-empty in head order
+    assert head["expected_revenue"] == "1500"  # a zero revenue counts as empty
+    assert head["priority"] == "3"
+    assert head["tag_ids"] == "vip, hot, cold"  # union, head's separator
+    assert head["description"] == "First note\n\nSecond note\non two lines"  # blank-only skipped
+    assert (head["street"], head["street2"], head["city"], head["zip"]) == ("Side St 2", "Box 3", "Brussels", "1000")
+    assert head["x_notes"] == "from one"  # unknown columns: first non-empty
+
+
+def test_html_descriptions_and_lost_reason() -> None:
+    head = merged_rows(GOLDEN / "html.csv")["10"]
+    assert head["description"] == "<p>first</p><br><br>  <p>second</p>"
+    assert head["lost_reason_id"] == "Budget"  # head probability 0: first non-empty
+    assert head["tag_ids"] == "a,b"  # no separator in the head's cell: the first cell that has one
+
+
+def test_lost_reason_cleared_when_head_is_open(tmp_path: Path) -> None:
+    f = tmp_path / "l.csv"
+    f.write_text("id,email_from,probability,lost_reason_id,create_date\n"
+                 "1,a@x.com,20,Budget,2024-01-01\n2,a@x.com,0,Timing,2024-01-02\n")
+    assert merged_rows(f)["1"]["lost_reason_id"] == ""
+
+
+def test_head_choice() -> None:
+    rows = merged_rows(GOLDEN / "heads.csv")
+    assert set(rows) == {"9", "100000", "30", "40"}
+
+
+def test_odoo_head_ranking(tmp_path: Path) -> None:
+    f = tmp_path / "o.csv"
+    f.write_text("id,type,active,stage_id,probability,email_from,create_date\n"
+                 "1,lead,True,New,90,a@x.com,2020-01-01\n"
+                 "2,opportunity,True,New,10,a@x.com,2024-01-01\n"
+                 "3,opportunity,True,Qualified,10,a@x.com,2024-01-01\n"
+                 "4,opportunity,True,Qualified,30,a@x.com,2024-01-01\n")
+    cfg = parse_config({"stages": {"order": ["New", "Qualified", "Won"]}})
+    assert set(merged_rows(f, head="odoo", config=cfg)) == {"4"}
+    assert set(merged_rows(f)) == {"1"}
+
+
+def test_config_rules(tmp_path: Path) -> None:
+    f = tmp_path / "c.csv"
+    f.write_text("id,email_from,x_a,x_b,x_c,x_d,x_e,name,create_date\n"
+                 "1,a@x.com,one,5,b,short,x,Head,2024-01-01\n"
+                 "2,a@x.com,two,40,a,much longer,y,,2024-01-02\n"
+                 "3,a@x.com,,7,c,mid,,Last,2024-01-03\n")
+    cfg = parse_config({"merge": {"rules": {"x_a": "last", "x_b": "max", "x_c": "min", "x_d": "longest",
+                                            "x_e": "concat", "name": "head"}}})
+    head = merged_rows(f, config=cfg)["1"]
+    assert (head["x_a"], head["x_b"], head["x_c"], head["x_d"], head["x_e"], head["name"]) == (
+        "two", "40", "a", "much longer", "x\n\ny", "Head")
+
+
+def test_plan_sources_and_merged_order() -> None:
+    records = load([str(GOLDEN / "rules.csv")])
+    plan = plan_merge(records, find_groups(records))
+    g = plan.groups.row(0, named=True)
+    assert (g["head"], g["merged"], g["reasons"]) == ("1", ["2", "3"], ["email:jane@example.com"])
+    changes = {r["column"]: r for r in plan.changes.to_dicts()}
+    assert changes["phone"]["source"] == ["2"] and not changes["phone"]["composed"]
+    assert changes["tag_ids"]["source"] == ["1", "2", "3"] and changes["tag_ids"]["composed"]
+    assert "id" not in changes and "probability" not in changes
+
+
+def test_large_groups_are_listed_not_merged(tmp_path: Path) -> None:
+    f = tmp_path / "big.csv"
+    f.write_text("id,email_from\n" + "".join(f"{i},same@x.com\n" for i in range(1, 5)))
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["merge", str(f), "-o", str(out), "--yes", "--max-group", "3"])
+    assert result.exit_code == 0
+    assert "larger than --max-group" in result.stderr
+    assert out.read_text() == f.read_text()
+    result = runner.invoke(app, ["merge", str(f), "-o", str(out), "--yes", "--max-group", "3",
+                                 "--allow-large-groups"])
+    assert out.read_text() == "id,email_from\n1,same@x.com\n"
+
+
+def test_manual_groups_and_groups_file(tmp_path: Path) -> None:
+    f = tmp_path / "m.csv"
+    f.write_text("id,name,email_from,active,create_date\n1,A,a@x.com,True,2024-01-02\n"
+                 "2,B,b@x.com,False,2024-01-01\n3,C,c@x.com,True,2024-01-03\n4,D,d@x.com,True,2024-01-04\n")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["merge", str(f), "-o", str(out), "--yes", "--group", "1,2,3"])
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in out.read_text().splitlines()] == ["id", "2", "4"]
+    groups = tmp_path / "g.csv"
+    groups.write_text("group,id\n7,3\n7,4\n")
+    result = runner.invoke(app, ["merge", str(f), "-o", str(out), "--yes", "--groups", str(groups)])
+    assert [line.split(",")[0] for line in out.read_text().splitlines()] == ["id", "1", "2", "3"]
+    result = runner.invoke(app, ["merge", str(f), "-o", str(out), "--yes", "--group", "1,99"])
+    assert result.exit_code == 2 and "99" in result.stderr and "Traceback" not in result.output
+
+
+def test_dupes_csv_feeds_merge_groups(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["dupes", str(GOLDEN / "rules.csv"), "--format", "csv"])
+    assert result.exit_code == 0
+    rows = list(pl.read_csv(result.stdout.encode(), infer_schema=False).iter_rows(named=True))
+    assert [(r["group"], r["id"], r["head"]) for r in rows] == [("1", "1", "true"), ("1", "2", "false"),
+                                                                ("1", "3", "false")]
+    groups = tmp_path / "g.csv"
+    groups.write_text(result.stdout)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(a), "--yes"])
+    runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(b), "--yes", "--by", "customer",
+                        "--groups", str(groups)])
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_dupes_json_shape() -> None:
+    result = runner.invoke(app, ["dupes", str(GOLDEN / "heads.csv"), "--format", "json"])
+    doc = json.loads(result.stdout)
+    assert doc["stats"] == {"records": 8, "groups": 4, "records_in_groups": 8, "large_groups": 0}
+    first = doc["groups"][0]
+    assert first["head"] == "9" and first["reasons"] == ["email:tie@example.com"]
+    assert [r["id"] for r in first["records"]] == ["9", "10"]
+    assert set(first["records"][0]) == {"id", "head", "file", "row", "name", "email_from", "partner_name",
+                                        "create_date"}
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--dry-run"])
+    assert result.exit_code == 0
+    assert "1 groups, 2 records merged away, 4 records kept" in result.stdout
+    assert "Jane Doe" in result.stdout  # the preview shows values
+    assert not out.exists() and not Path(str(out) + ".audit.jsonl").exists()
+
+
+def test_output_to_stdout_needs_audit(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", "-"])
+    assert result.exit_code == 2 and "--audit" in result.stderr
+    audit = tmp_path / "a.jsonl"
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", "-", "--audit", str(audit), "--quiet"])
+    assert result.exit_code == 0
+    assert result.stdout == (GOLDEN / "rules.expected.csv").read_text()
+    assert audit.exists()
+
+
+def test_refuses_to_overwrite_input(tmp_path: Path) -> None:
+    f = tmp_path / "in.csv"
+    f.write_text("id,email_from\n1,a@x.com\n2,a@x.com\n")
+    result = runner.invoke(app, ["merge", str(f), "-o", str(f), "--yes"])
+    assert result.exit_code == 2 and "overwrite" in result.stderr
+    assert f.read_text() == "id,email_from\n1,a@x.com\n2,a@x.com\n"
+
+
+def test_error_during_write_leaves_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import leadtool.io as lio
+
+    out = tmp_path / "out.csv"
+    out.write_text("old content\n")
+
+    def broken(records, fmt=None):
+        yield b"id,email_from\n"
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lio, "encode_chunks", broken)
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes"])
+    assert result.exit_code != 0
+    assert out.read_text() == "old content\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_progress_flags_and_device_outputs() -> None:
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", "-", "--audit", os.devnull,
+                                 "--no-progress", "--quiet"])
+    assert result.exit_code == 0
+    assert re.match(r"^id,name,type", result.stdout)
+    assert not Path(os.devnull).is_file()  # written to, never replaced by a regular file
