@@ -22,6 +22,16 @@ from .audit import (
 )
 from .audit import undo as undo_log
 from .config import Config, load_config
+from .convert import (
+    ConvertOptions,
+    apply_convert,
+    audit_time,
+    convert_event_lines,
+    other_events,
+    parse_ids,
+    plan_convert,
+)
+from .customers import customers_output, read_customers
 from .dupes import as_csv as dupes_csv
 from .dupes import as_json as dupes_json
 from .dupes import duplicate_table
@@ -42,6 +52,7 @@ from .render import (
     merge_summary,
     print_json,
 )
+from .render_convert import convert_preview, convert_summary
 from .summary import summarize
 
 app = typer.Typer(
@@ -335,3 +346,94 @@ def undo(
     if not quiet:
         err.print(f"restored {result.restored:,} records and {result.reverted_cells:,} changed "
                   f"records/cells; wrote {output}", highlight=False)
+
+
+# ----------------------------------------------------------------------------- convert
+@app.command()
+@guarded
+def convert(
+    files: Files,
+    output: Annotated[str, typer.Option("--output", "-o", help="Converted file (- for stdout).")],
+    ids: Annotated[list[str] | None, typer.Option("--ids", help="ID,ID,...: leads to convert (repeatable).")] = None,
+    all_leads: Annotated[bool, typer.Option("--all", help="Convert every open lead (not archived, not won).")] = False,
+    salesperson: Annotated[
+        list[str] | None,
+        typer.Option("--salesperson", help="Salesperson to assign (repeatable: round-robin in input order)."),
+    ] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Sales team to set on the converted leads.")] = None,
+    force_assignment: Annotated[
+        bool, typer.Option("--force-assignment", help="Also reassign leads that already have a salesperson."),
+    ] = False,
+    customer: Annotated[str, typer.Option("--customer", help="auto, create, link or none.")] = "auto",
+    customers: Annotated[str | None, typer.Option("--customers", help="A res.partner export to link to.")] = None,
+    customers_out: Annotated[
+        str | None, typer.Option("--customers-out", help="Write the existing and new customers here."),
+    ] = None,
+    dedupe: Annotated[
+        bool, typer.Option("--dedupe/--no-dedupe", help="Merge open records sharing the email or customer first."),
+    ] = True,
+    now: Annotated[str | None, typer.Option("--now", help="Run time, 'YYYY-MM-DD HH:MM:SS' UTC.")] = None,
+    audit: Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    preview: Annotated[str, typer.Option("--preview", help="Leads shown in the preview (a number or all).")] = "20",
+    max_group: MaxGroupOpt = 50,
+    config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+) -> None:
+    """Convert leads into opportunities: merge duplicates first, assign, set customers; write
+    OUTPUT, the customers and the audit log."""
+    from .customers import output_format
+
+    if output == "-" and not audit and not dry_run:
+        raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
+    if preview != "all" and not preview.isdigit():
+        raise UsageError(f"--preview {preview!r}: expected a number or all")
+    audit = audit or (default_audit_path(output) if output != "-" else None)
+    inputs = files + (opportunities or []) + ([customers] if customers else [])
+    refuse_overwrite([output, audit, customers_out], inputs)
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    options = ConvertOptions(ids=parse_ids(ids or []), all=all_leads, salespersons=list(salesperson or []),
+                             team=team, force_assignment=force_assignment, customer=customer,
+                             dedupe=dedupe, now=now, max_group=max_group)
+    if not options.ids and not options.all and ctx.config.leads_enabled and not ctx.config.teams_without_leads():
+        raise UsageError("nothing to convert: give --ids or --all (or turn a team's leads mode off)")
+    to_stdout = output == "-"
+    console = make_console(stderr=to_stdout, quiet=quiet)
+    with steps(ctx.progress) as step:
+        step("reading")
+        records = ctx.load(files)
+        known = read_customers(customers) if customers else None
+        step("planning")
+        plan = plan_convert(records, options, customers=known, config=ctx.config)
+    n = None if preview == "all" else int(preview)
+    console.print(convert_preview(plan, n))
+    console.print(convert_summary(plan, n))
+    if dry_run:
+        console.print("dry run: nothing written")
+        return
+    if plan.customers.created and not customers_out and not quiet:
+        err_console().print(f"[yellow]note:[/] {len(plan.customers.created):,} new customers are recorded "
+                            "in the audit log only; give --customers-out FILE to write them", highlight=False)
+    if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
+            f"Write {output} and {audit}?", default=True, err=True):
+        raise typer.Exit(1)
+    with steps(ctx.progress) as step:
+        step("converting")
+        converted = apply_convert(records, plan)
+        at = audit_time(plan.now) if now else now_utc()
+        step("writing the audit log")
+        merges = merge_event_lines(records, plan.merge, at) if plan.merge is not None else []
+        write_audit(audit, run_event("convert", records, output, at, now=plan.now,
+                                     appended=[c for _, c in plan.appended]),
+                    [merges, convert_event_lines(records, plan, at)], other_events(records, plan, at))
+        if customers_out:
+            step("writing the customers")
+            write(customers_output(known, plan.customers.created),
+                  customers_out, output_format(customers_out, known, records.sources[0].fmt))
+        step("writing the output")
+        write(converted, output)
+    if not quiet:
+        extra = f", {customers_out}" if customers_out else ""
+        err_console().print(f"wrote {output} ({len(converted):,} records){extra} and {audit}", highlight=False)
