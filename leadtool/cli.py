@@ -21,6 +21,7 @@ from .audit import (
     write_audit,
 )
 from .audit import undo as undo_log
+from .check import RULES, check_records, parse_require, parse_rules
 from .config import Config, load_config
 from .convert import (
     ConvertOptions,
@@ -53,6 +54,8 @@ from .render import (
     print_json,
 )
 from .render_convert import convert_preview, convert_summary
+from .report import FORMATS as CHECK_FORMATS
+from .report import parse_count, print_github, print_text
 from .summary import summarize
 
 app = typer.Typer(
@@ -437,3 +440,51 @@ def convert(
     if not quiet:
         extra = f", {customers_out}" if customers_out else ""
         err_console().print(f"wrote {output} ({len(converted):,} records){extra} and {audit}", highlight=False)
+
+
+# ----------------------------------------------------------------------------- check
+@app.command()
+@guarded
+def check(
+    files: Files,
+    format: Annotated[str, typer.Option("--format", help="text, json or github (annotations + step summary)")] = "text",
+    require: Annotated[list[str] | None, typer.Option(
+        "--require", help="Fields or headers that must not be empty (comma list or repeated).")] = None,
+    max_duplicates: Annotated[int | None, typer.Option(
+        "--max-duplicates", help="Duplicate groups allowed before the check fails (default 0).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(
+        "--ignore", help=f"Rule not to check (repeatable): {', '.join(RULES)}.")] = None,
+    limit: Annotated[str, typer.Option("--limit", help="Problems shown in the text table (a number or all).")] = "50",
+    max_problems: Annotated[str, typer.Option(
+        "--max-problems", help="Problems listed in the report (a number or all); counts stay complete.")] = "1000",
+    by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
+    canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
+    group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
+    config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+) -> None:
+    """Validate for CI: exit 0 when valid, 1 when problems were found, 2 when the check could not run."""
+    if format not in CHECK_FORMATS:
+        raise UsageError(f"--format {format!r}: expected {', '.join(CHECK_FORMATS)}")
+    shown, listed = parse_count(limit, "--limit"), parse_count(max_problems, "--max-problems")
+    ignored = parse_rules(ignore) if ignore is not None else None
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    manual = parse_group_options(group or []) + (read_groups_file(groups) if groups else [])
+    with steps(ctx.progress) as step:
+        step("reading")
+        records = ctx.load(files)
+        step("checking")
+        report = check_records(
+            records, ctx.config, require=parse_require(require) if require is not None else None,
+            max_duplicates=max_duplicates, ignore=ignored, by=parse_by(by or []), include_closed=include_closed,
+            email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
+            max_group=max_group, max_problems=listed)
+    if format == "json":
+        print_json(report.as_dict())
+    elif format == "github":
+        print_github(report)
+    else:
+        print_text(report, make_console(quiet=quiet), shown)
+    if not report.valid:
+        raise typer.Exit(1)

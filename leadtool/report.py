@@ -1,0 +1,169 @@
+"""Renderers for `leadtool check`: a rich table for people, JSON for scripts, GitHub workflow
+commands (`::error file=...,line=...::`) plus a Markdown step summary for Actions. They only show
+the CheckReport the library returned."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .check import CheckReport
+from .errors import UsageError
+
+FORMATS = ("text", "json", "github")
+SUMMARY_ROWS = 50  # problems listed in the step summary
+
+
+# ----------------------------------------------------------------------------- shared
+def parse_count(value: str, option: str) -> int | None:
+    """`--limit 50` / `--limit all` (None)."""
+    if value.strip().lower() == "all":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise UsageError(f"{option} {value!r}: expected a number (0 or more) or 'all'")
+    return n
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary_line(report: CheckReport) -> str:
+    """One line: valid or not, the counts per rule, the duplicate groups."""
+    s = report.stats
+    files = f"{s['records']:,} records in {s['files']} file{'s' if s['files'] != 1 else ''}"
+    dupes = ""
+    if s.get("duplicate_groups") is not None:
+        dupes = f"; {s['duplicate_groups']:,} duplicate groups (allowed: {s['max_duplicates']:,})"
+    if report.valid:
+        return f"valid: no problems in {files}{dupes}"
+    per_rule = ", ".join(f"{rule} {n:,}" for rule, n in s["by_rule"].items() if n)
+    return f"invalid: {s['problems']:,} problems ({per_rule}) in {files}{dupes}"
+
+
+# ----------------------------------------------------------------------------- text
+def check_table(report: CheckReport, limit: int | None = 50) -> Table:
+    """The listed problems, at most `limit` rows."""
+    several = len({p["file"] for p in report.problems}) > 1
+    t = Table(title="Problems", title_justify="left")
+    if several:
+        t.add_column("file", overflow="fold")
+    t.add_column("line", justify="right")
+    t.add_column("rule")
+    t.add_column("id", overflow="fold")
+    t.add_column("message", overflow="fold")
+    shown = report.problems if limit is None else report.problems[:limit]
+    for p in shown:
+        cells = [Text(str(p["row"])), Text(p["rule"], style="red"), Text(_short(p["id"], 20)),
+                 Text(_short(p["message"], 160))]
+        t.add_row(*([Text(p["file"])] if several else []), *cells)
+    return t
+
+
+def print_text(report: CheckReport, console: Console, limit: int | None = 50) -> None:
+    if report.problems:
+        console.print(check_table(report, limit))
+    line = summary_line(report)
+    shown = len(report.problems) if limit is None else min(limit, len(report.problems))
+    notes = []
+    if shown < report.stats["problems"]:
+        notes.append(f"{shown:,} shown")
+        if shown < len(report.problems):
+            notes.append("--limit all shows every listed problem")
+        if len(report.problems) < report.stats["problems"]:
+            notes.append(f"{len(report.problems):,} listed; --max-problems all lists them all")
+    if report.stats.get("ignored"):
+        notes.append(f"ignored: {', '.join(report.stats['ignored'])}")
+    if notes:
+        line += f" ({'; '.join(notes)})"
+    console.print(Text(line, style="green" if report.valid else "bold red"))
+
+
+# ----------------------------------------------------------------------------- github
+def escape_data(text: str) -> str:
+    """A workflow command's message (GitHub's escapeData)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value (GitHub's escapeProperty)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_line(problem: dict[str, Any]) -> str:
+    """`::error file=F,line=N,title=RULE::MESSAGE (id X)`; no file for standard input."""
+    props = []
+    if problem["file"] and problem["file"] != "-":
+        props.append(f"file={escape_property(problem['file'])}")
+    if problem["row"] is not None:
+        props.append(f"line={problem['row']}")
+    props.append(f"title={escape_property(problem['rule'])}")
+    message = problem["message"]
+    if problem["id"] is not None:
+        message += f" (id {problem['id']})"
+    return f"::error {','.join(props)}::{escape_data(message)}"
+
+
+def github_lines(report: CheckReport) -> list[str]:
+    return [github_line(p) for p in report.problems]
+
+
+def _md_cell(value: Any, width: int = 120) -> str:
+    text = _short(value, width)
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|"))
+
+
+def step_summary(report: CheckReport, rows: int = SUMMARY_ROWS) -> str:
+    """The Markdown appended to $GITHUB_STEP_SUMMARY."""
+    s = report.stats
+    head = "✅ valid" if report.valid else "❌ invalid"
+    out = [f"## leadtool check: {head}", "", _md_cell(summary_line(report), 10_000), ""]
+    out += ["| rule | problems |", "|---|---:|"]
+    out += [f"| `{rule}` | {n:,} |" for rule, n in s["by_rule"].items()]
+    for rule in s.get("ignored") or []:
+        out.append(f"| `{rule}` | ignored |")
+    out.append("")
+    if report.problems:
+        listed = report.problems[:rows]
+        out += ["| file | line | rule | id | message |", "|---|---:|---|---|---|"]
+        out += [f"| {_md_cell(p['file'])} | {p['row']} | `{p['rule']}` | {_md_cell(p['id'], 40)} | "
+                f"{_md_cell(p['message'])} |" for p in listed]
+        if len(listed) < s["problems"]:
+            out += ["", f"{s['problems'] - len(listed):,} more problems not shown."]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def append_step_summary(report: CheckReport, path: str | None = None) -> str | None:
+    """Append the Markdown summary to `path`, else to $GITHUB_STEP_SUMMARY when it is set."""
+    path = path or os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return None
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(step_summary(report))
+    except OSError as exc:  # the check ran: its exit code stands, the summary is only lost
+        Console(stderr=True, highlight=False).print(
+            f"[yellow]warning:[/] cannot write the step summary {path}: {exc.strerror or exc}")
+        return None
+    return path
+
+
+def print_github(report: CheckReport, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    for line in github_lines(report):
+        out.write(line + "\n")
+    out.write(summary_line(report) + "\n")
+    append_step_summary(report)
