@@ -1,0 +1,144 @@
+"""The invariants of merging, on generated exports with duplicates: nothing is lost, merging
+twice changes nothing, every record is kept or named once in the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from leadtool.cli import app
+
+runner = CliRunner()
+
+PEOPLE = ["ann@example.com", "bob@example.org", "cé@exämple.com", "dan+x@gmail.com"]
+TEXT = st.lists(st.sampled_from(list("ab ,;\"'\n\té0") + ["\r\n", "NA", "00123", "<p>"]), max_size=6).map("".join)
+
+
+@st.composite
+def email(draw) -> str:
+    addr = draw(st.sampled_from(PEOPLE))
+    form = draw(st.sampled_from(["plain", "upper", "spaced", "named", "empty", "junk"]))
+    return {
+        "plain": addr, "upper": addr.upper(), "spaced": f"  {addr} ", "named": f'"Doe, J" <{addr}>',
+        "empty": "", "junk": "not an email",
+    }[form]
+
+
+@st.composite
+def export(draw) -> bytes:
+    n = draw(st.integers(0, 14))
+    ids = draw(st.permutations(list(range(1, n + 1))))
+    header = ["id", "name", "type", "active", "email_from", "probability", "tag_ids", "description",
+              "create_date", "x_extra"]
+    rows = []
+    for i in range(n):
+        rows.append([
+            str(ids[i]),
+            draw(TEXT),
+            draw(st.sampled_from(["lead", "opportunity", "Opportunity"])),
+            draw(st.sampled_from(["True", "True", "False"])),
+            draw(email()),
+            draw(st.sampled_from(["10", "0", "100", "", "55,5"])),
+            draw(st.sampled_from(["", "a", "a,b", "b, c", " c "])),
+            draw(TEXT),
+            draw(st.sampled_from(["", "2024-01-01", "2024-01-01 10:00:00", "2023-05-05T08:00:00Z", "bad"])),
+            draw(TEXT),
+        ])
+    buf = io.StringIO(newline="")
+    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    csv.writer(buf, quoting=quoting).writerows([header, *rows])
+    return buf.getvalue().encode("utf-8")
+
+
+def run_merge(folder: Path, data: bytes, name: str = "in.csv") -> tuple[Path, Path]:
+    src = folder / name
+    src.write_bytes(data)
+    out = folder / f"{name}.out.csv"
+    audit = folder / f"{name}.audit.jsonl"
+    result = runner.invoke(app, ["merge", str(src), "-o", str(out), "--audit", str(audit), "--yes", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out, audit
+
+
+def ids_of(data: bytes) -> list[str]:
+    return [r["id"] for r in csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))]
+
+
+def rows_by_id(data: bytes) -> dict[str, dict[str, str]]:
+    return {r["id"]: r for r in csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))}
+
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(export())
+def test_undo_gives_back_the_input(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        out, audit = run_merge(folder, data)
+        restored = folder / "restored.csv"
+        result = runner.invoke(app, ["undo", str(audit), "--input", str(out), "-o", str(restored), "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert restored.read_bytes() == data
+
+
+@SETTINGS
+@given(export())
+def test_merging_twice_changes_nothing(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        out, _ = run_merge(folder, data)
+        again, audit2 = run_merge(folder, out.read_bytes(), "second.csv")
+        assert again.read_bytes() == out.read_bytes()
+        events = [json.loads(line) for line in audit2.read_text().splitlines()]
+        assert [e["event"] for e in events] == ["run"]
+
+
+@SETTINGS
+@given(export())
+def test_every_record_kept_or_named_once(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        out, audit = run_merge(folder, data)
+        kept = ids_of(out.read_bytes())
+        events = [json.loads(line) for line in audit.read_text().splitlines()]
+        merged = [i for e in events if e["event"] == "merge" for i in e["merged"]]
+        assert sorted(kept + merged) == sorted(ids_of(data))
+        assert len(set(merged)) == len(merged)
+        heads = {e["head"] for e in events if e["event"] == "merge"}
+        assert heads <= set(kept)
+        # untouched records are written back exactly as read
+        before, after = rows_by_id(data), rows_by_id(out.read_bytes())
+        for rid in set(kept) - heads:
+            assert after[rid] == before[rid]
+        # every record of a group is in its event, complete
+        for e in events:
+            if e["event"] == "merge":
+                assert set(e["records"]) == {e["head"], *e["merged"]}
+                for rid, rec in e["records"].items():
+                    assert rec["values"] == before[rid]
+
+
+@SETTINGS
+@given(export())
+def test_closed_and_empty_emails_never_merged(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        out, audit = run_merge(folder, data)
+        events = [json.loads(line) for line in audit.read_text().splitlines()]
+        for e in events:
+            if e["event"] != "merge":
+                continue
+            for rec in e["records"].values():
+                v = rec["values"]
+                assert v["active"] != "False"
+                assert v["probability"] != "100"
+                assert "@" in v["email_from"]
