@@ -425,7 +425,7 @@ def convert(
     with steps(ctx.progress) as step:
         step("converting")
         converted = apply_convert(records, plan)
-        at = audit_time(plan.now) if now else now_utc()
+        at = audit_time(plan.now)
         step("writing the audit log")
         merges = merge_event_lines(records, plan.merge, at) if plan.merge is not None else []
         write_audit(audit, run_event("convert", records, output, at, now=plan.now,

@@ -363,6 +363,9 @@ def plan_convert(records: Records, options: ConvertOptions, *, customers: Custom
         "idx", "id", pl.lit("merge").alias("action"), "into")
     skipped = chosen.filter(pl.col("reason").is_not_null()).select(
         pl.col(IDX).alias("idx"), "id", pl.lit("skip").alias("action"), "reason")
+    # an opportunity named by --ids that a merge already takes in is not also a skip
+    skipped = skipped.join(pl.concat([view.select("idx"), gone.select("idx")]), on="idx", how="anti",
+                           maintain_order="left")
     leads = pl.concat([view, gone, skipped], how="diagonal_relaxed").sort("idx")
     return ConvertPlan(leads=leads, targets=targets, updates=updates, changes=changes, merge=mplan,
                        customers=cust, appended=appended, now=now, options=options, columns=columns)

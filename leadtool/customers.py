@@ -178,6 +178,7 @@ def assign_customers(leads: pl.DataFrame, customers: Customers | None, mode: str
         company_text = _company_text(customers)
         seen_email: dict[str, dict[str, str]] = {}  # auto: customers created earlier in this run
         seen_company: dict[str, dict[str, str]] = {}
+        rest = rest.with_columns(name_key_expr(pl.col("partner_name")).alias("nkey"))
         for lead in rest.iter_rows(named=True):
             contact = (lead["contact_name"] or "").strip() or (lead["display"] or "").strip()
             company = (lead["partner_name"] or "").strip()
@@ -185,7 +186,7 @@ def assign_customers(leads: pl.DataFrame, customers: Customers | None, mode: str
                 hit = seen_email.get(lead["ekey"]) if lead["ekey"] else None
                 how = "email"
                 if hit is None and company:
-                    hit, how = seen_company.get(name_key(company) or ""), "company"
+                    hit, how = seen_company.get(lead["nkey"] or ""), "company"
                 if hit is not None:
                     new_links.append({"idx": lead["idx"], "cust_id": hit["id"], "cust_name": hit["name"],
                                       "created": False, "how": how})
@@ -215,7 +216,7 @@ def assign_customers(leads: pl.DataFrame, customers: Customers | None, mode: str
             if lead["ekey"]:
                 seen_email.setdefault(lead["ekey"], target)
             if parent is not None:
-                seen_company.setdefault(name_key(company) or "", parent)
+                seen_company.setdefault(lead["nkey"] or "", parent)
     if new_links:
         linked.append(pl.DataFrame(new_links, schema=_LINK_SCHEMA))
     links = pl.concat([part.cast(_LINK_SCHEMA) for part in linked]).sort("idx")  # type: ignore[arg-type]

@@ -359,3 +359,14 @@ def test_twenty_thousand_rows_every_lead_accounted_for(tmp_path: Path) -> None:
     assert open_leads <= converted | set(merged)
     assert set(merged.values()) <= converted
     assert out.frame.height == 20_000 - len(merged)
+
+
+def test_opportunity_named_by_ids_is_skipped_unless_a_merge_takes_it_in(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "leads.csv", HEADER, [
+        lead(1, type="opportunity", email_from="solo@x.com"),
+        lead(2, type="opportunity", email_from="pair@x.com", create_date="2020-01-01 00:00:00"),
+        lead(3, email_from="PAIR@x.com")])
+    records = load([str(src)])
+    plan = plan_convert(records, ConvertOptions(ids=["1", "2", "3"], customer="none", now=NOW))
+    assert plan.leads.select("id", "action", "into", "reason").rows() == [
+        ("1", "skip", None, "already an opportunity"), ("2", "convert", None, None), ("3", "merge", "2", None)]
