@@ -57,8 +57,10 @@ DEFAULT_MAX_PROBLEMS = 1000
 PROBLEM_KEYS = ("rule", "file", "row", "id", "column", "value", "message")
 LINE = "__lt_line"
 
+# one row per problem: `message` + the line of record `ref` + `post` when `ref` is set (lines are
+# computed at the end, only as far as the listed problems reach)
 _SCHEMA = {IDX: pl.UInt32, "rule": pl.String, "column": pl.String, "value": pl.String,
-           "message": pl.String}
+           "message": pl.String, "ref": pl.UInt32, "post": pl.String}
 
 
 @dataclass
@@ -117,13 +119,14 @@ def _required_column(records: Records, name: str) -> str | None:
 
 
 # ----------------------------------------------------------------------------- line numbers
-def line_numbers(records: Records) -> pl.Series:
-    """The 1-based line where each record starts in its file (frame order), for editors.
+def line_numbers(records: Records, upto: int | None = None) -> pl.Series:
+    """The 1-based line where each record starts in its file (frame order; only the first
+    `upto` records when given), for editors.
 
     CSV: the header is line 1 (plus the newlines inside quoted header cells), and each record
     starts one line after the previous one plus the newlines inside its quoted values, counted
     per cell and summed cumulatively per file. JSON and JSON Lines: the data row number."""
-    frame = records.frame
+    frame = records.frame if upto is None else records.frame.head(upto)
     csv_sources = [i for i, s in enumerate(records.sources) if s.fmt.kind == "csv"]
     row = pl.col(ROW).cast(pl.Int64)
     if not csv_sources or not records.columns:
@@ -153,7 +156,8 @@ def _problems(frame: pl.DataFrame, mask: pl.Expr, rule: str, column: str | None,
               message: pl.Expr) -> pl.DataFrame:
     return frame.filter(mask).select(
         pl.col(IDX), pl.lit(rule).alias("rule"), pl.lit(column, dtype=pl.String).alias("column"),
-        value.cast(pl.String).alias("value"), message.alias("message"))
+        value.cast(pl.String).alias("value"), message.alias("message"),
+        pl.lit(None, dtype=pl.UInt32).alias("ref"), pl.lit(None, dtype=pl.String).alias("post"))
 
 
 def _quoted(expr: pl.Expr, width: int = 60) -> pl.Expr:
@@ -167,7 +171,7 @@ def _file_label(records: Records) -> pl.Expr:
                                       [s.path for s in records.sources], return_dtype=pl.String)
 
 
-def _rule_duplicates(records: Records, frame: pl.DataFrame, lines: pl.Series, config: Config | None,
+def _rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | None,
                      group_options: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int]]:
     """Every grouped record but the first of its group in input order, naming that first one
     (not necessarily the head a merge would keep: that depends on --head)."""
@@ -177,7 +181,7 @@ def _rule_duplicates(records: Records, frame: pl.DataFrame, lines: pl.Series, co
              "large_groups": int(found.info["large"].sum() or 0)}
     if found.info.height == 0:
         return _empty(), stats
-    where = frame.select(pl.col(SRC), lines.alias(LINE), pl.col(ID))
+    where = frame.select(pl.col(SRC), pl.col(ID))
     members = pl.concat([found.members, where[found.members[IDX]]], how="horizontal").sort(IDX)
     firsts = members.group_by("group").agg(pl.all().first().name.prefix("first_"))
     reasons = found.info.select("group", pl.col("reasons").list.join(" ").alias("reasons"))
@@ -186,29 +190,31 @@ def _rule_duplicates(records: Records, frame: pl.DataFrame, lines: pl.Series, co
     files = [s.path for s in records.sources]
     first_file = pl.col(f"first_{SRC}").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
     elsewhere = pl.when(pl.col(SRC) != pl.col(f"first_{SRC}")).then(" of " + first_file).otherwise(pl.lit(""))
-    message = pl.format("duplicate of id {} on line {}{} (group {}: {})", pl.col(f"first_{ID}"),
-                        pl.col(f"first_{LINE}"), elsewhere, pl.col("group"), pl.col("reasons"))
     out = later.select(pl.col(IDX), pl.lit("duplicates").alias("rule"), pl.lit(None, dtype=pl.String).alias("column"),
-                       pl.col("reasons").alias("value"), message.alias("message"))
+                       pl.col("reasons").alias("value"),
+                       pl.format("duplicate of id {} on line ", pl.col(f"first_{ID}")).alias("message"),
+                       pl.col(f"first_{IDX}").alias("ref"),
+                       pl.format("{} (group {}: {})", elsewhere, pl.col("group"), pl.col("reasons")).alias("post"))
     return out, stats
 
 
-def _rule_duplicate_id(records: Records, frame: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
+def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
     col = records.col("id")
     if not col:
         return _empty()
-    ids = frame.select(pl.col(IDX), pl.col(SRC), lines.alias(LINE), pl.col(col).str.strip_chars().alias("v"),
+    ids = frame.select(pl.col(IDX), pl.col(SRC), pl.col(col).str.strip_chars().alias("v"),
                        pl.col(col).alias("raw")).filter(pl.col("v") != "")
-    first = pl.col(IDX).first().over("v")
-    dup = ids.with_columns(first.alias("first_idx"), pl.col(LINE).first().over("v").alias("first_line"),
-                           pl.col(SRC).first().over("v").alias("first_src")).filter(pl.col(IDX) != pl.col("first_idx"))
+    repeated = ids.filter(pl.len().over("v") > 1)
+    dup = repeated.with_columns(pl.col(IDX).first().over("v").alias("first_idx"),
+                                pl.col(SRC).first().over("v").alias("first_src")).filter(
+        pl.col(IDX) != pl.col("first_idx"))
     files = [s.path for s in records.sources]
     first_file = pl.col("first_src").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
     elsewhere = pl.when(pl.col(SRC) != pl.col("first_src")).then(" of " + first_file).otherwise(pl.lit(""))
-    message = pl.format("id {} is already used by the record on line {}{}", _quoted(pl.col("v")),
-                        pl.col("first_line"), elsewhere)
     return dup.select(pl.col(IDX), pl.lit("duplicate-id").alias("rule"), pl.lit(records.headers[col]).alias("column"),
-                      pl.col("raw").alias("value"), message.alias("message"))
+                      pl.col("raw").alias("value"),
+                      pl.format("id {} is already used by the record on line ", _quoted(pl.col("v"))).alias("message"),
+                      pl.col("first_idx").alias("ref"), elsewhere.alias("post"))
 
 
 def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) -> tuple[pl.DataFrame, list[dict]]:
@@ -320,7 +326,6 @@ def check_records(
     active = [r for r in RULES if r not in ignored]
 
     frame = _indexed(records)
-    lines = line_numbers(records)
     parts: list[pl.DataFrame] = []
     file_level: list[dict] = []
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
@@ -329,12 +334,12 @@ def check_records(
     if "duplicates" in active:
         group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
                              default_region=default_region, manual=manual, max_group=max_group)
-        dup, dup_stats = _rule_duplicates(records, frame, lines, config, group_options)
+        dup, dup_stats = _rule_duplicates(records, frame, config, group_options)
         stats.update(dup_stats)
         if dup_stats["duplicate_groups"] > max_duplicates:
             parts.append(dup)
     if "duplicate-id" in active:
-        parts.append(_rule_duplicate_id(records, frame, lines))
+        parts.append(_rule_duplicate_id(records, frame))
     if "missing-required" in active and require:
         missing, file_level = _rule_missing(records, frame, require)
         parts.append(missing)
@@ -351,22 +356,30 @@ def check_records(
 
     found = pl.concat(parts) if parts else _empty()
     rank = pl.col("rule").replace_strict(list(RULES), list(range(len(RULES))), return_dtype=pl.Int32)
-    where = frame.select(pl.col(SRC), lines.alias(LINE), pl.col(ID))
-    located = pl.concat([found, where[found[IDX]]], how="horizontal").select(
-        pl.col(SRC), pl.col(LINE), pl.col(ID), "rule", "column", "value", "message")
-    if file_level:
+    located = pl.concat([found, frame.select(SRC, ROW, ID)[found[IDX]]], how="horizontal")
+    if file_level:  # a missing column: line 1 of the file, before its records
+        n = len(file_level)
         located = pl.concat([pl.DataFrame(
-            {SRC: [p["src"] for p in file_level], LINE: [1] * len(file_level), ID: [None] * len(file_level),
-             "rule": ["missing-required"] * len(file_level), "column": [p["column"] for p in file_level],
-             "value": [None] * len(file_level), "message": [p["message"] for p in file_level]},
+            {IDX: [None] * n, "rule": ["missing-required"] * n, "column": [p["column"] for p in file_level],
+             "value": [None] * n, "message": [p["message"] for p in file_level], "ref": [None] * n,
+             "post": [None] * n, SRC: [p["src"] for p in file_level], ROW: [0] * n, ID: [None] * n},
             schema=located.schema), located])
     counts = dict(located.group_by("rule").len().iter_rows())
-    listed = located.sort([pl.col(SRC), pl.col(LINE), rank], maintain_order=True)
+    listed = located.sort([pl.col(SRC), pl.col(ROW), rank], maintain_order=True)
     if max_problems is not None:
         listed = listed.head(max_problems)
+    # line numbers only as far as the listed problems reach (a referenced record comes earlier)
+    reach = listed.select(pl.max_horizontal(pl.col(IDX).max(), pl.col("ref").max())).item()
+    lines = line_numbers(records, 0 if reach is None else reach + 1)
+    line_of = lines.to_frame(LINE).with_row_index(IDX).with_columns(pl.col(IDX).cast(pl.UInt32))
+    listed = (listed.join(line_of, on=IDX, how="left", maintain_order="left")
+              .join(line_of.rename({IDX: "ref", LINE: "ref_line"}), on="ref", how="left", maintain_order="left"))
+    message = (pl.when(pl.col("ref").is_not_null())
+               .then(pl.col("message") + pl.col("ref_line").cast(pl.String) + pl.col("post").fill_null(""))
+               .otherwise(pl.col("message")))
     listed = listed.select(
-        pl.col("rule"), _file_label(records).alias("file"), pl.col(LINE).alias("row"), pl.col(ID).alias("id"),
-        "column", "value", "message")
+        pl.col("rule"), _file_label(records).alias("file"), pl.col(LINE).fill_null(1).alias("row"),
+        pl.col(ID).alias("id"), "column", "value", message.alias("message"))
     problems = listed.to_dicts()  # bounded by max_problems
     stats.update({
         "problems": located.height,
