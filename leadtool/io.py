@@ -8,6 +8,7 @@ numbers and booleans in their JSON text form.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import heapq
@@ -83,12 +84,44 @@ def _looks_cp1252(data: bytes) -> bool:
     return True
 
 
-def decode(data: bytes, path: str, encoding: str | None) -> tuple[str | None, str, bool]:
-    """Returns (text or None when the bytes are valid UTF-8 as they are, encoding, bom)."""
+class _NotUTF8(Exception):
+    """Raised inside the parsers when bytes taken for UTF-8 turn out not to be."""
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotUTF8 from None
+
+
+_UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig")
+_BLANK = b" \t\r\n\xef\xbb\xbf"
+
+
+def _is_blank(data: bytes) -> bool:
+    """Nothing but white space (and a BOM), without copying a large file."""
+    if data[:SNIFF_BYTES].strip(_BLANK):
+        return False
+    return len(data) <= SNIFF_BYTES or not data.strip(_BLANK)
+
+
+def decode(data: bytes, path: str, encoding: str | None,
+           lazy: bool = False) -> tuple[str | None, str, bool]:
+    """Returns (text or None when the bytes are valid UTF-8 as they are, encoding, bom).
+
+    `lazy`: for UTF-8 only check the sniffing window; the parser validates the rest (polars
+    does so natively) and raises _NotUTF8, after which the caller decodes again eagerly."""
     bom = data.startswith(_BOM)
+    if lazy and (encoding is None or encoding.lower().replace("_", "-") in _UTF8_NAMES):
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(data[:SNIFF_BYTES], final=False)
+            return None, "utf-8", bom
+        except UnicodeDecodeError:
+            pass
     if encoding:
         norm = encoding.lower().replace("_", "-")
-        if norm in ("utf-8", "utf8", "utf-8-sig"):
+        if norm in _UTF8_NAMES:
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -260,7 +293,7 @@ def _read_csv(data: bytes, text: str | None, path: str, fmt: FileFormat) -> tupl
         if frame is not None and frame.width != ncols:
             frame = None
     if frame is None:
-        full = text if text is not None else data.decode("utf-8")
+        full = text if text is not None else _utf8(data)
         rows = _python_csv_rows(full.lstrip("\ufeff"), path, fmt, ncols)
         cols = {f"c{i}": [r[i] for r in rows] for i in range(ncols)}
         frame = pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
@@ -410,9 +443,16 @@ def read_file(path: str, *, encoding: str | None = None, delimiter: str | None =
     """Parse one file into a frame with columns c0..cN-1 (and JSON kind columns)."""
     if data is None:
         data = read_bytes(path)
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
+    if _is_blank(data):
         raise InputError("empty file (not even a header line)", file=path)
-    text, enc, bom = decode(data, path, encoding)
+    try:
+        return _parse(data, *decode(data, path, encoding, lazy=True), path, delimiter)
+    except _NotUTF8:  # the window was UTF-8, the rest is not: cp1252, or a precise error
+        return _parse(data, *decode(data, path, encoding), path, delimiter)
+
+
+def _parse(data: bytes, text: str | None, enc: str, bom: bool, path: str,
+           delimiter: str | None) -> tuple[Source, pl.DataFrame]:
     fmt = FileFormat(encoding=enc, bom=bom, delimiter=delimiter or "")
     head = text[:SNIFF_BYTES] if text is not None else data[:SNIFF_BYTES].decode("utf-8", "ignore")
     fmt.kind = "csv" if delimiter else _detect_kind(path, head)  # type: ignore[assignment]
@@ -420,7 +460,7 @@ def read_file(path: str, *, encoding: str | None = None, delimiter: str | None =
     if fmt.kind == "csv":
         headers, frame, header_newlines = _read_csv(data, text, path, fmt)
     else:
-        full = text if text is not None else data.decode("utf-8")
+        full = text if text is not None else _utf8(data)
         full = full.lstrip("\ufeff")
         _sniff_json_layout(full, fmt)
         headers, frame = _read_json(full, path, fmt)
@@ -500,8 +540,11 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
             frame = frame.drop(_PLACEHOLDER)
         frames.append(frame)
         sources.append(source)
-    frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    frame = frame.with_columns(pl.col(c).fill_null("") for c in columns)
+    if len(frames) > 1:  # a column missing from a file is empty for its records
+        frame = pl.concat(frames, how="diagonal_relaxed")
+        frame = frame.with_columns(pl.col(c).fill_null("") for c in columns)
+    else:
+        frame = frames[0]
     records = Records(frame=frame, columns=columns, headers=headers, sources=sources,
                       fields=fields, opportunity_sources=frozenset(opp_sources))
     return with_ids(records)
@@ -558,8 +601,8 @@ def _csv_header_line(headers: list[str], fmt: FileFormat) -> str:
     return buf.getvalue()
 
 
-def _csv_bytes(frame: pl.DataFrame, headers: list[str], fmt: FileFormat) -> Iterator[bytes]:
-    yield _csv_header_line(headers, fmt).encode("utf-8")
+def _csv_body(frame: pl.DataFrame, fmt: FileFormat, sink: IO[bytes]) -> None:
+    """The data lines, UTF-8, each ended by the file's line ending."""
     if frame.height == 0 or frame.width == 0:
         return
     if fmt.quoting == "all":
@@ -569,10 +612,16 @@ def _csv_bytes(frame: pl.DataFrame, headers: list[str], fmt: FileFormat) -> Iter
         if frame.width > 1:  # polars quotes "" in this style; Python's csv does not
             frame = frame.with_columns(pl.when(pl.all() == "").then(None).otherwise(pl.all())
                                        .name.keep())
-    buf = io.BytesIO()
-    frame.write_csv(buf, include_header=False, separator=fmt.delimiter,
+    frame.write_csv(sink, include_header=False, separator=fmt.delimiter,
                     line_terminator=fmt.newline, quote_style=style, null_value="")
-    yield buf.getvalue()
+
+
+def _csv_bytes(frame: pl.DataFrame, headers: list[str], fmt: FileFormat) -> Iterator[bytes]:
+    yield _csv_header_line(headers, fmt).encode("utf-8")
+    buf = io.BytesIO()
+    _csv_body(frame, fmt, buf)
+    if buf.tell():
+        yield buf.getvalue()
 
 
 def _json_text(value: str, kind: str | None, fmt: FileFormat) -> str | None:
@@ -653,9 +702,22 @@ def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
     """Write records atomically (temp file in the same folder, then rename)."""
     fmt = fmt or records.sources[0].fmt
     encoding = fmt.encoding
+    utf8 = encoding.lower().replace("_", "-") in _UTF8_NAMES
+    if fmt.kind == "csv" and utf8 and path != "-":
+        # polars writes straight into the file: no copy of the whole output in memory
+        with atomic_output(path) as handle:
+            head = _csv_header_line([records.headers[c] for c in records.columns], fmt)
+            handle.write((_BOM if fmt.bom else b"") + head.encode("utf-8"))
+            _csv_body(records.frame.select(records.columns), fmt, handle)
+            if not fmt.final_newline:  # the input's last line had no line ending
+                handle.flush()
+                end = handle.tell()
+                if end >= len(fmt.newline):
+                    handle.truncate(end - len(fmt.newline.encode()))
+        return
     with atomic_output(path) as handle:
         for chunk in encode_chunks(records, fmt):
-            if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            if not utf8:
                 try:
                     chunk = chunk.decode("utf-8").encode(encoding)
                 except UnicodeEncodeError as exc:

@@ -368,16 +368,39 @@ def _records(tmp_path: Path):
     return lio.load([str(src)])
 
 
-def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
-    records = _records(tmp_path)
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-
+def _fail_in_encode_chunks(monkeypatch) -> None:
     def failing(records, fmt=None):
         yield b"a,b\r\n"
         raise OSError("disk full")
 
     monkeypatch.setattr(lio, "encode_chunks", failing)
+
+
+def _fail_in_polars_writer(monkeypatch) -> None:
+    def failing(self, file, **kwargs):
+        file.write(b"1,2\r\n")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", failing)
+
+
+@pytest.mark.parametrize("kind", ["csv", "json", "cp1252"])
+def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch, kind: str) -> None:
+    src = tmp_path / f"in.{'json' if kind == 'json' else 'csv'}"
+    if kind == "json":
+        src.write_text('[{"a": "1"}, {"a": "2"}]')
+    else:
+        src.write_bytes("a,b\r\nMüller,2\r\n3,4\r\n".encode("utf-8" if kind == "csv"
+                                                                  else "cp1252"))
+    records = lio.load([str(src)])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    # a failure after some bytes were written: in polars' writer (UTF-8 CSV goes straight to
+    # the file) or in the chunk encoder (JSON, other encodings)
+    if kind == "csv":
+        _fail_in_polars_writer(monkeypatch)
+    else:
+        _fail_in_encode_chunks(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
         lio.write(records, str(out_dir / "new.csv"))
     assert list(out_dir.iterdir()) == []  # no partial file, no temp file
@@ -388,6 +411,22 @@ def test_write_failure_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
         lio.write(records, str(existing))
     assert existing.read_bytes() == b"precious\n"
     assert [p.name for p in out_dir.iterdir()] == ["old.csv"]
+
+
+def test_csv_without_final_newline_written_back(tmp_path: Path) -> None:
+    for data in (b"a,b\r\n1,2\r\n3,4", b'"a","b"\n"1","2"', b"a\n"):
+        path = tmp_path / "n.csv"
+        path.write_bytes(data)
+        out = tmp_path / "o.csv"
+        lio.write(lio.load([str(path)]), str(out))
+        assert out.read_bytes() == data
+
+
+def test_write_to_stdout(tmp_path: Path, capfdbinary) -> None:
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"\xef\xbb\xbfa;b\r\n1;2")
+    lio.write(lio.load([str(path)]), "-")
+    assert capfdbinary.readouterr().out == b"\xef\xbb\xbfa;b\r\n1;2"
 
 
 def test_write_replaces_existing_output(tmp_path: Path) -> None:
