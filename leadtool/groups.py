@@ -126,6 +126,8 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
     """Connected components of the record-key graph by min-label propagation: each round is
     two joins and two group-bys; it ends when no label moves (a few rounds in practice)."""
     edges = edges.unique()
+    if edges.get_column(IDX).n_unique() == edges.height:  # one key per record: no chains
+        return edges.select(IDX, pl.col(IDX).min().over("key").alias("label"))
     labels = edges.select(IDX).unique().with_columns(pl.col(IDX).alias("label"))
     while True:
         key_label = (edges.join(labels, on=IDX).group_by("key").agg(pl.col("label").min()))

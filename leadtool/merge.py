@@ -31,13 +31,17 @@ ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
 COMPOSED_RULES = ("concat", "union")
 PRIORITY_LABELS = {"low": 0, "normal": 0, "medium": 1, "high": 2, "very high": 3}
 HEADS = ("oldest", "odoo")
+G = "__lt_group"  # helper columns get hidden names: a data column may be called "group"
+P = "__lt_pos"
+HEAD = "__lt_head_idx"
 
 
 @dataclass
 class MergePlan:
     """`groups`: group, head (id), head_idx, reasons, merged (ids, head order), size, skipped.
     `members`: group, idx, id, pos (0 is the head), in head order.
-    `values`: one row per merged group: head idx and the value of every column after merging.
+    `values`: one row per merged group: the value of every column after merging, with the
+    group (`__lt_group`) and the head's position (`__lt_head_idx`).
     `changes`: group, column, before, after, source (list of ids), composed."""
 
     groups: pl.DataFrame
@@ -111,81 +115,137 @@ def _nonempty(col: str) -> pl.Expr:
     return ~is_empty(pl.col(col))
 
 
-def _agg_exprs(col: str, rule: str, records: Records) -> tuple[pl.Expr, pl.Expr]:
-    """(value, sources) aggregations of one column over a group in head order. A null value
+class _Groups:
+    """The grouped records in head order (sorted by group, pos) and the vectorized moves that
+    the rules are made of. Every result has one row per group, in group order; a null value
     means "keep the head's own value"."""
+
+    def __init__(self, data: pl.DataFrame) -> None:
+        self.data = data
+        self.is_head = data.get_column(P) == 0
+        self.starts = self.is_head.arg_true()
+        self.heads = data.filter(self.is_head)
+        self.groups = self.heads.get_column(G)
+
+    def first_where(self, pred: pl.Expr, value: pl.Expr, last: bool = False) -> tuple[pl.Series, pl.Series]:
+        """Value and id of the first (or last) record of each group, in head order, where
+        `pred` holds: one backward (forward) fill over the sorted rows, no group-by."""
+        fill = "forward" if last else "backward"
+        at = self.data.select(
+            pl.when(pred).then(value).fill_null(strategy=fill).alias("v"),
+            pl.when(pred).then(pl.col(ID)).fill_null(strategy=fill).alias("s"),
+            pl.when(pred).then(pl.col(G)).fill_null(strategy=fill).alias("g"),
+            pl.col(G),
+        )
+        at = at.filter(pl.col(G) != pl.col(G).shift(-1).fill_null(0)) if last else at.filter(self.is_head)
+        ok = at.get_column("g") == at.get_column(G)
+        return (at.get_column("v").zip_with(ok.fill_null(False), pl.Series([None], dtype=pl.String)),
+                at.get_column("s").zip_with(ok.fill_null(False), pl.Series([None], dtype=pl.String)))
+
+    def best(self, key: pl.Expr, smallest: bool = False) -> tuple[pl.Series, pl.Series]:
+        """Value row of the record with the highest (lowest) key in each group, the first in
+        head order among ties; null key means "not a candidate"."""
+        k = self.data.select(key.alias("k"), pl.col(G))
+        agg = k.group_by(G, maintain_order=True).agg(
+            (pl.col("k").arg_min() if smallest else pl.col("k").arg_max()).alias("at"),
+            pl.col("k").is_not_null().any().alias("any"))
+        rows = (self.starts + agg.get_column("at").cast(pl.UInt32).fill_null(0))
+        found = agg.get_column("any")
+        return rows, found
+
+    def at_rows(self, col: str, rows: pl.Series, found: pl.Series) -> tuple[pl.Series, pl.Series]:
+        none = pl.Series([None], dtype=pl.String)
+        return (self.data.get_column(col).gather(rows).zip_with(found, none),
+                self.data.get_column(ID).gather(rows).zip_with(found, none))
+
+    def per_group(self, frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Series:
+        """A group-by result aligned to all groups (null where a group has no row)."""
+        return (self.heads.select(G).join(frame, on=G, how="left", maintain_order="left")
+                .get_column(name).cast(dtype))
+
+
+def _single(ids: pl.Series) -> pl.Series:
+    return ids.to_frame("s").select(pl.concat_list(pl.col("s"))).to_series()
+
+
+def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Series, pl.Series]:
+    """(value, sources) of one column for every group."""
     ne = _nonempty(col)
     if col == records.col("expected_revenue"):  # a zero revenue is no information
         ne = ne & (number_expr(pl.col(col)).fill_null(1) != 0)
-    ids = pl.col(ID)
+    head_ids = g.heads.get_column(ID)
     if rule == "head":
-        return pl.col(col).first(), ids.first().implode()
-    if rule == "first":
-        return pl.col(col).filter(ne).first(), ids.filter(ne).first().implode()
-    if rule == "last":
-        return pl.col(col).filter(ne).last(), ids.filter(ne).last().implode()
+        return pl.Series([None] * g.heads.height, dtype=pl.String), _single(head_ids)
+    if rule in ("first", "last"):
+        v, s = g.first_where(ne, pl.col(col), last=rule == "last")
+        return v, _single(s)
+    if rule == "type":
+        v, s = g.first_where(pl.col("__lt_type") == "opportunity", pl.col(col))
+        return v, _single(s.fill_null(head_ids))
+    if rule == "lost_reason_id":
+        v, s = g.first_where(ne, pl.col(col))
+        head_open = (g.heads.get_column("__lt_prob").fill_null(0) > 0)
+        return (pl.Series([""] * g.heads.height, dtype=pl.String).zip_with(head_open, v),
+                _single(head_ids.zip_with(head_open, s)))
     if rule == "concat":
-        values = pl.col(col).filter(ne)
-        html = values.str.strip_chars_start().str.starts_with("<").all()
-        joined = pl.when(html).then(values.str.join("<br><br>")).otherwise(values.str.join("\n\n"))
-        return pl.when(ne.any()).then(joined).otherwise(None), ids.filter(ne)
+        agg = (g.data.filter(ne).group_by(G, maintain_order=True).agg(
+            pl.col(col).str.join("\n\n").alias("plain"), pl.col(col).str.join("<br><br>").alias("html_v"),
+            pl.col(col).str.strip_chars_start().str.starts_with("<").all().alias("html"),
+            pl.col(ID).alias("src")))
+        agg = agg.select(G, pl.when(pl.col("html")).then(pl.col("html_v")).otherwise(pl.col("plain"))
+                         .alias("v"), "src")
+        return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
     if rule == "union":
-        tags = (pl.col(col).str.split(",").explode().str.strip_chars()
-                .filter(pl.col(col).str.split(",").explode().str.strip_chars() != "")
-                .unique(maintain_order=True))
-        with_sep = pl.col(col).filter(pl.col(col).str.contains(",", literal=True)).first()
-        sep = pl.when(with_sep.str.contains(", ", literal=True)).then(pl.lit(", ")).otherwise(pl.lit(","))
-        return (pl.when(ne.any()).then(tags.str.join(",").str.replace_all(",", sep, literal=True))
-                .otherwise(None)), ids.filter(ne)
+        tags = (g.data.select(G, pl.col(col).str.split(",").alias("t")).explode("t")
+                .with_columns(pl.col("t").str.strip_chars()).filter(pl.col("t") != "")
+                .unique([G, "t"], keep="first", maintain_order=True)
+                .group_by(G, maintain_order=True).agg(pl.col("t").str.join(",")))
+        src = g.data.filter(ne).group_by(G, maintain_order=True).agg(pl.col(ID).alias("src"))
+        with_sep, _ = g.first_where(pl.col(col).str.contains(",", literal=True), pl.col(col))
+        spaced = with_sep.str.contains(", ", literal=True).fill_null(False)
+        joined = g.per_group(tags, "t", pl.String)
+        value = joined.zip_with(~spaced, joined.str.replace_all(",", ", ", literal=True))
+        return value, g.per_group(src, "src", pl.List(pl.String))
+    if rule == "priority":
+        v, s = g.at_rows(col, *g.best(pl.col("__lt_prio")))
+        return v, _single(s)
+    if rule == "address":
+        v, s = g.at_rows(col, *g.best(pl.col("__lt_addr")))
+        return v, _single(s)
     if rule == "longest":
-        length = pl.when(ne).then(pl.col(col).str.len_chars()).otherwise(-1)
-        at = length.arg_max()
-        return (pl.when(ne.any()).then(pl.col(col).get(at)).otherwise(None),
-                ids.get(at).implode())
+        v, s = g.at_rows(col, *g.best(pl.when(ne).then(pl.col(col).str.len_chars())))
+        return v, _single(s)
     if rule in ("max", "min"):
         num = number_expr(pl.col(col))
-        numeric = (num.is_not_null() | ~ne).all()
-        key = pl.when(ne).then(num).otherwise(None)
-        at_num = key.arg_max() if rule == "max" else key.arg_min()
-        text_key = pl.when(ne).then(pl.col(col)).otherwise(None)
-        at_txt = text_key.arg_max() if rule == "max" else text_key.arg_min()
-        at = pl.when(numeric).then(at_num).otherwise(at_txt)
-        return (pl.when(ne.any()).then(pl.col(col).get(at)).otherwise(None),
-                ids.get(at).implode())
-    if rule == "type":
-        opp = pl.col("_type") == "opportunity"
-        return (pl.when(opp.any()).then(pl.col(col).filter(opp).first()).otherwise(None),
-                pl.when(opp.any()).then(ids.filter(opp).first()).otherwise(ids.first()).implode())
-    if rule == "priority":
-        at = pl.col("_prio").arg_max()
-        return pl.col(col).get(at), ids.get(at).implode()
-    if rule == "lost_reason_id":
-        head_open = pl.col("_prob").first().fill_null(0) > 0
-        return (pl.when(head_open).then(pl.lit("")).otherwise(pl.col(col).filter(ne).first()),
-                pl.when(head_open).then(ids.first()).otherwise(ids.filter(ne).first()).implode())
-    if rule == "address":
-        at = pl.col("_addr").arg_max()
-        return pl.col(col).get(at), ids.get(at).implode()
+        all_numeric = g.data.select((num.is_not_null() | ~ne).all().over(G)).to_series()
+        numeric = g.best(pl.when(ne).then(num), smallest=rule == "min")
+        text = g.best(pl.when(ne).then(pl.col(col)), smallest=rule == "min")
+        use_num = all_numeric.filter(g.is_head)
+        rows = numeric[0].zip_with(use_num, text[0])
+        found = numeric[1].zip_with(use_num, text[1])
+        v, s = g.at_rows(col, rows, found)
+        return v, _single(s)
     raise UsageError(f"unknown merge rule {rule!r}")
 
 
 def _prepared(records: Records, members: pl.DataFrame) -> pl.DataFrame:
     """The grouped records' data in head order, with the helper columns the rules need."""
     rows = records.frame[members[IDX]]
-    extra: list[pl.Expr] = [type_expr(records).alias("_type")]
+    extra: list[pl.Expr] = [type_expr(records).alias("__lt_type")]
     prio = records.col("priority")
     if prio:
         p = pl.col(prio).str.strip_chars()
         extra.append(pl.coalesce(p.cast(pl.Int64, strict=False),
                                  p.str.to_lowercase().replace_strict(
                                      PRIORITY_LABELS, default=None, return_dtype=pl.Int64),
-                                 pl.lit(-1)).alias("_prio"))
+                                 pl.lit(-1)).alias("__lt_prio"))
     prob = records.col("probability")
-    extra.append((number_expr(pl.col(prob)) if prob else pl.lit(None, pl.Float64)).alias("_prob"))
+    extra.append((number_expr(pl.col(prob)) if prob else pl.lit(None, pl.Float64)).alias("__lt_prob"))
     addr = [records.col(f) for f in ADDRESS_FIELDS if records.col(f)]
-    extra.append(pl.sum_horizontal([_nonempty(c).cast(pl.Int32) for c in addr]).alias("_addr")
-                 if addr else pl.lit(0).alias("_addr"))
-    return pl.concat([members.select("group", "pos"), rows.with_columns(extra)], how="horizontal")
+    extra.append(pl.sum_horizontal([_nonempty(c).cast(pl.Int32) for c in addr]).alias("__lt_addr")
+                 if addr else pl.lit(0).alias("__lt_addr"))
+    return pl.concat([members.select(pl.col("group").alias(G), pl.col("pos").alias(P)), rows.with_columns(extra)],
+                     how="horizontal")
 
 
 def ordered_members(records: Records, groups: Groups, *, head: str = "oldest",
@@ -217,26 +277,27 @@ def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
     rules = _rules(records, config)
     data = _prepared(records, work)
     data = data.with_columns(work[IDX])
-    aggs: list[pl.Expr] = [pl.col(IDX).first().alias("head_idx")]
-    for i, col in enumerate(columns):
-        value, sources = _agg_exprs(col, rules[col], records)
-        aggs += [pl.coalesce(value, pl.col(col).first()).alias(f"v{i}"), sources.alias(f"s{i}"),
-                 pl.col(col).first().alias(f"b{i}")]
-    agg = data.group_by("group", maintain_order=True).agg(aggs)
-    values = agg.select("group", "head_idx", *[pl.col(f"v{i}").alias(c) for i, c in enumerate(columns)])
+    g = _Groups(data)
     composed = {c for c in columns if rules[c] in COMPOSED_RULES}
+    after: dict[str, pl.Series] = {}
     long_parts = []
-    for i, col in enumerate(columns):
-        part = agg.filter(pl.col(f"v{i}") != pl.col(f"b{i}")).select(
-            "group", pl.lit(col).alias("column"), pl.col(f"b{i}").alias("before"),
-            pl.col(f"v{i}").alias("after"),
-            pl.col(f"s{i}").cast(pl.List(pl.String)).alias("source"),
-            pl.lit(col in composed).alias("composed"))
-        long_parts.append(part)
-    changes = (pl.concat(long_parts).sort("group", maintain_order=True) if long_parts else
-               pl.DataFrame(schema={"group": pl.UInt32, "column": pl.String, "before": pl.String,
-                                    "after": pl.String, "source": pl.List(pl.String),
-                                    "composed": pl.Boolean}))
+    for col in columns:
+        value, sources = _resolve(g, col, rules[col], records)
+        before = g.heads.get_column(col)
+        after[col] = value.fill_null(before)
+        changed = after[col] != before
+        if changed.any():
+            long_parts.append(pl.DataFrame({
+                "group": g.groups.filter(changed), "column": pl.Series([col] * int(changed.sum()), dtype=pl.String),
+                "before": before.filter(changed), "after": after[col].filter(changed),
+                "source": sources.filter(changed).cast(pl.List(pl.String)),
+                "composed": pl.Series([col in composed] * int(changed.sum()), dtype=pl.Boolean),
+            }))
+    values = pl.DataFrame(after).with_columns(g.groups.alias(G), g.heads.get_column(IDX).alias(HEAD))
+    schema = {"group": pl.UInt32, "column": pl.String, "before": pl.String, "after": pl.String,
+              "source": pl.List(pl.String), "composed": pl.Boolean}
+    changes = (pl.concat(long_parts).sort("group", maintain_order=True) if long_parts
+               else pl.DataFrame(schema=schema))
     return MergePlan(groups=groups_df, members=members.drop("large"), values=values,
                      changes=changes, columns=columns)
 
@@ -249,7 +310,7 @@ def apply_merge(records: Records, plan: MergePlan) -> Records:
             .get_column(IDX))
     frame = records.frame
     if plan.values.height:
-        heads = plan.values.get_column("head_idx")
+        heads = plan.values.get_column(HEAD)
         changed = set(plan.changes.get_column("column").unique().to_list())
         # only columns that change are touched; scatter writes into a private copy
         frame = frame.with_columns(

@@ -66,9 +66,18 @@ _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
 _AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M%z")
 
 
-def instant_expr(expr: pl.Expr) -> pl.Expr:
-    """A date as an instant in UTC (naive datetimes are UTC, as Odoo exports); null when the
-    text is not one of the forms of SPEC 3.1."""
+def _instants(values: pl.Series) -> pl.Series:
+    """Parse the common Odoo form on everything, the other forms only where it failed."""
+    values = values.cast(pl.String)
+    out = values.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True)
+    todo = out.is_null() & values.is_not_null() & (values.str.len_bytes() >= 10)
+    if todo.any():
+        rest = values.filter(todo).to_frame("v").select(_instant_any(pl.col("v"))).to_series()
+        out = out.scatter(todo.arg_true(), rest)
+    return out
+
+
+def _instant_any(expr: pl.Expr) -> pl.Expr:
     s = (expr.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T", "${1} ")
          .str.replace(r"\s*[Zz]$", "+00:00").str.replace(r"\s+([+-]\d{2}):?(\d{2})$", "${1}${2}"))
     parts = [s.str.strptime(pl.Datetime("us"), f, strict=False, exact=True) for f in _NAIVE_FORMATS]
@@ -78,6 +87,12 @@ def instant_expr(expr: pl.Expr) -> pl.Expr:
         for f in _AWARE_FORMATS
     ]
     return pl.coalesce(parts)
+
+
+def instant_expr(expr: pl.Expr) -> pl.Expr:
+    """A date as an instant in UTC (naive datetimes are UTC, as Odoo exports); null when the
+    text is not one of the forms of SPEC 3.1."""
+    return expr.map_batches(_instants, return_dtype=pl.Datetime("us"))
 
 
 def created_expr(records: Records) -> pl.Expr:
