@@ -294,11 +294,17 @@ def plan_convert(records: Records, options: ConvertOptions, *, customers: Custom
     # customers
     pcol = rec.col("partner_id")
     partner_is_id = bool(pcol) and is_id_column(rec.headers[pcol])
-    email = pl.col(rec.col("email_from")) if rec.col("email_from") else pl.lit("", dtype=pl.String)
+    email_col = rec.col("email_from")
+    if email_col:
+        email = pl.col(email_col)
+        email_parts = [email_key_expr(email).alias("ekey"), first_address_expr(email).fill_null("").alias("email"),
+                       display_name_expr(email).fill_null("").alias("display")]
+    else:
+        email_parts = [pl.lit(None, dtype=pl.String).alias("ekey"), pl.lit("").alias("email"),
+                       pl.lit("").alias("display")]
     lead_view = t.select(
         pl.col(ORIG).alias("idx"), pl.col(ID).alias("id"), _text(sub, "partner_id").alias("partner"),
-        email_key_expr(email).alias("ekey"), first_address_expr(email).fill_null("").alias("email"),
-        display_name_expr(email).fill_null("").alias("display"),
+        *email_parts,
         *[_text(sub, f).alias(f) for f in ("contact_name", "partner_name", "name", *_COPY_FIELDS)],
         pl.col("_user").alias("user_id"))
     extra_ids = (records.frame.get_column(pcol).unique().to_list() if pcol else [])

@@ -370,3 +370,13 @@ def test_opportunity_named_by_ids_is_skipped_unless_a_merge_takes_it_in(tmp_path
     plan = plan_convert(records, ConvertOptions(ids=["1", "2", "3"], customer="none", now=NOW))
     assert plan.leads.select("id", "action", "into", "reason").rows() == [
         ("1", "skip", None, "already an opportunity"), ("2", "convert", None, None), ("3", "merge", "2", None)]
+
+
+def test_file_without_email_column(cli, tmp_path: Path) -> None:
+    src = tmp_path / "leads.csv"
+    src.write_bytes(b"id,name,type\n1,X,lead\n")
+    out = tmp_path / "out.csv"
+    result = cli("convert", src, "-o", out, "--all", "--customer", "create", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == (b"id,name,type,date_conversion,partner_id,stage_id\n"
+                                b"1,X,opportunity,2024-06-01 12:00:00,X,New\n")
