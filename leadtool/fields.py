@@ -89,6 +89,7 @@ def _lookup(fields: Iterable[str], labels: Mapping[str, tuple[str, ...]]) -> dic
         for label in labels.get(fld, ()):
             table.setdefault(_key(label), fld)
             table.setdefault(_key(f"{label}/ID"), fld)
+            table.setdefault(_key(f"{label}/External ID"), fld)
             table.setdefault(_key(f"{label}/Database ID"), fld)
     table[".id"] = "id"
     return table
@@ -137,4 +138,4 @@ def resolve_headers(headers: list[str], mapping: Mapping[str, str], path: str = 
 
 def is_id_column(header: str) -> bool:
     """Odoo's import-compatible relation columns (`partner_id/id`) hold external ids."""
-    return header.strip().lower().endswith(("/id", "/.id"))
+    return header.strip().lower().endswith(("/id", "/.id", "/external id"))
