@@ -280,8 +280,8 @@ def _rule_type(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _rule_leads_mode(records: Records, frame: pl.DataFrame, config: Config | None) -> pl.DataFrame:
-    if config is None:
-        return _empty()
+    if config is None or (config.leads_enabled and not config.teams_without_leads()):
+        return _empty()  # every team keeps its leads
     col = records.col("team_id")
     team = pl.col(col).str.strip_chars() if col else pl.lit("", dtype=pl.String)
     open_leads = frame.filter((type_expr(records) == "lead") & ~closed_expr(records, config))
