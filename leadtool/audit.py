@@ -19,7 +19,7 @@ import polars as pl
 from . import __version__
 from .errors import AuditError
 from .groups import IDX
-from .io import atomic_output
+from .io import atomic_output, with_ids
 from .merge import MergePlan
 from .records import ID, ROW, SRC, Records
 
@@ -284,5 +284,5 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     frame = frame.with_columns(pl.col(c).fill_null("") for c in cols).sort(
         [SRC, ROW], maintain_order=True)
     headers = {c: merged.headers.get(c, c) for c in cols}
-    result.records = merged.with_frame(frame, columns=cols, headers=headers)
+    result.records = with_ids(merged.with_frame(frame, columns=cols, headers=headers))
     return result

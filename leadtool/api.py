@@ -1,0 +1,166 @@
+"""The library's public edge (SPEC 6): the CLI's pipeline on pandas DataFrames.
+
+A DataFrame from `load` has one text column per file column plus three bookkeeping columns
+(`__lt_src`, `__lt_row`, `__lt_id`: source file, data row, record id) and carries the file
+formats in `df.attrs["leadtool"]`, so `write` can give back the file as it came. Any other
+DataFrame works too: its values are taken as text and its columns mapped like headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from . import audit as _audit
+from . import check as _check
+from . import convert as _convert
+from . import groups as _groups
+from . import io as _io
+from . import merge as _merge
+from .config import Config, load_config
+from .dupes import duplicate_table
+from .fields import resolve_headers
+from .records import ID, ROW, SRC, FileFormat, Records, Source
+
+_META = "leadtool"
+
+
+def _config(config: Config | str | None) -> Config:
+    if isinstance(config, Config):
+        return config
+    return load_config(config) if config else Config()
+
+
+class _Meta:
+    """Formats and mapping of the files a DataFrame came from (compared by identity, as
+    pandas compares attrs)."""
+
+    def __init__(self, records: Records) -> None:
+        self.records = replace(records, frame=pl.DataFrame())
+
+
+def to_pandas(records: Records) -> pd.DataFrame:
+    df = records.frame.select([*records.columns, SRC, ROW, ID]).to_pandas()
+    df.attrs[_META] = _Meta(records)
+    return df
+
+
+def to_records(df: pd.DataFrame, mapping: dict[str, str] | None = None) -> Records:
+    """A DataFrame as Records: its own metadata when it came from leadtool, else a fresh
+    single-source table whose columns are mapped like headers."""
+    meta = getattr(df.attrs.get(_META), "records", None)
+    df = pd.DataFrame(df, copy=False)
+    df.attrs = {}
+    hidden = [c for c in (SRC, ROW, ID) if c in df.columns]
+    data_cols = [str(c) for c in df.columns if c not in hidden]
+    text = df[list(df.columns)].astype(object).where(df.notna(), "").astype(str)
+    text.columns = [str(c) for c in df.columns]
+    frame = pl.from_pandas(text[data_cols])
+    if isinstance(meta, Records) and len(hidden) == 3 and set(data_cols) <= set(meta.headers):
+        frame = frame.with_columns(
+            pl.Series(SRC, df[SRC].to_numpy(), dtype=pl.UInt32),
+            pl.Series(ROW, df[ROW].to_numpy(), dtype=pl.UInt32),
+            pl.Series(ID, df[ID].astype(str).to_list(), dtype=pl.String))
+        return replace(meta, frame=frame, columns=data_cols)
+    fields = resolve_headers(data_cols, mapping or {})
+    source = Source(path="<dataframe>", fmt=FileFormat(newline="\n"), headers=data_cols, columns=data_cols,
+                    rows=len(df))
+    frame = frame.with_columns(pl.lit(0, dtype=pl.UInt32).alias(SRC),
+                               pl.int_range(1, len(df) + 1, dtype=pl.UInt32).alias(ROW))
+    records = Records(frame=frame, columns=data_cols, headers={c: c for c in data_cols}, sources=[source],
+                      fields={f: data_cols[i] for i, f in fields.items()})
+    return _io.with_ids(records)
+
+
+def load(paths: str | Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
+         mapping: dict[str, str] | None = None, opportunities: Sequence[str] = ()) -> pd.DataFrame:
+    """Read exports (CSV, JSON, JSON Lines), every value as text."""
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    return to_pandas(_io.load(paths, encoding=encoding, delimiter=delimiter, mapping=mapping,
+                              opportunities=opportunities))
+
+
+def write(df: pd.DataFrame, path: str) -> None:
+    """Write in the format of the first input file (atomically)."""
+    _io.write(to_records(df), path)
+
+
+def _found(records: Records, config: Config, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
+           **options: Any) -> _groups.Groups:
+    return _groups.find_groups(records, by=_groups.parse_by(by), manual=manual, config=config, **options)
+
+
+def find_groups(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
+                head: str = "oldest", config: Config | str | None = None, **options: Any) -> pd.DataFrame:
+    """The duplicate groups, one row per grouped record, head first: group, id, head,
+    reasons, file, row, name, email_from, partner_name, create_date, size, large.
+    `options`: include_closed, email_key, canonical, default_region, max_group."""
+    cfg = _config(config)
+    records = to_records(df, cfg.map)
+    found = _found(records, cfg, by, manual, **options)
+    members = _merge.ordered_members(records, found, head=head, config=cfg)
+    return duplicate_table(records, found, members).to_pandas()
+
+
+@dataclass
+class Plan:
+    """A merge plan: `groups` (group, head, merged, reasons, size, skipped) and `changes`
+    (group, column, before, after, source, composed) as pandas; `plan` is the engine's own."""
+
+    groups: pd.DataFrame
+    changes: pd.DataFrame
+    plan: _merge.MergePlan
+    records: Records
+
+
+def plan_merge(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
+               head: str = "oldest", allow_large: bool = False, config: Config | str | None = None,
+               **options: Any) -> Plan:
+    cfg = _config(config)
+    records = to_records(df, cfg.map)
+    found = _found(records, cfg, by, manual, **options)
+    plan = _merge.plan_merge(records, found, head=head, config=cfg, allow_large=allow_large)
+    return Plan(groups=plan.groups.drop("head_idx").to_pandas(), changes=plan.changes.to_pandas(), plan=plan,
+                records=records)
+
+
+def apply_merge(df: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    return to_pandas(_merge.apply_merge(plan.records, plan.plan))
+
+
+def merge(df: pd.DataFrame, **options: Any) -> pd.DataFrame:
+    """Plan and apply in one step (options as `plan_merge`)."""
+    return apply_merge(df, plan_merge(df, **options))
+
+
+def audit_lines(plan: Plan, at: str | None = None) -> list[str]:
+    """The merge events of a plan, as the audit log holds them."""
+    return _audit.merge_event_lines(plan.records, plan.plan, at or _audit.now_utc()).to_list()
+
+
+def convert(df: pd.DataFrame, *, config: Config | str | None = None, customers: str | None = None,
+            **options: Any) -> pd.DataFrame:
+    """Convert leads (options as `ConvertOptions`: ids, all, salespersons, team,
+    force_assignment, customer, dedupe, now, max_group)."""
+    from .customers import read_customers
+
+    cfg = _config(config)
+    records = to_records(df, cfg.map)
+    plan = _convert.plan_convert(records, _convert.ConvertOptions(**options),
+                                 customers=read_customers(customers) if customers else None, config=cfg)
+    return to_pandas(_convert.apply_convert(records, plan))
+
+
+def check(df: pd.DataFrame, *, config: Config | str | None = None, **options: Any) -> dict[str, Any]:
+    """`{"valid", "stats", "problems"}` as `leadtool check --format json` prints it."""
+    cfg = _config(config)
+    return _check.check_records(to_records(df, cfg.map), cfg, **options).as_dict()
+
+
+def undo(audit_path: str, merged: pd.DataFrame) -> pd.DataFrame:
+    """The records before the run that wrote `merged` and its audit log."""
+    return to_pandas(_audit.undo(_audit.read_audit(audit_path), to_records(merged)).records)
