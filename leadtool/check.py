@@ -330,7 +330,7 @@ def check_records(
     file_level: list[dict] = []
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
                              "duplicate_groups": None, "records_in_duplicate_groups": None,
-                             "max_duplicates": max_duplicates}
+                             "large_groups": None, "max_duplicates": max_duplicates}
     if "duplicates" in active:
         group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
                              default_region=default_region, manual=manual, max_group=max_group)

@@ -143,7 +143,7 @@ def test_json_shape(cli, tmp_path):
     assert result.exit_code == 1
     assert set(doc) == {"valid", "stats", "problems"}
     assert doc["valid"] is False
-    for key in ("records", "files", "duplicate_groups", "records_in_duplicate_groups", "max_duplicates",
+    for key in ("records", "files", "duplicate_groups", "records_in_duplicate_groups", "large_groups", "max_duplicates",
                 "problems", "problems_listed", "by_rule", "ignored", "required"):
         assert key in doc["stats"], key
     assert doc["stats"]["records"] == 12
@@ -228,6 +228,7 @@ def test_ignore_and_max_duplicates(cli, tmp_path):
     result, doc = run_json(cli, path, "--ignore", "duplicates,invalid-email")
     assert result.exit_code == 0
     assert doc["stats"]["duplicate_groups"] is None  # not computed when ignored
+    assert doc["stats"]["large_groups"] is None
 
 
 def test_config_check_table_and_cli_wins(cli, tmp_path):
