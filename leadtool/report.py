@@ -162,8 +162,8 @@ def append_step_summary(report: CheckReport, path: str | None = None) -> str | N
 
 
 def print_github(report: CheckReport, out: TextIO | None = None) -> None:
+    append_step_summary(report)  # first: a reader that stops early must not lose it
     out = out or sys.stdout
     for line in github_lines(report):
         out.write(line + "\n")
     out.write(summary_line(report) + "\n")
-    append_step_summary(report)
