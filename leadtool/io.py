@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import heapq
 import io
 import json
@@ -148,49 +149,54 @@ def decode(data: bytes, path: str, encoding: str | None,
         ) from None
 
 
+@functools.lru_cache(maxsize=8)
+def _cell_regex(delimiter: str) -> re.Pattern[str]:
+    d = re.escape(delimiter)
+    # a quoted cell (and anything after its closing quote), or an unquoted one
+    return re.compile(rf'"((?:[^"]|"")*)"([^{d}\r\n]*)|([^{d}\r\n]*)')
+
+
 def _first_records(text: str, delimiter: str, limit: int = 2, complete: bool = False,
                    ) -> tuple[list[list[tuple[str, bool]]], str, int]:
-    """Tokenize the first records by hand: cells with whether each was quoted, the line ending
-    and the number of newlines in the header. Only looks at the sniffing window; `complete`
+    """Tokenize the first records: cells with whether each was quoted, the line ending and
+    the number of newlines in the header. Only looks at the sniffing window; `complete`
     says the window is the whole file (its last record may lack a line ending)."""
     records: list[list[tuple[str, bool]]] = []
     cells: list[tuple[str, bool]] = []
-    buf: list[str] = []
-    quoted = in_quotes = False
     newline = "\n"
     header_newlines = 0
+    match = _cell_regex(delimiter).match
     i, n = 0, len(text)
     while i < n and len(records) < limit:
-        ch = text[i]
-        if in_quotes:
-            if ch == '"':
-                if i + 1 < n and text[i + 1] == '"':
-                    buf.append('"')
-                    i += 1
-                else:
-                    in_quotes = False
-            else:
-                if ch == "\n" and not records:
-                    header_newlines += 1
-                buf.append(ch)
-        elif ch == '"' and not buf:
-            quoted = in_quotes = True
-        elif ch == delimiter:
-            cells.append(("".join(buf), quoted))
-            buf, quoted = [], False
-        elif ch in "\r\n":
-            if ch == "\r" and i + 1 < n and text[i + 1] == "\n":
-                if not records:
-                    newline = "\r\n"
-                i += 1
-            cells.append(("".join(buf), quoted))
-            records.append(cells)
-            cells, buf, quoted = [], [], False
+        if text[i] == '"':
+            m = match(text, i)
+            if m.group(1) is None:  # a quote that is never closed (or closes past the window)
+                cells.append((text[i + 1:].replace('""', '"'), True))
+                break
+            raw = m.group(1)
+            if not records:
+                header_newlines += raw.count("\n")
+            cells.append((raw.replace('""', '"') + m.group(2), True))
         else:
-            buf.append(ch)
-        i += 1
-    if i >= n and len(records) < limit and (cells or buf or quoted) and (complete or not records):
-        cells.append(("".join(buf), quoted))
+            m = match(text, i)
+            cells.append((m.group(3), False))
+        j = m.end()
+        if j >= n:
+            break
+        ch = text[j]
+        if ch == delimiter:
+            i = j + 1
+            if i >= n:
+                cells.append(("", False))
+            continue
+        if ch == "\r" and j + 1 < n and text[j + 1] == "\n":
+            if not records:
+                newline = "\r\n"
+            j += 1
+        records.append(cells)
+        cells = []
+        i = j + 1
+    if cells and len(records) < limit and (complete or not records):
         records.append(cells)
     return records, newline, header_newlines
 
@@ -298,7 +304,9 @@ def _read_csv(data: bytes, text: str | None, path: str, fmt: FileFormat) -> tupl
         cols = {f"c{i}": [r[i] for r in rows] for i in range(ncols)}
         frame = pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
     else:
-        frame = frame.slice(1).with_columns(pl.all().fill_null(""))
+        frame = frame.slice(1)
+        if any(frame.null_count().row(0)):  # rows with fewer cells than the header
+            frame = frame.with_columns(pl.all().fill_null(""))
     return headers, frame, header_newlines
 
 
