@@ -21,9 +21,10 @@ from .errors import AuditError
 from .groups import IDX
 from .io import atomic_output, with_ids
 from .merge import MergePlan
-from .records import ID, ROW, SRC, Records
+from .records import ID, KIND_PREFIX, ROW, SRC, Records
 
 AUDIT_SUFFIX = ".audit.jsonl"
+SUB = "__lt_sub"  # undo of an edited file: order of unknown records after a known one
 
 
 def now_utc() -> str:
@@ -80,14 +81,28 @@ def record_json(records: Records, idx: pl.Series) -> pl.DataFrame:
     for k, c in enumerate(records.columns):
         value = json_str(pl.col(c)) if special[k] else pl.concat_str(pl.lit('"'), pl.col(c), pl.lit('"'))
         parts += [pl.lit(("{" if k == 0 else ",") + _lit_js(c) + ":"), value]
+    if not parts:
+        parts = [pl.lit("{")]
     file_js = pl.col(SRC).replace_strict(list(range(len(files))), [_lit_js(f) for f in files],
                                          return_dtype=pl.String)
+    kinds = _kinds_json(records, rows)
     return rows.select(
         pl.col(ID).alias("id"),
         pl.concat_str(json_str(pl.col(ID)), pl.lit(':{"file":'), file_js, pl.lit(',"row":'),
-                      pl.col(ROW).cast(pl.String), pl.lit(',"values":'), *parts,
-                      pl.lit("}}")).alias("json"),
+                      pl.col(ROW).cast(pl.String), pl.lit(',"values":'), *parts, pl.lit("}"),
+                      *kinds, pl.lit("}")).alias("json"),
     )
+
+
+def _kinds_json(records: Records, rows: pl.DataFrame) -> list[pl.Expr]:
+    """JSON inputs only: `,"kinds":{"col":"r"}` for the cells that were JSON numbers, booleans
+    or null (`r`) or absent keys (`a`), so that undo gives them back as they were."""
+    cols = [c for c in records.columns if f"{KIND_PREFIX}{c}" in rows.columns]
+    if not cols:
+        return []
+    items = [pl.when(pl.col(f"{KIND_PREFIX}{c}").is_in(["r", "a"])).then(
+        pl.concat_str(pl.lit(_lit_js(c) + ':"'), pl.col(f"{KIND_PREFIX}{c}"), pl.lit('"'))) for c in cols]
+    return [pl.lit(',"kinds":{'), pl.concat_str(items, separator=",", ignore_nulls=True), pl.lit("}")]
 
 
 def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:
@@ -196,11 +211,14 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     away: dict[tuple[int, int], dict[str, str]] = {}  # position -> original values
     restore: dict[tuple[int, int], dict[str, str]] = {}  # head position -> original values
     head_ids: dict[tuple[int, int], str] = {}
+    kinds: dict[tuple[int, int], dict[str, str]] = {}  # JSON inputs: kinds of the original cells
     for event in audit.of("merge"):
         recs = event.get("records") or {}
         head = str(event.get("head"))
         for rid, rec in recs.items():
             (restore if rid == head else away)[pos(rec)] = rec.get("values") or {}
+            if rec.get("kinds"):
+                kinds[pos(rec)] = rec["kinds"]
             if rid == head:
                 head_ids[pos(rec)] = head
     converts = audit.of("convert")
@@ -216,6 +234,7 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
         kept = [p for p in all_pos if p not in away]
         srcs = [p[0] for p in kept]
         rows = [p[1] for p in kept]
+        subs = [0] * len(kept)
     else:
         result.problems.append(
             f"the merged file has {frame.height} records where {expected} were written: it was "
@@ -228,24 +247,30 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
             if "file" in e:
                 by_id[str(e.get("id"))] = pos(e)
         ids = frame.get_column(ID).to_list()
-        srcs, rows = [], []
-        last = (-1, 0)
+        srcs, rows, subs = [], [], []
+        last, sub = (0, 0), 0
         for rid in ids:
             p = by_id.get(rid)
-            if p is None:  # unknown: stays after the record before it
-                p = (last[0], last[1])
+            if p is None:  # unknown: stays right after the record before it
+                p, sub = last, sub + 1
+            else:
+                sub = 0
             srcs.append(p[0])
             rows.append(p[1])
+            subs.append(sub)
             last = p
     columns = run.get("columns") or merged.columns
     cols = [c for c in columns if c in merged.columns] + [c for c in columns if c not in merged.columns]
     frame = frame.with_columns(pl.Series(SRC, srcs, dtype=pl.UInt32),
-                               pl.Series(ROW, rows, dtype=pl.UInt32))
+                               pl.Series(ROW, rows, dtype=pl.UInt32), pl.Series(SUB, subs, dtype=pl.UInt32))
     for c in cols:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c))
+        if merged.sources[0].fmt.kind != "csv" and f"{KIND_PREFIX}{c}" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
     # reverse conversions (newest first): set each changed cell back to its before value
-    present = set(zip(frame[SRC].to_list(), frame[ROW].to_list(), strict=True))
+    known = frame.filter(pl.col(SUB) == 0)
+    present = set(zip(known[SRC].to_list(), known[ROW].to_list(), strict=True))
     before: dict[tuple[int, int], dict[str, str]] = {}
     for event in converts:  # the oldest before-value of a cell is its original
         p = pos(event) if "file" in event else None
@@ -256,12 +281,15 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
         for col, change in (event.get("changes") or {}).items():
             if col in cols and col not in cells:
                 cells[col] = change.get("before", "")
+                if f"{KIND_PREFIX}{col}" in frame.columns:
+                    cells[f"{KIND_PREFIX}{col}"] = change.get("kind", "s")
     if before:
         changed = pl.DataFrame(
             [{SRC: p[0], ROW: p[1], **v} for p, v in before.items()],
             schema={SRC: pl.UInt32, ROW: pl.UInt32,
-                    **{c: pl.String for c in cols if any(c in v for v in before.values())}})
-        frame = frame.update(changed, on=[SRC, ROW], how="left")
+                    **{c: pl.String for c in frame.columns if any(c in v for v in before.values())}})
+        frame = frame.update(changed.with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB)), on=[SRC, ROW, SUB],
+                             how="left")
         result.reverted_cells += sum(len(v) for v in before.values())
     # heads back to their original values, merged-away records back in place
     missing_heads = [p for p in restore if p not in present]
@@ -269,20 +297,31 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
         result.problems.append(f"head {head_ids[p]!r} is not in the merged file; "
                                "restored from the audit log")
         away[p] = restore.pop(p)
+    kind_cols = sorted({c for k in kinds.values() for c in k} | {c[len(KIND_PREFIX):] for c in frame.columns
+                                                                  if c.startswith(KIND_PREFIX)})
+
+    def original_rows(items: dict[tuple[int, int], dict[str, str]]) -> pl.DataFrame:
+        """Original rows from the audit; JSON cells get their kind back ('s': a string)."""
+        schema = {SRC: pl.UInt32, ROW: pl.UInt32, **dict.fromkeys(cols, pl.String),
+                  **{f"{KIND_PREFIX}{c}": pl.String for c in kind_cols}}
+        return pl.DataFrame(
+            [{SRC: p[0], ROW: p[1], **{c: v.get(c, "") for c in cols},
+              **{f"{KIND_PREFIX}{c}": kinds.get(p, {}).get(c, "s") for c in kind_cols}}
+             for p, v in items.items()], schema=schema)
+
     if restore:
-        orig = pl.DataFrame(
-            [{SRC: p[0], ROW: p[1], **{c: v.get(c, "") for c in cols}} for p, v in restore.items()],
-            schema={SRC: pl.UInt32, ROW: pl.UInt32, **dict.fromkeys(cols, pl.String)})
-        frame = frame.update(orig, on=[SRC, ROW], how="left")
+        for c in kind_cols:
+            if f"{KIND_PREFIX}{c}" not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
+        frame = frame.update(original_rows(restore).with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB)),
+                             on=[SRC, ROW, SUB], how="left")
         result.reverted_cells += len(restore)
     if away:
-        back = pl.DataFrame(
-            [{SRC: p[0], ROW: p[1], **{c: v.get(c, "") for c in cols}} for p, v in away.items()],
-            schema={SRC: pl.UInt32, ROW: pl.UInt32, **dict.fromkeys(cols, pl.String)})
-        frame = pl.concat([frame, back], how="diagonal_relaxed")
+        frame = pl.concat([frame, original_rows(away).with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB))],
+                          how="diagonal_relaxed")
         result.restored = len(away)
     frame = frame.with_columns(pl.col(c).fill_null("") for c in cols).sort(
-        [SRC, ROW], maintain_order=True)
+        [SRC, ROW, SUB], maintain_order=True).drop(SUB)
     headers = {c: merged.headers.get(c, c) for c in cols}
     result.records = with_ids(merged.with_frame(frame, columns=cols, headers=headers))
     return result

@@ -343,7 +343,7 @@ def undo(
     err = err_console()
     for problem in result.problems:
         err.print(f"[yellow]warning:[/] {problem}", highlight=False)
-    if result.created_customers:
+    if result.created_customers and not quiet:
         err.print(f"customers created by that run (remove them from your customers file): "
                   f"{', '.join(result.created_customers)}", highlight=False)
     if not quiet:

@@ -406,6 +406,19 @@ def _js(expr: pl.Expr) -> pl.Expr:
     return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
 
 
+def _before_kinds(records: Records, changes: pl.DataFrame) -> pl.DataFrame:
+    """JSON inputs: the kind of each changed cell before the run (`r`: a JSON number, boolean
+    or null; `a`: an absent key), so that undo writes it back as it was."""
+    kind_cols = {c: f"{KIND_PREFIX}{c}" for c in records.columns if f"{KIND_PREFIX}{c}" in records.frame.columns}
+    if not kind_cols or changes.height == 0:
+        return changes.with_columns(pl.lit(None, dtype=pl.String).alias("kind"))
+    long = (records.frame.select(list(kind_cols.values()))
+            .with_row_index("idx").unpivot(index="idx", variable_name="column", value_name="kind")
+            .with_columns(pl.col("column").str.strip_prefix(KIND_PREFIX), pl.col("idx").cast(pl.UInt32)))
+    return changes.join(long.filter(pl.col("kind").is_not_null()), on=["idx", "column"], how="left",
+                        maintain_order="left")
+
+
 def convert_event_lines(records: Records, plan: ConvertPlan, at: str) -> pl.Series:
     """One `convert` event per converted record, in output order: id, file and row (its
     original place), changes {column: {before, after}} and customer."""
@@ -414,9 +427,12 @@ def convert_event_lines(records: Records, plan: ConvertPlan, at: str) -> pl.Seri
         return pl.Series("line", [], dtype=pl.String)
     files = [s.path for s in records.sources]
     col_js = {c: json.dumps(c, ensure_ascii=False) for c in plan.columns}
-    changes = (plan.changes.select(
+    kinds = _before_kinds(records, plan.changes)
+    changes = (kinds.select(
         "idx", (pl.col("column").replace_strict(col_js, return_dtype=pl.String) + ':{"before":'
-                + _js(pl.col("before")) + ',"after":' + _js(pl.col("after")) + "}").alias("c"))
+                + _js(pl.col("before")) + ',"after":' + _js(pl.col("after"))
+                + pl.when(pl.col("kind").is_in(["r", "a"])).then(',"kind":"' + pl.col("kind") + '"')
+                .otherwise(pl.lit("")) + "}").alias("c"))
         .group_by("idx", maintain_order=True).agg(pl.col("c").str.join(",")))
     customer = pl.when(pl.col("how").is_null()).then(pl.lit("null")).otherwise(
         '{"id":' + _js(pl.col("cust_id")) + ',"name":' + _js(pl.col("cust_name"))

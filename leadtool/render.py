@@ -18,7 +18,7 @@ def make_console(stderr: bool = False, quiet: bool = False) -> Console:
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def dump_json(obj: Any) -> str:
