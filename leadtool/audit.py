@@ -8,7 +8,7 @@ with polars (one JSON string per group, no per-record Python), and undo reads th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,15 +105,17 @@ def _kinds_json(records: Records, rows: pl.DataFrame) -> list[pl.Expr]:
     return [pl.lit(',"kinds":{'), pl.concat_str(items, separator=",", ignore_nulls=True), pl.lit("}")]
 
 
-def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:
-    """One JSON line per merged group, in group order."""
+def merge_event_chunks(records: Records, plan: MergePlan, at: str) -> pl.Series:
+    """The merge events as text fragments whose concatenation is one JSON line per merged
+    group, in group order. Each group is a prefix (everything up to `"records":{`), one
+    fragment per record, and a closing `}}\n`: no per-group string join, no copy of the
+    whole log in memory more than once."""
     groups = plan.merged_groups
     if groups.height == 0:
-        return pl.Series("line", [], dtype=pl.String)
+        return pl.Series("t", [], dtype=pl.String)
     members = plan.members.join(groups.select("group"), on="group", maintain_order="left")
-    recs = pl.concat([members.select("group"), record_json(records, members[IDX]).select("json")],
+    recs = pl.concat([members.select("group", "pos"), record_json(records, members[IDX]).select("json")],
                      how="horizontal")
-    recs = recs.group_by("group", maintain_order=True).agg(pl.col("json").str.join(","))
     changes = plan.changes.join(groups.select("group"), on="group", maintain_order="left")
     src = pl.when(pl.col("composed")).then(_js(pl.col("source"))).otherwise(
         json_str(pl.col("source").list.first()))
@@ -125,27 +127,39 @@ def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:
                       json_str(pl.col("after")), pl.lit(',"source":'), src, pl.lit("}")).alias("c"),
     ).group_by("group", maintain_order=True).agg(pl.col("c").str.join(","))
     head = f'{{"event":"merge","at":{_lit_js(at)},"version":{_lit_js(__version__)},"group":'
-    lines = (groups.select("group", "reasons", "head", "merged")
-             .join(changes, on="group", how="left").join(recs, on="group", how="left")
-             .sort("group")
-             .select(pl.concat_str(
-                 pl.lit(head), pl.col("group").cast(pl.String), pl.lit(',"reason":'),
-                 _js(pl.col("reasons")), pl.lit(',"head":'), json_str(pl.col("head")),
-                 pl.lit(',"merged":'), _js(pl.col("merged")), pl.lit(',"changes":{'),
-                 pl.col("c").fill_null(""), pl.lit('},"records":{'), pl.col("json"),
-                 pl.lit("}}")).alias("line")))
-    return lines.get_column("line")
+    prefix = (groups.select("group", "reasons", "head", "merged")
+              .join(changes, on="group", how="left", maintain_order="left")
+              .select("group", pl.lit(0, dtype=pl.Int64).alias("k"), pl.concat_str(
+                  pl.lit(head), pl.col("group").cast(pl.String), pl.lit(',"reason":'),
+                  _js(pl.col("reasons")), pl.lit(',"head":'), json_str(pl.col("head")),
+                  pl.lit(',"merged":'), _js(pl.col("merged")), pl.lit(',"changes":{'),
+                  pl.col("c").fill_null(""), pl.lit('},"records":{')).alias("t")))
+    body = recs.select("group", (pl.col("pos").cast(pl.Int64) + 1).alias("k"),
+                       pl.concat_str(pl.when(pl.col("pos") == 0).then(pl.lit("")).otherwise(pl.lit(",")),
+                                     pl.col("json")).alias("t"))
+    suffix = groups.select("group", pl.lit(1 << 40, dtype=pl.Int64).alias("k"), pl.lit("}}\n").alias("t"))
+    return pl.concat([prefix, body, suffix]).sort("group", "k").get_column("t")
 
 
-def write_audit(path: str, header: dict[str, Any], lines: Iterable[pl.Series | Sequence[str]],
+def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:
+    """One JSON line per merged group, in group order."""
+    chunks = merge_event_chunks(records, plan, at)
+    if chunks.len() == 0:
+        return pl.Series("line", [], dtype=pl.String)
+    return pl.Series("line", chunks.str.join("").item().splitlines(), dtype=pl.String)
+
+
+def write_audit(path: str, header: dict[str, Any], chunks: Iterable[pl.Series],
                 events: Iterable[dict[str, Any]] = ()) -> None:
-    """Atomically: the run event, the bulk-built lines, then other events."""
+    """Atomically: the run event, the bulk-built text (each Series' fragments written one
+    after the other, as they are), then other events."""
     with atomic_output(path) as handle:
         handle.write((json.dumps(header, ensure_ascii=False) + "\n").encode("utf-8"))
-        for chunk in lines:
+        handle.flush()
+        for chunk in chunks:
             if len(chunk):
-                text = "\n".join(chunk.to_list() if isinstance(chunk, pl.Series) else chunk)
-                handle.write((text + "\n").encode("utf-8"))
+                pl.DataFrame({"t": chunk}).write_csv(handle, include_header=False, quote_style="never",
+                                                     line_terminator="")
         for event in events:
             handle.write((json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8"))
 

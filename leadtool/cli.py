@@ -14,7 +14,7 @@ import typer
 from . import __version__
 from .audit import (
     default_audit_path,
-    merge_event_lines,
+    merge_event_chunks,
     now_utc,
     read_audit,
     run_event,
@@ -315,7 +315,7 @@ def merge(
         at = now_utc()
         step("writing the audit log")
         write_audit(audit, run_event("merge", records, output, at),
-                    [merge_event_lines(records, plan, at)])
+                    [merge_event_chunks(records, plan, at)])
         step("writing the output")
         write(merged, output)
     if not quiet:
@@ -427,10 +427,11 @@ def convert(
         converted = apply_convert(records, plan)
         at = audit_time(plan.now)
         step("writing the audit log")
-        merges = merge_event_lines(records, plan.merge, at) if plan.merge is not None else []
+        merges = (merge_event_chunks(records, plan.merge, at) if plan.merge is not None
+                  else pl.Series([], dtype=pl.String))
         write_audit(audit, run_event("convert", records, output, at, now=plan.now,
                                      appended=[c for _, c in plan.appended]),
-                    [merges, convert_event_lines(records, plan, at)], other_events(records, plan, at))
+                    [merges, convert_event_lines(records, plan, at) + "\n"], other_events(records, plan, at))
         if customers_out:
             step("writing the customers")
             write(customers_output(known, plan.customers.created),
