@@ -157,6 +157,7 @@ def _cell_regex(delimiter: str) -> re.Pattern[str]:
 
 
 def _first_records(text: str, delimiter: str, limit: int = 2, complete: bool = False,
+                   junk: list[bool] | None = None,
                    ) -> tuple[list[list[tuple[str, bool]]], str, int]:
     """Tokenize the first records: cells with whether each was quoted, the line ending and
     the number of newlines in the header. Only looks at the sniffing window; `complete`
@@ -177,9 +178,13 @@ def _first_records(text: str, delimiter: str, limit: int = 2, complete: bool = F
             if not records:
                 header_newlines += raw.count("\n")
             cells.append((raw.replace('""', '"') + m.group(2), True))
+            if junk is not None and m.group(2):  # text after a closing quote: not RFC 4180
+                junk.append(True)
         else:
             m = match(text, i)
             cells.append((m.group(3), False))
+            if junk is not None and '"' in m.group(3):  # a quote inside an unquoted cell
+                junk.append(True)
         j = m.end()
         if j >= n:
             break
@@ -218,15 +223,19 @@ def _header_counts(head: str) -> dict[str, int]:
 
 def sniff_delimiter(head: str, complete: bool = False) -> str:
     """The candidate that gives every one of the first records the same number of cells
-    (more than one preferred), then the one that splits the header line most often."""
+    (more than one preferred), then one that leaves no stray quote (text after a closing
+    quote, a quote inside an unquoted cell), then the
+    one that splits the header line most often."""
     counts = _header_counts(head)
 
-    def score(d: str) -> tuple[bool, bool, int, int]:
-        records = _first_records(head, d, limit=20, complete=complete)[0]
+    def score(d: str) -> tuple[bool, bool, bool, int, int]:
+        junk: list[bool] = []
+        records = _first_records(head, d, limit=20, complete=complete, junk=junk)[0]
         # blank lines (one empty unquoted cell) say nothing about the delimiter
         sizes = {len(r) for r in records if r != [("", False)]}
         consistent = len(sizes) == 1
-        return (consistent and sizes != {1}, consistent, counts[d], -DELIMITERS.index(d))
+        return (consistent and sizes != {1}, not junk, consistent, counts[d],
+                -DELIMITERS.index(d))
 
     best = max(DELIMITERS, key=score)
     return best if counts[best] or score(best)[0] else ","

@@ -228,6 +228,24 @@ def test_semicolon_file_with_commas_in_values(tmp_path: Path) -> None:
     assert records.sources[0].headers == ["name,title", "tags"]
 
 
+@pytest.mark.parametrize("data", [b'"""",;;\r\n', b';;,""""\r\n'])
+def test_delimiter_without_stray_quotes_preferred(tmp_path: Path, data: bytes) -> None:
+    # found by hypothesis: with ';' these lines would leave a quote inside an unquoted cell
+    # or text after a closing quote; with ',' they are clean RFC 4180
+    path = tmp_path / "q.csv"
+    path.write_bytes(data)
+    assert lio.load([str(path)]).sources[0].fmt.delimiter == ","
+    assert roundtrip(path) == data
+
+
+def test_quoted_semicolon_file_sniffed(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'a;b,c\n"x";1,2\n')
+    records = lio.load([str(path)])
+    assert records.sources[0].fmt.delimiter == ";"
+    assert data_rows(records) == [("x", "1,2")]
+
+
 def test_header_without_final_newline(tmp_path: Path) -> None:
     path = tmp_path / "h.csv"
     path.write_bytes(b"a,b")
