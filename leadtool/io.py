@@ -59,28 +59,26 @@ def _line_of(data: bytes | str, offset: int) -> int:
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
 
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{3}")
+_ASCII = bytes(range(0x80))
+
+
 def _looks_cp1252(data: bytes) -> bool:
     """Western text saved by Excel or an old ERP: isolated accented letters and typographic
-    punctuation. Anything else that is not UTF-8 is more likely corrupt than cp1252."""
+    punctuation. Anything else that is not UTF-8 is more likely corrupt than cp1252.
+    Byte-level scans only, so that a large file is judged quickly."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         return False
-    run = 0
-    for b in data:
-        if b < 0x80:
-            run = 0
-            continue
-        run += 1
-        if run >= 3 or b in _CP1252_UNDEFINED:
+    if _HIGH_RUN.search(data):
+        return False
+    for b in set(data.translate(None, _ASCII)):
+        if b in _CP1252_UNDEFINED:
             return False
-    text = data.decode("cp1252")
-    for ch in set(text):
-        if ord(ch) < 0x80:
-            continue
+        ch = bytes([b]).decode("cp1252")
         if ch in "ÃÂ":  # the signature of UTF-8 read as cp1252, or of broken UTF-8
             return False
         cat = unicodedata.category(ch)
-        if not (cat.startswith("L") or cat.startswith("P") or cat.startswith("S")
-                or cat.startswith("N") or ch == "\xa0"):
+        if not (cat.startswith(("L", "P", "S", "N")) or ch == "\xa0"):
             return False
     return True
 

@@ -357,6 +357,24 @@ def test_cp1252_detected(cli, tmp_path: Path) -> None:
     assert out.read_bytes() == data
 
 
+def test_encoding_judged_on_the_whole_file(cli, tmp_path: Path) -> None:
+    # the first 64 KB are plain ASCII: the accents (or the broken byte) come much later
+    rows = ["id;name;city"] + [f"{i};Name {i};Gent" for i in range(20000)]
+    tail = ["20000;Müller;Köln", "20001;Séverine;café"]
+    data = ("\r\n".join(rows + tail) + "\r\n").encode("cp1252")
+    path = tmp_path / "late.csv"
+    path.write_bytes(data)
+    records = lio.load([str(path)])
+    assert records.sources[0].fmt.encoding == "cp1252"
+    assert data_rows(records)[-2:] == [("20000", "Müller", "Köln"), ("20001", "Séverine", "café")]
+    out = tmp_path / "out.csv"
+    lio.write(records, str(out))
+    assert out.read_bytes() == data
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(data.replace("Müller".encode("cp1252"), b"M\xc3\x28ller"))
+    assert_one_line_error(cli("inspect", bad), "bad.csv", "line 20002", "UTF-8")
+
+
 def test_encoding_option(cli, tmp_path: Path) -> None:
     path = tmp_path / "l1.csv"
     path.write_bytes("name,city\nMüller,café\n".encode("latin-1"))
