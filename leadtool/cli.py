@@ -42,6 +42,7 @@ from .fields import parse_map_options
 from .groups import find_groups, parse_by, parse_group_options, read_groups_file
 from .io import load, refuse_overwrite, write
 from .merge import apply_merge, ordered_members, plan_merge
+from .outputs import write_run
 from .progress import steps
 from .records import Records
 from .render import (
@@ -313,11 +314,9 @@ def merge(
         step("merging")
         merged = apply_merge(records, plan)
         at = now_utc()
-        step("writing the audit log")
-        write_audit(audit, run_event("merge", records, output, at),
-                    [merge_event_chunks(records, plan, at)])
-        step("writing the output")
-        write(merged, output)
+        step("writing the audit log and the output")
+        write_run(merged, output, lambda: write_audit(audit, run_event("merge", records, output, at),
+                                                      [merge_event_chunks(records, plan, at)]))
     if not quiet:
         err_console().print(f"wrote {output} ({len(merged):,} records) and {audit}",
                             highlight=False)
