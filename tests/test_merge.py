@@ -226,7 +226,21 @@ def test_error_during_write_leaves_old_output(tmp_path: Path, monkeypatch: pytes
     result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes"])
     assert result.exit_code != 0
     assert out.read_text() == "old content\n"
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no temp or staging file
+
+
+def test_failed_audit_log_leaves_old_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("old content\n")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("leadtool.cli.write_audit", broken)
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes"])
+    assert result.exit_code == 2 and "disk full" in result.stderr
+    assert out.read_text() == "old content\n"  # the output is only renamed into place after the audit log
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
 def test_progress_flags_and_device_outputs() -> None:
