@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import polars as pl
 
 from . import audit as _audit
@@ -25,6 +24,9 @@ from .config import Config, load_config
 from .dupes import duplicate_table
 from .fields import resolve_headers
 from .records import ID, ROW, SRC, FileFormat, Records, Source
+
+if TYPE_CHECKING:  # pandas is imported on first use: the command line never needs it
+    import pandas as pd
 
 _META = "leadtool"
 
@@ -52,6 +54,8 @@ def to_pandas(records: Records) -> pd.DataFrame:
 def to_records(df: pd.DataFrame, mapping: dict[str, str] | None = None) -> Records:
     """A DataFrame as Records: its own metadata when it came from leadtool, else a fresh
     single-source table whose columns are mapped like headers."""
+    import pandas as pd
+
     meta = getattr(df.attrs.get(_META), "records", None)
     df = pd.DataFrame(df, copy=False)
     df.attrs = {}

@@ -301,7 +301,7 @@ def merge(
     summary = {**plan.summary()}
     summary["records_kept"] = len(records) - summary["records_merged_away"]
     n = None if preview == "all" else int(preview)
-    for table in merge_preview(plan, records, n):
+    for table in merge_preview(plan, records, n) if not quiet else []:
         console.print(table)
     console.print(merge_summary(summary, plan.groups.height, n))
     if dry_run:

@@ -93,10 +93,10 @@ def merge_preview(plan: Any, records: Any, limit: int | None = 20) -> list[Table
     """Per group: the head, the merged-away ids, and each changed column before -> after
     with its source."""
     tables: list[Table] = []
-    changes = plan.changes.partition_by("group", as_dict=True) if plan.changes.height else {}
-    for n, g in enumerate(plan.groups.iter_rows(named=True)):
-        if limit is not None and n >= limit:
-            break
+    shown = plan.groups if limit is None else plan.groups.head(limit)
+    changes = plan.changes.join(shown.select("group"), on="group", maintain_order="left")
+    changes = changes.partition_by("group", as_dict=True) if changes.height else {}
+    for g in shown.iter_rows(named=True):
         status = " [red]large group: not merged (--allow-large-groups)[/]" if g["skipped"] else ""
         t = Table(title=f"group {g['group']}: keep {g['head']}, merge {', '.join(g['merged'] or [])}"
                   f"  [dim]({' '.join(g['reasons'])})[/]{status}", title_justify="left")
