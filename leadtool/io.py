@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 import unicodedata
@@ -580,6 +581,23 @@ def with_ids(records: Records) -> Records:
 
 
 # --------------------------------------------------------------------------- writing
+def new_file_mode(target: Path) -> int:
+    """The mode of the file being replaced, else what `open()` would give (0666 less the umask)."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(target.stat().st_mode)
+    return 0o666 & ~_UMASK
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it: done once, at import, before any thread runs
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[IO[bytes]]:
     """A file handle whose content appears at `path` only when the block succeeds."""
@@ -597,6 +615,7 @@ def atomic_output(path: str) -> Iterator[IO[bytes]]:
         raise UsageError(f"{path}: the folder {str(folder)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, new_file_mode(target))  # mkstemp makes 0600 files; an output is an ordinary file
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()

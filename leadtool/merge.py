@@ -123,6 +123,7 @@ class _Groups:
     def __init__(self, data: pl.DataFrame) -> None:
         self.data = data
         self.is_head = data.get_column(P) == 0
+        self.is_last = self.is_head.shift(-1, fill_value=True)
         self.starts = self.is_head.arg_true()
         self.heads = data.filter(self.is_head)
         self.groups = self.heads.get_column(G)
@@ -131,16 +132,16 @@ class _Groups:
         """Value and id of the first (or last) record of each group, in head order, where
         `pred` holds: one backward (forward) fill over the sorted rows, no group-by."""
         fill = "forward" if last else "backward"
-        at = self.data.select(
-            pl.when(pred).then(value).fill_null(strategy=fill).alias("v"),
-            pl.when(pred).then(pl.col(ID)).fill_null(strategy=fill).alias("s"),
-            pl.when(pred).then(pl.col(G)).fill_null(strategy=fill).alias("g"),
-            pl.col(G),
-        )
-        at = at.filter(pl.col(G) != pl.col(G).shift(-1).fill_null(0)) if last else at.filter(self.is_head)
-        ok = at.get_column("g") == at.get_column(G)
-        return (at.get_column("v").zip_with(ok.fill_null(False), pl.Series([None], dtype=pl.String)),
-                at.get_column("s").zip_with(ok.fill_null(False), pl.Series([None], dtype=pl.String)))
+        at = self.data.select(pl.when(pred).then(pl.int_range(pl.len(), dtype=pl.UInt32))
+                              .fill_null(strategy=fill).alias("at"))
+        rows = at.filter(self.is_last) if last else at.filter(self.is_head)
+        rows = rows.get_column("at")
+        # a fill crosses group borders: keep only rows that lie in the group itself
+        found = (self.data.get_column(G).gather(rows) == self.groups).fill_null(False)
+        rows = rows.fill_null(0)
+        none = pl.Series([None], dtype=pl.String)
+        return (self.data.select(value.alias("v")).get_column("v").gather(rows).zip_with(found, none),
+                self.data.get_column(ID).gather(rows).zip_with(found, none))
 
     def best(self, key: pl.Expr, smallest: bool = False) -> tuple[pl.Series, pl.Series]:
         """Value row of the record with the highest (lowest) key in each group, the first in

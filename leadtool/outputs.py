@@ -10,25 +10,35 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .io import write
+from .io import new_file_mode, write
 from .records import Records
 
 
-def write_run(records: Records, output: str, write_audit_log: Callable[[], None]) -> None:
-    """`write_audit_log` writes the audit log (atomically); `records` go to `output`."""
+def write_run(make_records: Callable[[], Records], output: str, write_audit_log: Callable[[], None]) -> Records:
+    """`write_audit_log` writes the audit log (atomically) while `make_records()` (the apply
+    step) runs and its result is written to `output`; returns that result."""
     if output == "-" or not Path(output).parent.is_dir() or (Path(output).exists() and not Path(output).is_file()):
-        write_audit_log()  # stdout, a device, or a folder that does not exist: one after the other
+        records = make_records()  # stdout, a device, or a folder that does not exist: one after the other
+        write_audit_log()
         write(records, output)
-        return
+        return records
     target = Path(output)
     staging = target.with_name(f".{target.name}.{os.getpid()}.staging")
+
+    def build_and_stage() -> Records:
+        records = make_records()
+        write(records, str(staging))
+        return records
+
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             audit_done = pool.submit(write_audit_log)
-            output_done = pool.submit(write, records, str(staging))
+            output_done = pool.submit(build_and_stage)
             audit_done.result()
-            output_done.result()
+            records = output_done.result()
+        os.chmod(staging, new_file_mode(target))
         os.replace(staging, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staging)
+    return records

@@ -544,3 +544,17 @@ def test_stdin_only_once() -> None:
         lio.load(["-", "-"])
     with pytest.raises(UsageError):
         lio.load([])
+
+
+def test_outputs_are_ordinary_files(tmp_path: Path) -> None:
+    """mkstemp makes 0600 files: a written output gets the usual mode, or the replaced file's."""
+    from leadtool.io import _UMASK, load, write
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,email_from\n1,a@x.com\n")
+    out = tmp_path / "out.csv"
+    write(load([str(src)]), str(out))
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_UMASK
+    out.chmod(0o640)
+    write(load([str(src)]), str(out))
+    assert out.stat().st_mode & 0o777 == 0o640

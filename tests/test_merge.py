@@ -249,3 +249,13 @@ def test_progress_flags_and_device_outputs() -> None:
     assert result.exit_code == 0
     assert re.match(r"^id,name,type", result.stdout)
     assert not Path(os.devnull).is_file()  # written to, never replaced by a regular file
+
+
+def test_output_keeps_the_replaced_files_mode(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    out.chmod(0o640)
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes", "--quiet"])
+    assert result.exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o640
+    assert out.read_text() == (GOLDEN / "rules.expected.csv").read_text()
