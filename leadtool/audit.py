@@ -76,7 +76,7 @@ def record_json(records: Records, idx: pl.Series) -> pl.DataFrame:
     rows = records.frame[idx]
     files = [s.path for s in records.sources]
     # most columns never hold a quote, backslash or control character: quoting is enough
-    special = rows.select(pl.col(c).str.contains(_SPECIAL).any() for c in records.columns).row(0)
+    special = rows.select(pl.col(c).str.join("").str.contains(_SPECIAL) for c in records.columns).row(0)
     parts: list[pl.Expr] = []
     for k, c in enumerate(records.columns):
         value = json_str(pl.col(c)) if special[k] else pl.concat_str(pl.lit('"'), pl.col(c), pl.lit('"'))

@@ -289,7 +289,7 @@ def merge(
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     to_stdout = output == "-"
     console = make_console(stderr=to_stdout, quiet=quiet)
-    with steps(ctx.progress) as step:
+    with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
         step("grouping")
@@ -310,7 +310,7 @@ def merge(
     if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
             f"Write {output} and {audit}?", default=True, err=True):
         raise typer.Exit(1)
-    with steps(ctx.progress) as step:
+    with steps(ctx.progress, ctx.verbose) as step:
         step("merging, writing the audit log and the output")
         at = now_utc()
         merged = write_run(lambda: apply_merge(records, plan), output,
@@ -402,7 +402,7 @@ def convert(
         raise UsageError("nothing to convert: give --ids or --all (or turn a team's leads mode off)")
     to_stdout = output == "-"
     console = make_console(stderr=to_stdout, quiet=quiet)
-    with steps(ctx.progress) as step:
+    with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
         known = read_customers(customers) if customers else None
@@ -420,7 +420,7 @@ def convert(
     if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
             f"Write {output} and {audit}?", default=True, err=True):
         raise typer.Exit(1)
-    with steps(ctx.progress) as step:
+    with steps(ctx.progress, ctx.verbose) as step:
         step("converting")
         converted = apply_convert(records, plan)
         at = audit_time(plan.now)
@@ -470,7 +470,7 @@ def check(
     ignored = parse_rules(ignore) if ignore is not None else None
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     manual = parse_group_options(group or []) + (read_groups_file(groups) if groups else [])
-    with steps(ctx.progress) as step:
+    with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
         step("checking")

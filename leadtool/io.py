@@ -575,8 +575,12 @@ def with_ids(records: Records) -> Records:
     fallback = (pl.col(SRC).replace_strict(list(range(len(names))), names.to_list(),
                                            return_dtype=pl.String) + ":" + row) if several else row
     id_col = records.col("id")
-    expr = (pl.when(pl.col(id_col).str.strip_chars() != "").then(pl.col(id_col))
-            .otherwise(fallback)) if id_col else fallback
+    if id_col:
+        blank = records.frame.select(pl.col(id_col).str.contains(r"^\s*$").alias("b")).get_column("b")
+        # the usual case, every record has an id: the column itself, no per-row work
+        expr = pl.when(blank).then(fallback).otherwise(pl.col(id_col)) if blank.any() else pl.col(id_col)
+    else:
+        expr = fallback
     return records.with_frame(records.frame.with_columns(expr.alias(ID)))
 
 
