@@ -420,22 +420,21 @@ def convert(
     if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
             f"Write {output} and {audit}?", default=True, err=True):
         raise typer.Exit(1)
-    with steps(ctx.progress, ctx.verbose) as step:
-        step("converting")
-        converted = apply_convert(records, plan)
-        at = audit_time(plan.now)
-        step("writing the audit log")
+    at = audit_time(plan.now)
+
+    def write_logs() -> None:  # the audit log (and the customers) before the output is replaced
         merges = (merge_event_chunks(records, plan.merge, at) if plan.merge is not None
                   else pl.Series([], dtype=pl.String))
         write_audit(audit, run_event("convert", records, output, at, now=plan.now,
                                      appended=[c for _, c in plan.appended]),
                     [merges, convert_event_lines(records, plan, at) + "\n"], other_events(records, plan, at))
         if customers_out:
-            step("writing the customers")
             write(customers_output(known, plan.customers.created),
                   customers_out, output_format(customers_out, known, records.sources[0].fmt))
-        step("writing the output")
-        write(converted, output)
+
+    with steps(ctx.progress, ctx.verbose) as step:
+        step("converting, writing the audit log and the output")
+        converted = write_run(lambda: apply_convert(records, plan), output, write_logs)
     if not quiet:
         extra = f", {customers_out}" if customers_out else ""
         err_console().print(f"wrote {output} ({len(converted):,} records){extra} and {audit}", highlight=False)

@@ -766,7 +766,8 @@ def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
 
 
 def refuse_overwrite(outputs: Sequence[str | None], inputs: Sequence[str]) -> None:
-    """An input file is never overwritten: checked before anything is read or written."""
+    """An input file is never overwritten, and every output has a folder to go to: checked
+    before anything is read or written."""
     real = set()
     for p in inputs:
         if p != "-":
@@ -775,3 +776,6 @@ def refuse_overwrite(outputs: Sequence[str | None], inputs: Sequence[str]) -> No
     for out in outputs:
         if out and out != "-" and os.path.realpath(out) in real:
             raise UsageError(f"{out}: refusing to overwrite an input file; choose another -o")
+        folder = os.path.dirname(out) if out and out != "-" else ""
+        if folder and not os.path.isdir(folder):
+            raise UsageError(f"{out}: the folder {folder!r} does not exist")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .errors import UsageError
 from .io import new_file_mode, write
 from .records import Records
 
@@ -17,12 +18,14 @@ from .records import Records
 def write_run(make_records: Callable[[], Records], output: str, write_audit_log: Callable[[], None]) -> Records:
     """`write_audit_log` writes the audit log (atomically) while `make_records()` (the apply
     step) runs and its result is written to `output`; returns that result."""
-    if output == "-" or not Path(output).parent.is_dir() or (Path(output).exists() and not Path(output).is_file()):
-        records = make_records()  # stdout, a device, or a folder that does not exist: one after the other
+    target = Path(output)
+    if output != "-" and not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise UsageError(f"{output}: the folder {str(target.parent)!r} does not exist")
+    if output == "-" or (target.exists() and not target.is_file()):
+        records = make_records()  # stdout or a device: one after the other
         write_audit_log()
         write(records, output)
         return records
-    target = Path(output)
     staging = target.with_name(f".{target.name}.{os.getpid()}.staging")
 
     def build_and_stage() -> Records:

@@ -259,3 +259,12 @@ def test_output_keeps_the_replaced_files_mode(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert out.stat().st_mode & 0o777 == 0o640
     assert out.read_text() == (GOLDEN / "rules.expected.csv").read_text()
+
+
+def test_missing_output_folder_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    for args in (["-o", str(tmp_path / "no" / "out.csv")],
+                 ["-o", str(tmp_path / "out.csv"), "--audit", str(tmp_path / "no" / "a.jsonl")]):
+        result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), *args, "--yes"])
+        assert result.exit_code == 2
+        assert "does not exist" in result.stderr and "group 1" not in result.stdout + result.stderr
+    assert list(tmp_path.iterdir()) == []
