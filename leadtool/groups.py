@@ -74,9 +74,13 @@ def parse_group_options(values: Sequence[str]) -> list[list[str]]:
 def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key: str,
            canonical: bool, default_region: str | None, config: Config | None) -> pl.DataFrame:
     """(idx, key) pairs for the automatic keys, eligible records only."""
-    frame = records.frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
-                                 *[pl.col(c) for c in records.columns if c in records.fields.values()])
+    # only the key columns are copied by the filter, not the whole record
+    needed = {"email": ["email_from"], "customer": ["partner_id"], "phone": ["phone", "mobile", "country_id"]}
+    cols = dict.fromkeys(c for kind in by for f in needed.get(kind, []) if (c := records.col(f)))
     eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
+    frame = (records.frame.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
+                                         eligible.alias("__lt_ok"), *cols)
+             .filter(pl.col("__lt_ok")).drop("__lt_ok").collect())
     parts: list[pl.DataFrame] = []
     for kind in by:
         if kind == "email":
@@ -85,18 +89,18 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
                 continue
             if email_key == "all":
                 key = email_keys_all_expr(pl.col(email), canonical)
-                part = (frame.filter(eligible).select(IDX, key.alias("key")).explode("key"))
+                part = (frame.select(IDX, key.alias("key")).explode("key"))
             else:
-                part = frame.filter(eligible).select(IDX, email_key_of(records, canonical).alias("key"))
+                part = frame.select(IDX, email_key_of(records, canonical).alias("key"))
             part = part.filter(pl.col("key").is_not_null()).select(IDX, "email:" + pl.col("key"))
         elif kind == "customer":
             cust = records.col("partner_id")
             if not cust:
                 continue
-            part = (frame.filter(eligible & (pl.col(cust).str.strip_chars() != ""))
+            part = (frame.filter(pl.col(cust).str.strip_chars() != "")
                     .select(IDX, "customer:" + pl.col(cust).str.strip_chars()))
         else:
-            part = phone_keys(records, frame.filter(eligible), default_region)
+            part = phone_keys(records, frame, default_region)
         parts.append(part.rename({part.columns[1]: "key"}))
     if not parts:
         return pl.DataFrame(schema={IDX: pl.UInt32, "key": pl.String})
@@ -153,8 +157,9 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
         _manual_edges(records, manual),
         *([extra_edges.select(IDX, "key")] if extra_edges is not None else []),
     ])
-    # a key held by one record joins nothing
-    edges = edges.unique().filter(pl.len().over("key") > 1)
+    # a key held by one record joins nothing (counted before and after removing repeats, so
+    # that most edges are dropped before the costlier unique)
+    edges = edges.filter(pl.len().over("key") > 1).unique().filter(pl.len().over("key") > 1)
     if edges.height == 0:
         return Groups(
             members=pl.DataFrame(schema={"group": pl.UInt32, IDX: pl.UInt32}),
