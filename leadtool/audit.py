@@ -68,12 +68,16 @@ def run_event(command: str, records: Records, output: str | None, at: str,
     }
 
 
-def record_json(records: Records, idx: pl.Series) -> pl.DataFrame:
+def record_json(records: Records, idx: pl.Series, before: pl.Series | None = None,
+                after: pl.Series | None = None) -> pl.DataFrame:
     """`"ID":{"file":...,"row":N,"values":{...}}` for the records at the given positions, in
-    that order (column `json`), with their id (column `id`)."""
+    that order (column `json`), with their id (column `id`). `before` and `after` (text per
+    record) are put around each one in the same pass: no extra copy of the text."""
 
 
-    rows = records.frame[idx]
+    rows = records.frame[idx].with_columns(
+        (before if before is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_before"),
+        (after if after is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_after"))
     files = [s.path for s in records.sources]
     # most columns never hold a quote, backslash or control character: quoting is enough
     special = rows.select(pl.col(c).str.join("").str.contains(_SPECIAL) for c in records.columns).row(0)
@@ -90,12 +94,13 @@ def record_json(records: Records, idx: pl.Series) -> pl.DataFrame:
     kinds = _kinds_json(records, rows)
     return rows.lazy().select(
         pl.col(ID).alias("id"),
-        pl.concat_str(json_str(pl.col(ID)), pl.lit(':{"file":'), file_js, pl.lit(',"row":'),
-                      pl.col(ROW).cast(pl.String), pl.lit(',"values":')).alias("__lt_pre"),
-        *pieces, *[e.alias(f"__lt_k{i}") for i, e in enumerate(kinds)],
+        pl.concat_str(pl.col("__lt_before"), json_str(pl.col(ID)), pl.lit(':{"file":'), file_js,
+                      pl.lit(',"row":'), pl.col(ROW).cast(pl.String), pl.lit(',"values":')).alias("__lt_pre"),
+        *pieces, *[e.alias(f"__lt_k{i}") for i, e in enumerate(kinds)], pl.col("__lt_after"),
     ).select(
         "id", pl.concat_str(pl.col("__lt_pre"), *[p.meta.output_name() for p in pieces], pl.lit("}"),
-                            *[f"__lt_k{i}" for i in range(len(kinds))], pl.lit("}")).alias("json"),
+                            *[f"__lt_k{i}" for i in range(len(kinds))], pl.lit("}"),
+                            pl.col("__lt_after")).alias("json"),
     ).collect()
 
 
@@ -115,15 +120,12 @@ def _kinds_json(records: Records, rows: pl.DataFrame) -> list[pl.Expr]:
 
 def merge_event_chunks(records: Records, plan: MergePlan, at: str) -> pl.Series:
     """The merge events as text fragments whose concatenation is one JSON line per merged
-    group, in group order. Each group is a prefix (everything up to `"records":{`), one
-    fragment per record, and a closing `}}\n`: no per-group string join, no copy of the
-    whole log in memory more than once."""
+    group, in group order: one fragment per record, the head's opening its group's event
+    (everything up to `"records":{`) and the last one closing it. No per-group join, no sort,
+    and the record text is made once."""
     groups = plan.merged_groups
     if groups.height == 0:
         return pl.Series("t", [], dtype=pl.String)
-    members = plan.members.join(groups.select("group"), on="group", maintain_order="left")
-    recs = pl.concat([members.select("group", "pos"), record_json(records, members[IDX]).select("json")],
-                     how="horizontal")
     changes = plan.changes.join(groups.select("group"), on="group", maintain_order="left")
     src = pl.when(pl.col("composed")).then(_js(pl.col("source"))).otherwise(
         json_str(pl.col("source").list.first()))
@@ -137,16 +139,18 @@ def merge_event_chunks(records: Records, plan: MergePlan, at: str) -> pl.Series:
     head = f'{{"event":"merge","at":{_lit_js(at)},"version":{_lit_js(__version__)},"group":'
     prefix = (groups.select("group", "reasons", "head", "merged")
               .join(changes, on="group", how="left", maintain_order="left")
-              .select("group", pl.lit(0, dtype=pl.Int64).alias("k"), pl.concat_str(
+              .select("group", pl.concat_str(
                   pl.lit(head), pl.col("group").cast(pl.String), pl.lit(',"reason":'),
                   _js(pl.col("reasons")), pl.lit(',"head":'), json_str(pl.col("head")),
                   pl.lit(',"merged":'), _js(pl.col("merged")), pl.lit(',"changes":{'),
-                  pl.col("c").fill_null(""), pl.lit('},"records":{')).alias("t")))
-    body = recs.select("group", (pl.col("pos").cast(pl.Int64) + 1).alias("k"),
-                       pl.concat_str(pl.when(pl.col("pos") == 0).then(pl.lit("")).otherwise(pl.lit(",")),
-                                     pl.col("json")).alias("t"))
-    suffix = groups.select("group", pl.lit(1 << 40, dtype=pl.Int64).alias("k"), pl.lit("}}\n").alias("t"))
-    return pl.concat([prefix, body, suffix]).sort("group", "k").get_column("t")
+                  pl.col("c").fill_null(""), pl.lit('},"records":{')).alias("prefix")))
+    # members come sorted by group, then head order: the head first, the last record last
+    members = (plan.members.join(prefix, on="group", maintain_order="left")
+               .select(IDX, pl.when(pl.col("pos") == 0).then(pl.col("prefix")).otherwise(pl.lit(","))
+                       .alias("before"),
+                       pl.when(pl.col("group") != pl.col("group").shift(-1, fill_value=0))
+                       .then(pl.lit("}}\n")).otherwise(pl.lit("")).alias("after")))
+    return record_json(records, members[IDX], members["before"], members["after"]).get_column("json").alias("t")
 
 
 def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:
