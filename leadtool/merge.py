@@ -333,18 +333,22 @@ def apply_merge(records: Records, plan: MergePlan) -> Records:
     merged_groups = plan.merged_groups.select("group")
     away = (plan.members.join(merged_groups, on="group").filter(pl.col("pos") > 0)
             .get_column(IDX))
-    frame = records.frame
-    if plan.values.height:
-        heads = plan.values.get_column(HEAD)
-        changed = set(plan.changes.get_column("column").unique().to_list())
-        # only columns that change are touched; scatter writes into a private copy
-        frame = frame.with_columns(
-            frame.get_column(c).clone().scatter(heads, plan.values.get_column(c))
-            for c in plan.columns if c in changed)
+    n = records.frame.height
+    rows = None  # the kept rows (None: all)
     if away.len():
-        keep = pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, frame.height - 1)
-        keep = keep.scatter(away, False)
-        frame = frame.filter(keep)
+        rows = pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1).scatter(away, False).arg_true()
+    frame = records.frame if rows is None else records.frame[rows]  # a gather: faster than a filter here
+    if plan.values.height:
+        changed = set(plan.changes.get_column("column").unique().to_list())
+        # each head's row in `values` (null elsewhere): a numeric scatter, then one gather and
+        # coalesce per changed column (a string scatter would copy every string of the column)
+        slot = pl.Series("slot", [None], dtype=pl.UInt32).extend_constant(None, n - 1).scatter(
+            plan.values.get_column(HEAD), pl.int_range(plan.values.height, dtype=pl.UInt32, eager=True))
+        if rows is not None:
+            slot = slot.gather(rows)
+        frame = frame.with_columns(
+            pl.coalesce(pl.lit(plan.values.get_column(c)).gather(slot), pl.col(c)).alias(c)
+            for c in plan.columns if c in changed)
     return records.with_frame(frame)
 
 
