@@ -268,3 +268,19 @@ def test_missing_output_folder_is_refused_before_anything_runs(tmp_path: Path) -
         assert result.exit_code == 2
         assert "does not exist" in result.stderr and "group 1" not in result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_while_writing_exits_130_and_leaves_no_partial_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out.csv"
+    out.write_text("old content\n")
+
+    def interrupted(records, path, fmt=None):
+        Path(path).write_text("1,partial")  # the staging file is half written when Ctrl-C comes
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("leadtool.outputs.write", interrupted)
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes", "--quiet"])
+    assert result.exit_code == 130
+    assert out.read_text() == "old content\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".audit.jsonl")) == ["out.csv"]
