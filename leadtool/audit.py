@@ -7,8 +7,10 @@ with polars (one JSON string per group, no per-record Python), and undo reads th
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -187,7 +189,25 @@ class AuditLog:
         return [e for e in self.events if e.get("event") == kind]
 
 
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Millions of small objects from json: the cycle collector would rescan them again and
+    again (half the parsing time) although they hold no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_audit(path: str) -> AuditLog:
+    with no_gc():
+        return _read_audit(path)
+
+
+def _read_audit(path: str) -> AuditLog:
     p = Path(path)
     if not p.is_file():
         raise AuditError("no such audit file", file=path)
@@ -219,6 +239,53 @@ class UndoResult:
     created_customers: list[str] = field(default_factory=list)
 
 
+def _merged_records(events: list[dict[str, Any]], src_of: dict[str, int], cols: list[str]) -> pl.DataFrame:
+    """Every record of the merge events as a table: id, whether it is its group's head, its
+    original place (source, row), its values and, for JSON inputs, their kinds."""
+    ids: list[str] = []
+    is_head: list[bool] = []
+    places: list[tuple[int, int]] = []
+    values: list[dict[str, Any]] = []
+    kinds: list[dict[str, Any]] = []
+    for event in events:  # one pass over the parsed events; the values are tabled by polars
+        head = str(event.get("head"))
+        recs = event.get("records") or {}
+        ids += recs.keys()
+        is_head += [rid == head for rid in recs]
+        places += [(src_of.get(r.get("file"), len(src_of)), int(r.get("row", 0))) for r in recs.values()]
+        values += [r.get("values") or {} for r in recs.values()]
+        kinds += [r.get("kinds") or {} for r in recs.values()]
+    text = dict.fromkeys(cols, pl.String)
+    vals = pl.from_dicts(values, schema=text, strict=False) if values else pl.DataFrame(schema=text)
+    kind = (pl.from_dicts(kinds, schema=text, strict=False) if any(kinds)  # CSV inputs have none
+            else pl.DataFrame(schema=text).clear(len(ids)))
+    return pl.concat([
+        pl.DataFrame({ID: ids, "is_head": is_head, SRC: [p[0] for p in places], ROW: [p[1] for p in places]},
+                     schema={ID: pl.String, "is_head": pl.Boolean, SRC: pl.UInt32, ROW: pl.UInt32}),
+        vals.with_columns(pl.all().fill_null("")),
+        kind.rename({c: f"{KIND_PREFIX}{c}" for c in cols}),
+    ], how="horizontal")
+
+
+def _places_by_id(frame: pl.DataFrame, originals: pl.DataFrame, converts: list[dict[str, Any]],
+                  pos: Any) -> list[pl.Series]:
+    """(source, row, sub) of each record of an edited merged file, found by id; a record the
+    audit log does not know stays right after the record before it (sub counts them)."""
+    by_id = originals.select(ID, SRC, ROW)
+    if converts:
+        by_id = pl.concat([by_id, pl.DataFrame(
+            {ID: [str(e.get("id")) for e in converts], SRC: [pos(e)[0] for e in converts],
+             ROW: [pos(e)[1] for e in converts]}, schema={ID: pl.String, SRC: pl.UInt32, ROW: pl.UInt32})])
+    by_id = by_id.unique(ID, keep="last", maintain_order=True)  # a later event wins
+    placed = frame.select(ID).join(by_id, on=ID, how="left", maintain_order="left")
+    run = pl.col(SRC).is_not_null().cum_sum()  # a known record and the unknown ones after it
+    return placed.select(
+        pl.col(SRC).forward_fill().fill_null(0),
+        pl.col(ROW).forward_fill().fill_null(0),
+        (pl.int_range(pl.len(), dtype=pl.UInt32).over(run) + (run == 0).cast(pl.UInt32)).alias(SUB),
+    ).get_columns()
+
+
 def undo(audit: AuditLog, merged: Records) -> UndoResult:
     """Put back every merged-away record and every changed value, in original order.
 
@@ -234,61 +301,29 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     def pos(rec: dict[str, Any]) -> tuple[int, int]:
         return src_of.get(rec.get("file"), len(files)), int(rec.get("row", 0))
 
-    away: dict[tuple[int, int], dict[str, str]] = {}  # position -> original values
-    restore: dict[tuple[int, int], dict[str, str]] = {}  # head position -> original values
-    head_ids: dict[tuple[int, int], str] = {}
-    kinds: dict[tuple[int, int], dict[str, str]] = {}  # JSON inputs: kinds of the original cells
-    for event in audit.of("merge"):
-        recs = event.get("records") or {}
-        head = str(event.get("head"))
-        for rid, rec in recs.items():
-            (restore if rid == head else away)[pos(rec)] = rec.get("values") or {}
-            if rec.get("kinds"):
-                kinds[pos(rec)] = rec["kinds"]
-            if rid == head:
-                head_ids[pos(rec)] = head
+    columns = run.get("columns") or merged.columns
+    cols = [c for c in columns if c in merged.columns] + [c for c in columns if c not in merged.columns]
+    with no_gc():
+        originals = _merged_records(audit.of("merge"), src_of, cols)
     converts = audit.of("convert")
     result.created_customers = [str(e.get("customer", {}).get("id") if isinstance(e.get("customer"), dict)
                                     else e.get("id")) for e in audit.of("create_customer")]
     frame = merged.frame
-    expected = sum(int(i.get("rows", 0)) for i in inputs) - len(away)
+    away = originals.filter(~pl.col("is_head"))
+    expected = sum(int(i.get("rows", 0)) for i in inputs) - away.height
     positional = bool(inputs) and expected == frame.height
-    all_pos = [(k, r) for k, i in enumerate(inputs) for r in range(1, int(i["rows"]) + 1)]
-
-
-    if positional:
-        kept = [p for p in all_pos if p not in away]
-        srcs = [p[0] for p in kept]
-        rows = [p[1] for p in kept]
-        subs = [0] * len(kept)
+    if positional:  # every original position but the merged-away ones, in order
+        every = pl.concat([pl.DataFrame({SRC: pl.repeat(k, int(i["rows"]), dtype=pl.UInt32, eager=True),
+                                         ROW: pl.int_range(1, int(i["rows"]) + 1, dtype=pl.UInt32, eager=True)})
+                           for k, i in enumerate(inputs)])
+        kept = every.join(away.select(SRC, ROW), on=[SRC, ROW], how="anti", maintain_order="left")
+        frame = frame.with_columns(kept.get_column(SRC), kept.get_column(ROW),
+                                   pl.lit(0, dtype=pl.UInt32).alias(SUB))
     else:
         result.problems.append(
             f"the merged file has {frame.height} records where {expected} were written: it was "
             "edited after the merge; records are matched by id")
-        by_id = {}
-        for e in audit.of("merge"):
-            for rid, rec in (e.get("records") or {}).items():
-                by_id[rid] = pos(rec)
-        for e in converts:
-            if "file" in e:
-                by_id[str(e.get("id"))] = pos(e)
-        ids = frame.get_column(ID).to_list()
-        srcs, rows, subs = [], [], []
-        last, sub = (0, 0), 0
-        for rid in ids:
-            p = by_id.get(rid)
-            if p is None:  # unknown: stays right after the record before it
-                p, sub = last, sub + 1
-            else:
-                sub = 0
-            srcs.append(p[0])
-            rows.append(p[1])
-            subs.append(sub)
-            last = p
-    columns = run.get("columns") or merged.columns
-    cols = [c for c in columns if c in merged.columns] + [c for c in columns if c not in merged.columns]
-    frame = frame.with_columns(pl.Series(SRC, srcs, dtype=pl.UInt32),
-                               pl.Series(ROW, rows, dtype=pl.UInt32), pl.Series(SUB, subs, dtype=pl.UInt32))
+        frame = frame.with_columns(_places_by_id(frame, originals, [e for e in converts if "file" in e], pos))
     for c in cols:
         if c not in frame.columns:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c))
@@ -296,7 +331,7 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
     # reverse conversions (newest first): set each changed cell back to its before value
     known = frame.filter(pl.col(SUB) == 0)
-    present = set(zip(known[SRC].to_list(), known[ROW].to_list(), strict=True))
+    present = set(zip(known[SRC].to_list(), known[ROW].to_list(), strict=True)) if converts else set()
     before: dict[tuple[int, int], dict[str, str]] = {}
     for event in converts:  # the oldest before-value of a cell is its original
         p = pos(event) if "file" in event else None
@@ -317,35 +352,31 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
         frame = frame.update(changed.with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB)), on=[SRC, ROW, SUB],
                              how="left")
         result.reverted_cells += sum(len(v) for v in before.values())
-    # heads back to their original values, merged-away records back in place
-    missing_heads = [p for p in restore if p not in present]
-    for p in missing_heads:
-        result.problems.append(f"head {head_ids[p]!r} is not in the merged file; "
-                               "restored from the audit log")
-        away[p] = restore.pop(p)
-    kind_cols = sorted({c for k in kinds.values() for c in k} | {c[len(KIND_PREFIX):] for c in frame.columns
-                                                                  if c.startswith(KIND_PREFIX)})
+    # heads back to their original values, merged-away records back in place; a head that is
+    # no longer in the merged file comes back from the audit log like a merged-away record
+    heads = originals.filter(pl.col("is_head"))
+    missing = heads.join(known.select(SRC, ROW), on=[SRC, ROW], how="anti", maintain_order="left")
+    for rid in missing.get_column(ID).to_list():
+        result.problems.append(f"head {rid!r} is not in the merged file; restored from the audit log")
+    heads = heads.join(missing.select(SRC, ROW), on=[SRC, ROW], how="anti")
+    away = pl.concat([away, missing])
+    kind_cols = [c for c in cols if f"{KIND_PREFIX}{c}" in frame.columns
+                 or originals.get_column(f"{KIND_PREFIX}{c}").is_not_null().any()]
 
-    def original_rows(items: dict[tuple[int, int], dict[str, str]]) -> pl.DataFrame:
+    def original_rows(rows: pl.DataFrame) -> pl.DataFrame:
         """Original rows from the audit; JSON cells get their kind back ('s': a string)."""
-        schema = {SRC: pl.UInt32, ROW: pl.UInt32, **dict.fromkeys(cols, pl.String),
-                  **{f"{KIND_PREFIX}{c}": pl.String for c in kind_cols}}
-        return pl.DataFrame(
-            [{SRC: p[0], ROW: p[1], **{c: v.get(c, "") for c in cols},
-              **{f"{KIND_PREFIX}{c}": kinds.get(p, {}).get(c, "s") for c in kind_cols}}
-             for p, v in items.items()], schema=schema)
+        return rows.select(SRC, ROW, *cols, *[pl.col(f"{KIND_PREFIX}{c}").fill_null("s") for c in kind_cols],
+                           pl.lit(0, dtype=pl.UInt32).alias(SUB))
 
-    if restore:
+    if heads.height:
         for c in kind_cols:
             if f"{KIND_PREFIX}{c}" not in frame.columns:
                 frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
-        frame = frame.update(original_rows(restore).with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB)),
-                             on=[SRC, ROW, SUB], how="left")
-        result.reverted_cells += len(restore)
-    if away:
-        frame = pl.concat([frame, original_rows(away).with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB))],
-                          how="diagonal_relaxed")
-        result.restored = len(away)
+        frame = frame.update(original_rows(heads), on=[SRC, ROW, SUB], how="left")
+        result.reverted_cells += heads.height
+    if away.height:
+        frame = pl.concat([frame, original_rows(away)], how="diagonal_relaxed")
+        result.restored = away.height
     frame = frame.with_columns(pl.col(c).fill_null("") for c in cols).sort(
         [SRC, ROW, SUB], maintain_order=True).drop(SUB)
     headers = {c: merged.headers.get(c, c) for c in cols}

@@ -4,6 +4,7 @@ library functions and renders what they return; errors become one line and exit 
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from . import __version__
 from .audit import (
     default_audit_path,
     merge_event_chunks,
+    no_gc,
     now_utc,
     read_audit,
     run_event,
@@ -335,7 +337,9 @@ def undo(
     """Undo the merges and conversions recorded in AUDIT: every record back, in original order."""
     refuse_overwrite([output], [input, audit])
     ctx = Context(config, map, encoding, delimiter, None, quiet, verbose, no_progress)
-    log = read_audit(audit)
+    with no_gc():
+        log = read_audit(audit)
+        gc.freeze()  # the parsed log is millions of objects without cycles: no collection need scan them
     result = undo_log(log, ctx.load([input]))
     write(result.records, output)
     err = err_console()
