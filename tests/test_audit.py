@@ -73,3 +73,26 @@ def test_undo_bad_audit_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["undo", str(bad), "--input", str(out), "-o", str(tmp_path / "r.csv")])
     assert result.exit_code == 2
     assert "bad.jsonl: line 2" in result.stderr and "Traceback" not in result.output
+
+
+def test_edited_merged_file_keeps_new_records_where_they_stand(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,name,email_from,create_date\n1,A,a@x.com,2024-01-01\n2,B,a@x.com,2024-01-02\n"
+                   "3,C,c@x.com,2024-01-03\n")
+    out = tmp_path / "out.csv"
+    assert runner.invoke(app, ["merge", str(src), "-o", str(out), "--yes", "--quiet"]).exit_code == 0
+    # rows added at the top, in the middle and at the end; the merged head edited
+    out.write_text("id,name,email_from,create_date\n7,N1,n@x.com,\n8,N2,n@x.com,\n"
+                   "1,A edited,a@x.com,2024-01-01\n9,N3,n@x.com,\n3,C,c@x.com,2024-01-03\n10,N4,n@x.com,\n")
+    restored = tmp_path / "restored.csv"
+    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored)])
+    assert result.exit_code == 0, result.output
+    assert restored.read_text().splitlines() == [
+        "id,name,email_from,create_date",
+        "7,N1,n@x.com,", "8,N2,n@x.com,",  # before every record the log knows: they stay first
+        "1,A,a@x.com,2024-01-01",  # the head gets its original values back
+        # records the log does not know (new ones, and 3, which no merge touched) stay right
+        # after the known record before them
+        "9,N3,n@x.com,", "3,C,c@x.com,2024-01-03", "10,N4,n@x.com,",
+        "2,B,a@x.com,2024-01-02",  # the merged-away record, at its original row (2), after row 1's run
+    ]
