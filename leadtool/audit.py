@@ -7,10 +7,8 @@ with polars (one JSON string per group, no per-record Python), and undo reads th
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from .errors import AuditError
 from .groups import IDX
 from .io import atomic_output, with_ids
 from .merge import MergePlan
+from .nogc import no_gc
 from .records import ID, KIND_PREFIX, ROW, SRC, Records
 
 AUDIT_SUFFIX = ".audit.jsonl"
@@ -187,19 +186,6 @@ class AuditLog:
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("event") == kind]
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Millions of small objects from json: the cycle collector would rescan them again and
-    again (half the parsing time) although they hold no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_audit(path: str) -> AuditLog:

@@ -16,7 +16,6 @@ from . import __version__
 from .audit import (
     default_audit_path,
     merge_event_chunks,
-    no_gc,
     now_utc,
     read_audit,
     run_event,
@@ -44,6 +43,7 @@ from .fields import parse_map_options
 from .groups import find_groups, parse_by, parse_group_options, read_groups_file
 from .io import load, refuse_overwrite, write
 from .merge import apply_merge, ordered_members, plan_merge
+from .nogc import no_gc
 from .outputs import write_run
 from .progress import steps
 from .records import Records

@@ -15,6 +15,7 @@ import functools
 import heapq
 import io
 import json
+import operator
 import os
 import re
 import stat
@@ -29,6 +30,7 @@ import polars as pl
 
 from .errors import InputError, UsageError
 from .fields import resolve_headers
+from .nogc import no_gc
 from .records import HIDDEN_PREFIX, ID, KIND_PREFIX, ROW, SRC, FileFormat, Records, Source
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -322,7 +324,7 @@ class _Raw(str):
     """A JSON number, boolean or null, kept as its JSON text."""
 
 
-def _json_value(v: object) -> tuple[str, str | None]:
+def _json_value(v: object, fmt: FileFormat | None = None) -> tuple[str, str | None]:
     if isinstance(v, _Raw):
         return str(v), "r"
     if isinstance(v, str):
@@ -333,7 +335,41 @@ def _json_value(v: object) -> tuple[str, str | None]:
         return "false", "r"
     if v is None:
         return "null", "r"
-    return json.dumps(v, ensure_ascii=False), "r"
+    # a nested array or object: its JSON on one line, numbers as written
+    return dump_json(v, fmt or FileFormat(kind="jsonl")), "r"
+
+
+def dump_json(v: object, fmt: FileFormat, indent: int | None = None, level: int = 0) -> str:
+    """JSON text as json.dumps writes it with the file's separators (and, given `indent`, on
+    several lines starting at nesting `level`), but numbers kept as the reader saw them."""
+    if isinstance(v, _Raw):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=fmt.json_ascii)
+    if v is True or v is False or v is None:
+        return json.dumps(v)
+    if isinstance(v, dict):
+        items = [json.dumps(k, ensure_ascii=fmt.json_ascii) + fmt.json_key_sep + dump_json(x, fmt, indent, level + 1)
+                 for k, x in v.items()]
+        opening, closing = "{", "}"
+    else:
+        items = [dump_json(x, fmt, indent, level + 1) for x in v]  # type: ignore[attr-defined]
+        opening, closing = "[", "]"
+    if not items:
+        return opening + closing
+    if indent is None:
+        return opening + fmt.json_item_sep.join(items) + closing
+    pad = "\n" + " " * (indent * (level + 1))
+    return opening + pad + ("," + pad).join(items) + "\n" + " " * (indent * level) + closing
+
+
+def _nested_json(text: str, fmt: FileFormat, level: int) -> str | None:
+    """A raw cell's JSON re-laid for where it is written (None: not JSON: write it as a string)."""
+    try:
+        value = json.loads(text, parse_int=_Raw, parse_float=_Raw, parse_constant=_Raw)
+    except ValueError:
+        return None
+    return dump_json(value, fmt, fmt.json_indent if fmt.kind == "json" else None, level)
 
 
 # a JSON string (skipped) or a separator outside strings with the space after it
@@ -394,7 +430,15 @@ def _key_order(objects: list[dict]) -> list[str]:
     return result if len(result) == len(first) else list(first)
 
 
+_ABSENT = object()
+
+
 def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.DataFrame]:
+    with no_gc():  # millions of small objects without cycles: the collector would rescan them
+        return _read_json_objects(text, path, fmt)
+
+
+def _read_json_objects(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.DataFrame]:
     objects: list[dict] = []
     loads = dict(parse_int=_Raw, parse_float=_Raw, parse_constant=_Raw)
     if fmt.kind == "json":
@@ -418,20 +462,20 @@ def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.Dat
                 raise InputError("each JSON line must be an object", file=path, line=k)
             objects.append(obj)
     headers = _key_order(objects)
-    cols: dict[str, list] = {h: [] for h in headers}
-    kinds: dict[str, list] = {h: [] for h in headers}
-    for obj in objects:
-        for h in headers:
-            if h in obj:
-                value, kind = _json_value(obj[h])
-            else:
-                value, kind = "", "a"
-            cols[h].append(value)
-            kinds[h].append(kind)
-    data = {f"c{i}": cols[h] for i, h in enumerate(headers)}
-    for i, h in enumerate(headers):
-        if any(kinds[h]):
-            data[f"{KIND_PREFIX}c{i}"] = kinds[h]
+    data: dict[str, list] = {}
+    if len(headers) > 1 and all(len(obj) == len(headers) for obj in objects):
+        # every object has every key: one C-level lookup per object, then a transposition
+        table: list = list(zip(*map(operator.itemgetter(*headers), objects), strict=True)) or [()] * len(headers)
+    else:
+        table = [[obj.get(h, _ABSENT) for obj in objects] for h in headers]
+    for i, cells in enumerate(table):
+        cells = list(cells)
+        if all(type(v) is str for v in cells):  # the usual column: strings only, as they are
+            data[f"c{i}"] = cells
+            continue
+        # numbers and constants (kept as their JSON text), absent keys, nested values
+        data[f"c{i}"] = [v if type(v) is str else "" if v is _ABSENT else _json_value(v, fmt)[0] for v in cells]
+        data[f"{KIND_PREFIX}c{i}"] = [None if type(v) is str else "a" if v is _ABSENT else "r" for v in cells]
     if not data:  # objects without keys: keep their count
         data[_PLACEHOLDER] = [""] * len(objects)
     frame = pl.DataFrame(data, schema=dict.fromkeys(data, pl.String))
@@ -666,11 +710,16 @@ def _json_text(value: str, kind: str | None, fmt: FileFormat) -> str | None:
     if kind == "a" and value == "":
         return None
     if kind == "r":
-        try:
-            json.loads(value)
-            return value
-        except ValueError:
-            pass
+        if value.lstrip().startswith(("[", "{")):
+            nested = _nested_json(value, fmt, 2 if fmt.kind == "json" and fmt.json_indent is not None else 0)
+            if nested is not None:
+                return nested
+        else:
+            try:
+                json.loads(value)
+                return value
+            except ValueError:
+                pass
     return json.dumps(value, ensure_ascii=fmt.json_ascii)
 
 
@@ -685,8 +734,70 @@ def _json_object(pairs: list[tuple[str, str]], fmt: FileFormat, level: int) -> s
     return "{" + fmt.json_item_sep.join(items) + "}"
 
 
+# json.dumps' escapes (ensure_ascii=False), so that a written value reads as it was written
+_JSON_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f",
+                 **{chr(i): f"\\u{i:04x}" for i in range(32) if chr(i) not in "\n\r\t\b\f"}}
+# a JSON number or constant as the reader keeps it (kind 'r'); nested values are checked one by one
+_JSON_LITERAL = r"^(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)$"
+
+
+def _json_cells(frame: pl.DataFrame, column: str, kind_col: str | None, fmt: FileFormat, level: int) -> pl.Series:
+    """Each cell's JSON text, null where the key was absent (and is still empty)."""
+    value = pl.col(column)
+    quoted = pl.concat_str(pl.lit('"'), value.str.replace_many(list(_JSON_ESCAPES), list(_JSON_ESCAPES.values())),
+                           pl.lit('"'))
+    if kind_col is None:
+        return frame.select(quoted.alias("t")).get_column("t")
+    kind = pl.col(kind_col)
+    literal = (kind == "r") & value.str.contains(_JSON_LITERAL)
+    cells = frame.select(pl.when((kind == "a") & (value == "")).then(None).when(literal).then(value)
+                         .otherwise(quoted).alias("t")).get_column("t")
+    nested = frame.select(((kind == "r") & ~value.str.contains(_JSON_LITERAL)).fill_null(False)).to_series()
+    if nested.any():  # arrays and objects (or a merged-in value in a raw cell): one by one, they are few
+        rows = nested.arg_true()
+        texts = [_nested_json(t, fmt, level) for t in frame.get_column(column).gather(rows).to_list()]
+        keep = [t is not None for t in texts]
+        cells = cells.scatter(rows.filter(pl.Series(keep)), pl.Series([t for t in texts if t is not None],
+                                                                       dtype=pl.String))
+    return cells
+
+
 def _json_bytes(frame: pl.DataFrame, columns: list[str], headers: list[str],
                 fmt: FileFormat) -> Iterator[bytes]:
+    if fmt.json_ascii:  # a file with non-ASCII text escaped as \uXXXX: json.dumps does that
+        yield from _json_bytes_python(frame, columns, headers, fmt)
+        return
+    nested = fmt.kind == "json" and fmt.json_indent is not None
+    pad, close = (" " * (2 * fmt.json_indent), " " * fmt.json_indent) if nested else ("", "")
+    sep = ",\n" + pad if nested else fmt.json_item_sep
+    items = []
+    for column, header in zip(columns, headers, strict=True):
+        kind_col = f"{KIND_PREFIX}{column}"
+        cells = _json_cells(frame, column, kind_col if kind_col in frame.columns else None, fmt, 2 if nested else 0)
+        items.append(pl.concat_str(pl.lit(json.dumps(header, ensure_ascii=False) + fmt.json_key_sep), pl.lit(cells)))
+    body = (pl.concat_str(items, separator=sep, ignore_nulls=True) if items
+            else pl.repeat(None, frame.height, dtype=pl.String))
+    objects = frame.select(
+        pl.when(body.is_null() | (body == "")).then(pl.lit("{}"))
+        .otherwise(pl.concat_str(pl.lit("{\n" + pad if nested else "{"), body,
+                                 pl.lit("\n" + close + "}" if nested else "}"))).alias("o")).get_column("o")
+    nl = fmt.newline
+    if fmt.kind == "jsonl":
+        out = objects.str.join(nl).item() if len(objects) else ""
+    elif not len(objects):
+        out = "[]"
+    elif nested:
+        out = "[\n" + close + objects.str.join(",\n" + close).item() + "\n]"
+        out = out.replace("\n", nl) if nl != "\n" else out
+    else:
+        out = "[" + objects.str.join(fmt.json_item_sep).item() + "]"
+    if fmt.final_newline and (len(objects) or fmt.kind == "json"):
+        out += nl
+    yield out.encode("utf-8")
+
+
+def _json_bytes_python(frame: pl.DataFrame, columns: list[str], headers: list[str],
+                       fmt: FileFormat) -> Iterator[bytes]:
     kind_cols = [f"{KIND_PREFIX}{c}" for c in columns]
     values = [frame.get_column(c).to_list() for c in columns]
     kinds = [frame.get_column(k).to_list() if k in frame.columns else None for k in kind_cols]

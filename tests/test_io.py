@@ -163,6 +163,32 @@ def test_json_lines_round_trip(objects, ascii_) -> None:
     assert _roundtrip_bytes(data, "t.jsonl") == data
 
 
+_JSON_VALUES = st.one_of(_CELLS, st.integers(-10**20, 10**20), st.floats(allow_nan=False, allow_infinity=False),
+                         st.booleans(), st.none(), st.lists(st.one_of(st.integers(), _CELLS), max_size=3),
+                         st.dictionaries(st.text(max_size=3), st.booleans(), max_size=2))
+
+
+@st.composite
+def json_mixed_objects(draw) -> list[dict]:
+    keys = draw(_KEYS)
+    return [{k: draw(_JSON_VALUES) for k in keys if draw(st.booleans())} for _ in range(draw(st.integers(0, 5)))]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(json_mixed_objects(), st.sampled_from([(None, None), (None, (",", ":")), (2, None), (4, None)]),
+       st.booleans(), st.booleans())
+def test_json_numbers_constants_and_nested_values_round_trip(objects, layout, lines, ascii_) -> None:
+    """Numbers, true/false/null, nested arrays and objects and absent keys come back as written."""
+    indent, separators = layout
+    if lines:
+        assume(objects)
+        data = "".join(json.dumps(o, ensure_ascii=ascii_, separators=separators) + "\n" for o in objects)
+        assert _roundtrip_bytes(data.encode("utf-8"), "t.jsonl") == data.encode("utf-8")
+    else:
+        data = json.dumps(objects, indent=indent, ensure_ascii=ascii_, separators=separators) + "\n"
+        assert _roundtrip_bytes(data.encode("utf-8"), "t.json") == data.encode("utf-8")
+
+
 # ----------------------------------------------------------------------------- values as text
 def test_csv_values_are_text_exactly_as_written(tmp_path: Path) -> None:
     path = tmp_path / "v.csv"
