@@ -284,3 +284,11 @@ def test_interrupt_while_writing_exits_130_and_leaves_no_partial_output(
     assert result.exit_code == 130
     assert out.read_text() == "old content\n"
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".audit.jsonl")) == ["out.csv"]
+
+
+def test_verbose_prints_how_long_each_step_took(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(tmp_path / "o.csv"), "--yes",
+                                 "--quiet", "--no-progress", "--verbose"])
+    assert result.exit_code == 0
+    steps = re.findall(r"^(\w[\w ,]*): \d+\.\d\d s$", result.stderr, flags=re.M)
+    assert steps[:3] == ["reading", "grouping", "planning"] and len(steps) == 4
