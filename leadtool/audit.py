@@ -272,6 +272,34 @@ def _places_by_id(frame: pl.DataFrame, originals: pl.DataFrame, converts: list[d
     ).get_columns()
 
 
+def _revert_conversions(frame: pl.DataFrame, known: pl.DataFrame, converts: list[dict[str, Any]],
+                        cols: list[str], pos: Any, result: UndoResult) -> pl.DataFrame:
+    """Each cell a conversion changed gets its before value back (the oldest one, when several
+    runs changed it); converted records missing from the merged file are named."""
+    present = set(zip(known[SRC].to_list(), known[ROW].to_list(), strict=True)) if converts else set()
+    before: dict[tuple[int, int], dict[str, str]] = {}
+    for event in converts:
+        p = pos(event) if "file" in event else None
+        if p is None or p not in present:
+            result.problems.append(f"converted record {event.get('id')!r} is not in the merged file")
+            continue
+        cells = before.setdefault(p, {})
+        for col, change in (event.get("changes") or {}).items():
+            if col in cols and col not in cells:
+                cells[col] = change.get("before", "")
+                if f"{KIND_PREFIX}{col}" in frame.columns:
+                    cells[f"{KIND_PREFIX}{col}"] = change.get("kind", "s")
+    if not before:
+        return frame
+    changed = pl.DataFrame(
+        [{SRC: p[0], ROW: p[1], **v} for p, v in before.items()],
+        schema={SRC: pl.UInt32, ROW: pl.UInt32,
+                **{c: pl.String for c in frame.columns if any(c in v for v in before.values())}})
+    result.reverted_cells += sum(len(v) for v in before.values())
+    return frame.update(changed.with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB)), on=[SRC, ROW, SUB],
+                        how="left")
+
+
 def undo(audit: AuditLog, merged: Records) -> UndoResult:
     """Put back every merged-away record and every changed value, in original order.
 
@@ -315,29 +343,8 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c))
         if merged.sources[0].fmt.kind != "csv" and f"{KIND_PREFIX}{c}" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
-    # reverse conversions (newest first): set each changed cell back to its before value
     known = frame.filter(pl.col(SUB) == 0)
-    present = set(zip(known[SRC].to_list(), known[ROW].to_list(), strict=True)) if converts else set()
-    before: dict[tuple[int, int], dict[str, str]] = {}
-    for event in converts:  # the oldest before-value of a cell is its original
-        p = pos(event) if "file" in event else None
-        if p is None or p not in present:
-            result.problems.append(f"converted record {event.get('id')!r} is not in the merged file")
-            continue
-        cells = before.setdefault(p, {})
-        for col, change in (event.get("changes") or {}).items():
-            if col in cols and col not in cells:
-                cells[col] = change.get("before", "")
-                if f"{KIND_PREFIX}{col}" in frame.columns:
-                    cells[f"{KIND_PREFIX}{col}"] = change.get("kind", "s")
-    if before:
-        changed = pl.DataFrame(
-            [{SRC: p[0], ROW: p[1], **v} for p, v in before.items()],
-            schema={SRC: pl.UInt32, ROW: pl.UInt32,
-                    **{c: pl.String for c in frame.columns if any(c in v for v in before.values())}})
-        frame = frame.update(changed.with_columns(pl.lit(0, dtype=pl.UInt32).alias(SUB)), on=[SRC, ROW, SUB],
-                             how="left")
-        result.reverted_cells += sum(len(v) for v in before.values())
+    frame = _revert_conversions(frame, known, converts, cols, pos, result)
     # heads back to their original values, merged-away records back in place; a head that is
     # no longer in the merged file comes back from the audit log like a merged-away record
     heads = originals.filter(pl.col("is_head"))
