@@ -8,7 +8,7 @@ with polars (one JSON string per group, no per-record Python), and undo reads th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,14 +119,17 @@ def _kinds_json(records: Records, rows: pl.DataFrame) -> list[pl.Expr]:
     return [pl.lit(',"kinds":{'), pl.concat_str(items, separator=",", ignore_nulls=True), pl.lit("}")]
 
 
-def merge_event_chunks(records: Records, plan: MergePlan, at: str) -> pl.Series:
+def merge_event_chunks(records: Records, plan: MergePlan, at: str,
+                       batch: int = 250_000) -> Iterator[pl.Series]:
     """The merge events as text fragments whose concatenation is one JSON line per merged
     group, in group order: one fragment per record, the head's opening its group's event
     (everything up to `"records":{`) and the last one closing it. No per-group join, no sort,
-    and the record text is made once."""
+    and the record text is made once, `batch` records at a time (a batch may end inside a
+    group: only the order of the fragments matters), so that a large log is never in memory
+    whole."""
     groups = plan.merged_groups
     if groups.height == 0:
-        return pl.Series("t", [], dtype=pl.String)
+        return
     changes = plan.changes.join(groups.select("group"), on="group", maintain_order="left")
     src = pl.when(pl.col("composed")).then(_js(pl.col("source"))).otherwise(
         json_str(pl.col("source").list.first()))
@@ -151,15 +154,16 @@ def merge_event_chunks(records: Records, plan: MergePlan, at: str) -> pl.Series:
                        .alias("before"),
                        pl.when(pl.col("group") != pl.col("group").shift(-1, fill_value=0))
                        .then(pl.lit("}}\n")).otherwise(pl.lit("")).alias("after")))
-    return record_json(records, members[IDX], members["before"], members["after"]).get_column("json").alias("t")
+    for start in range(0, members.height, batch):
+        part = members.slice(start, batch)
+        yield record_json(records, part[IDX], part["before"], part["after"]).get_column("json").alias("t")
 
 
 def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:
     """One JSON line per merged group, in group order."""
-    chunks = merge_event_chunks(records, plan, at)
-    if chunks.len() == 0:
-        return pl.Series("line", [], dtype=pl.String)
-    return pl.Series("line", chunks.str.join("").item().splitlines(), dtype=pl.String)
+    text = "".join(chunk.str.join("").item() for chunk in merge_event_chunks(records, plan, at))
+    # only \n ends a line: str.splitlines would also split at \x85 or \u2028 inside a value
+    return pl.Series("line", text.split("\n")[:-1], dtype=pl.String)
 
 
 def write_audit(path: str, header: dict[str, Any], chunks: Iterable[pl.Series],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -317,7 +318,7 @@ def merge(
         at = now_utc()
         merged = write_run(lambda: apply_merge(records, plan), output,
                            lambda: write_audit(audit, run_event("merge", records, output, at),
-                                               [merge_event_chunks(records, plan, at)]))
+                                               merge_event_chunks(records, plan, at)))
     if not quiet:
         err_console().print(f"wrote {output} ({len(merged):,} records) and {audit}",
                             highlight=False)
@@ -427,11 +428,11 @@ def convert(
     at = audit_time(plan.now)
 
     def write_logs() -> None:  # the audit log (and the customers) before the output is replaced
-        merges = (merge_event_chunks(records, plan.merge, at) if plan.merge is not None
-                  else pl.Series([], dtype=pl.String))
+        merges = merge_event_chunks(records, plan.merge, at) if plan.merge is not None else iter(())
         write_audit(audit, run_event("convert", records, output, at, now=plan.now,
                                      appended=[c for _, c in plan.appended]),
-                    [merges, convert_event_lines(records, plan, at) + "\n"], other_events(records, plan, at))
+                    itertools.chain(merges, [convert_event_lines(records, plan, at) + "\n"]),
+                    other_events(records, plan, at))
         if customers_out:
             write(customers_output(known, plan.customers.created),
                   customers_out, output_format(customers_out, known, records.sources[0].fmt))

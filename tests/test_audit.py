@@ -96,3 +96,21 @@ def test_edited_merged_file_keeps_new_records_where_they_stand(tmp_path: Path) -
         "9,N3,n@x.com,", "3,C,c@x.com,2024-01-03", "10,N4,n@x.com,",
         "2,B,a@x.com,2024-01-02",  # the merged-away record, at its original row (2), after row 1's run
     ]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_merge_events_are_the_same_whatever_the_batch(batch: int) -> None:
+    """The audit log is built a batch of records at a time; batches may end inside a group."""
+    from leadtool.audit import merge_event_chunks
+    from leadtool.groups import find_groups
+    from leadtool.io import load
+    from leadtool.merge import plan_merge
+
+    records = load([str(SAMPLES / "leads.json")])
+    plan = plan_merge(records, find_groups(records))
+    whole = "".join(c.str.join("").item() for c in merge_event_chunks(records, plan, "2024-01-01T00:00:00Z"))
+    parts = list(merge_event_chunks(records, plan, "2024-01-01T00:00:00Z", batch=batch))
+    assert len(parts) > 1 and "".join(c.str.join("").item() for c in parts) == whole
+    lines = whole.split("\n")[:-1]
+    assert len(lines) == plan.merged_groups.height
+    assert all(json.loads(line)["event"] == "merge" for line in lines)
