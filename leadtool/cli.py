@@ -43,7 +43,7 @@ from .errors import LeadtoolError, UsageError
 from .fields import parse_map_options
 from .groups import find_groups, parse_by, parse_group_options, read_groups_file
 from .io import load, refuse_overwrite, write
-from .merge import apply_merge, ordered_members, plan_merge
+from .merge import merge_query, ordered_members, plan_merge
 from .nogc import no_gc
 from .outputs import write_run
 from .progress import steps
@@ -316,11 +316,11 @@ def merge(
     with steps(ctx.progress, ctx.verbose) as step:
         step("merging, writing the audit log and the output")
         at = now_utc()
-        merged = write_run(lambda: apply_merge(records, plan), output,
-                           lambda: write_audit(audit, run_event("merge", records, output, at),
-                                               merge_event_chunks(records, plan, at)))
+        write_run(lambda: records.with_frame(merge_query(records, plan)), output,
+                  lambda: write_audit(audit, run_event("merge", records, output, at),
+                                      merge_event_chunks(records, plan, at)))
     if not quiet:
-        err_console().print(f"wrote {output} ({len(merged):,} records) and {audit}",
+        err_console().print(f"wrote {output} ({summary['records_kept']:,} records) and {audit}",
                             highlight=False)
 
 

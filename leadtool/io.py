@@ -683,19 +683,20 @@ def _csv_header_line(headers: list[str], fmt: FileFormat) -> str:
     return buf.getvalue()
 
 
-def _csv_body(frame: pl.DataFrame, fmt: FileFormat, sink: IO[bytes]) -> None:
-    """The data lines, UTF-8, each ended by the file's line ending."""
-    if frame.height == 0 or frame.width == 0:
+def _csv_body(frame: pl.DataFrame | pl.LazyFrame, fmt: FileFormat, sink: IO[bytes]) -> None:
+    """The data lines, UTF-8, each ended by the file's line ending (a lazy frame is streamed)."""
+    query = frame.lazy()
+    width = len(query.collect_schema())
+    if width == 0:
         return
     if fmt.quoting == "all":
         style = "always"
     else:
         style = "necessary"
-        if frame.width > 1:  # polars quotes "" in this style; Python's csv does not
-            frame = frame.with_columns(pl.when(pl.all() == "").then(None).otherwise(pl.all())
-                                       .name.keep())
-    frame.write_csv(sink, include_header=False, separator=fmt.delimiter,
-                    line_terminator=fmt.newline, quote_style=style, null_value="")
+        if width > 1:  # polars quotes "" in this style; Python's csv does not
+            query = query.with_columns(pl.when(pl.all() == "").then(None).otherwise(pl.all()).name.keep())
+    query.sink_csv(sink, include_header=False, separator=fmt.delimiter,
+                   line_terminator=fmt.newline, quote_style=style, null_value="")
 
 
 def _csv_bytes(frame: pl.DataFrame, headers: list[str], fmt: FileFormat) -> Iterator[bytes]:
@@ -848,11 +849,15 @@ def encode_chunks(records: Records, fmt: FileFormat | None = None) -> Iterator[b
 
 
 def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
-    """Write records atomically (temp file in the same folder, then rename)."""
+    """Write records atomically (temp file in the same folder, then rename). `records.frame`
+    may be a lazy query (`merge.merge_query`): a CSV file in UTF-8 is streamed from it."""
     fmt = fmt or records.sources[0].fmt
     encoding = fmt.encoding
     utf8 = encoding.lower().replace("_", "-") in _UTF8_NAMES
-    if fmt.kind == "csv" and utf8 and path != "-":
+    streamed = fmt.kind == "csv" and utf8 and path != "-"
+    if isinstance(records.frame, pl.LazyFrame) and not streamed:
+        records = records.with_frame(records.frame.collect())
+    if streamed:
         # polars writes straight into the file: no copy of the whole output in memory
         with atomic_output(path) as handle:
             head = _csv_header_line([records.headers[c] for c in records.columns], fmt)

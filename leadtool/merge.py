@@ -330,26 +330,30 @@ def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
 def apply_merge(records: Records, plan: MergePlan) -> Records:
     """The merged records: every record but the merged-away ones, in input order; each head
     in its place carrying the merged values."""
+    return records.with_frame(merge_query(records, plan).collect())
+
+
+def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
+    """`apply_merge` as a lazy query: `io.write` streams it into the output file, so that no
+    merged copy of the records is ever held in memory."""
     merged_groups = plan.merged_groups.select("group")
     away = (plan.members.join(merged_groups, on="group").filter(pl.col("pos") > 0)
             .get_column(IDX))
     n = records.frame.height
-    rows = None  # the kept rows (None: all)
-    if away.len():
-        rows = pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1).scatter(away, False).arg_true()
-    frame = records.frame if rows is None else records.frame[rows]  # a gather: faster than a filter here
+    query = records.frame.lazy()
     if plan.values.height:
         changed = set(plan.changes.get_column("column").unique().to_list())
         # each head's row in `values` (null elsewhere): a numeric scatter, then one gather and
         # coalesce per changed column (a string scatter would copy every string of the column)
         slot = pl.Series("slot", [None], dtype=pl.UInt32).extend_constant(None, n - 1).scatter(
             plan.values.get_column(HEAD), pl.int_range(plan.values.height, dtype=pl.UInt32, eager=True))
-        if rows is not None:
-            slot = slot.gather(rows)
-        frame = frame.with_columns(
+        query = query.with_columns(
             pl.coalesce(pl.lit(plan.values.get_column(c)).gather(slot), pl.col(c)).alias(c)
             for c in plan.columns if c in changed)
-    return records.with_frame(frame)
+    if away.len():
+        query = query.filter(pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1)
+                             .scatter(away, False))
+    return query
 
 
 def data_columns(frame: pl.DataFrame) -> list[str]:

@@ -64,8 +64,9 @@ class Records:
     """Records of one or more files taken together, in input order.
 
     `frame` holds one text column per data column (internal unique names) plus hidden
-    columns. `headers` maps an internal column name to the header written for it.
-    `fields` maps a canonical Odoo field name to the internal column that holds it.
+    columns (a LazyFrame only on its way to `io.write`, see `merge.merge_query`). `headers`
+    maps an internal column name to the header written for it. `fields` maps a canonical Odoo
+    field name to the internal column that holds it.
     """
 
     frame: pl.DataFrame

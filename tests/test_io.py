@@ -439,11 +439,11 @@ def _fail_in_encode_chunks(monkeypatch) -> None:
 
 
 def _fail_in_polars_writer(monkeypatch) -> None:
-    def failing(self, file, **kwargs):
+    def failing(self, file, *args, **kwargs):
         file.write(b"1,2\r\n")
         raise OSError("disk full")
 
-    monkeypatch.setattr(pl.DataFrame, "write_csv", failing)
+    monkeypatch.setattr(pl.LazyFrame, "sink_csv", failing)
 
 
 @pytest.mark.parametrize("kind", ["csv", "json", "cp1252"])

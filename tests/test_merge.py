@@ -217,12 +217,12 @@ def test_error_during_write_leaves_old_output(tmp_path: Path, monkeypatch: pytes
     out = tmp_path / "out.csv"
     out.write_text("old content\n")
 
-    def broken(self, file=None, **kwargs):  # the body writer dies half-way
+    def broken(self, file=None, *args, **kwargs):  # the body writer dies half-way
         if hasattr(file, "write"):
             file.write(b"1,partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(pl.DataFrame, "write_csv", broken)
+    monkeypatch.setattr(pl.LazyFrame, "sink_csv", broken)
     result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes"])
     assert result.exit_code != 0
     assert out.read_text() == "old content\n"
