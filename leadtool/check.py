@@ -33,7 +33,7 @@ from typing import Any
 import polars as pl
 
 from .config import Config
-from .emails import first_address_expr
+from .emails import email_keys
 from .errors import ConfigError, UsageError
 from .fields import FIELDS, resolve_headers
 from .groups import IDX, find_groups
@@ -238,12 +238,9 @@ def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str])
     return (pl.concat(parts) if parts else _empty()), file_level
 
 
-def _rule_email(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+def _rule_email(records: Records, frame: pl.DataFrame, keys: pl.Series) -> pl.DataFrame:
     col = records.col("email_from")
-    if not col:
-        return _empty()
-    # an address is found exactly when a key is (the key only lower-cases it)
-    mask = ~is_empty(pl.col(col)) & first_address_expr(pl.col(col)).is_null()
+    mask = ~is_empty(pl.col(col)) & pl.lit(keys).is_null()
     return _problems(frame, mask, "invalid-email", records.headers[col], pl.col(col),
                      pl.format("invalid email {}: no address found", _quoted(pl.col(col))))
 
@@ -334,9 +331,18 @@ def check_records(
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
                              "duplicate_groups": None, "records_in_duplicate_groups": None,
                              "large_groups": None, "max_duplicates": max_duplicates}
+    # the email key of every record, computed once for the duplicates and the invalid emails
+    email = records.col("email_from")
+    keys = email_keys(frame.get_column(email), canonical) if email else None
     if "duplicates" in active:
-        group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
-                             default_region=default_region, manual=manual, max_group=max_group)
+        group_options: dict[str, Any] = dict(
+            by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
+            default_region=default_region, manual=manual, max_group=max_group)
+        if keys is not None and email_key == "first" and "email" in by:
+            eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
+            group_options["by"] = [b for b in by if b != "email"]
+            group_options["extra_edges"] = frame.select(IDX, ("email:" + pl.lit(keys)).alias("key")).filter(
+                frame.select(eligible & pl.lit(keys).is_not_null()).to_series())
         dup, dup_stats = _rule_duplicates(records, frame, config, group_options)
         stats.update(dup_stats)
         if dup_stats["duplicate_groups"] > max_duplicates:
@@ -346,8 +352,8 @@ def check_records(
     if "missing-required" in active and require:
         missing, file_level = _rule_missing(records, frame, require)
         parts.append(missing)
-    if "invalid-email" in active:
-        parts.append(_rule_email(records, frame))
+    if "invalid-email" in active and email and keys is not None:
+        parts.append(_rule_email(records, frame, keys))
     if "bad-date" in active:
         parts.append(_rule_date(records, frame))
     if "bad-probability" in active:
