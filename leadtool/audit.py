@@ -19,7 +19,7 @@ import polars as pl
 from . import __version__
 from .errors import AuditError
 from .groups import IDX
-from .io import atomic_output, with_ids
+from .io import atomic_output, json_str, with_ids
 from .merge import MergePlan
 from .nogc import no_gc
 from .records import ID, KIND_PREFIX, ROW, SRC, Records
@@ -41,19 +41,7 @@ def _js(expr: pl.Expr) -> pl.Expr:
     return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
 
 
-_CONTROL = [chr(i) for i in range(32)]
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t",
-            **{c: f"\\u{ord(c):04x}" for c in _CONTROL if c not in "\n\r\t"}}
-
-
-_SPECIAL = r'[\x00-\x1f"\\]'
-
-
-def json_str(expr: pl.Expr) -> pl.Expr:
-    """A string as a JSON string literal, escaped in one pass (much faster than encoding
-    a struct when there are millions of cells)."""
-    return pl.concat_str(pl.lit('"'), expr.str.replace_many(list(_ESCAPES), list(_ESCAPES.values())),
-                         pl.lit('"'))
+_SPECIAL = r'[\x00-\x1f"\\]'  # the characters a JSON string escapes
 
 
 def _lit_js(value: Any) -> str:
@@ -74,8 +62,6 @@ def record_json(records: Records, idx: pl.Series, before: pl.Series | None = Non
     """`"ID":{"file":...,"row":N,"values":{...}}` for the records at the given positions, in
     that order (column `json`), with their id (column `id`). `before` and `after` (text per
     record) are put around each one in the same pass: no extra copy of the text."""
-
-
     rows = records.frame[idx].with_columns(
         (before if before is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_before"),
         (after if after is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_after"))
