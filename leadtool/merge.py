@@ -128,20 +128,25 @@ class _Groups:
         self.heads = data.filter(self.is_head)
         self.groups = self.heads.get_column(G)
 
-    def first_where(self, pred: pl.Expr, value: pl.Expr, last: bool = False) -> tuple[pl.Series, pl.Series]:
-        """Value and id of the first (or last) record of each group, in head order, where
-        `pred` holds: one backward (forward) fill over the sorted rows, no group-by."""
+    def first_rows(self, preds: dict[str, pl.Expr], last: bool = False) -> dict[str, tuple[pl.Series, pl.Series]]:
+        """For each named predicate, the row of the first (or last) record of each group, in
+        head order, where it holds, and whether there is one: a backward (forward) fill of row
+        numbers over the sorted rows, all predicates in one parallel pass, no group-by."""
         fill = "forward" if last else "backward"
         at = self.data.select(pl.when(pred).then(pl.int_range(pl.len(), dtype=pl.UInt32))
-                              .fill_null(strategy=fill).alias("at"))
-        rows = at.filter(self.is_last) if last else at.filter(self.is_head)
-        rows = rows.get_column("at")
-        # a fill crosses group borders: keep only rows that lie in the group itself
-        found = (self.data.get_column(G).gather(rows) == self.groups).fill_null(False)
-        rows = rows.fill_null(0)
-        none = pl.Series([None], dtype=pl.String)
-        return (self.data.select(value.alias("v")).get_column("v").gather(rows).zip_with(found, none),
-                self.data.get_column(ID).gather(rows).zip_with(found, none))
+                              .fill_null(strategy=fill).alias(name) for name, pred in preds.items())
+        at = at.filter(self.is_last if last else self.is_head)
+        out = {}
+        for name in preds:
+            rows = at.get_column(name)
+            # a fill crosses group borders: keep only rows that lie in the group itself
+            found = (self.data.get_column(G).gather(rows) == self.groups).fill_null(False)
+            out[name] = rows.fill_null(0), found
+        return out
+
+    def first_where(self, pred: pl.Expr, col: str, last: bool = False) -> tuple[pl.Series, pl.Series]:
+        """Value of `col` and id of the first (or last) record of each group where `pred` holds."""
+        return self.at_rows(col, *self.first_rows({"p": pred}, last)["p"])
 
     def best(self, key: pl.Expr, smallest: bool = False) -> tuple[pl.Series, pl.Series]:
         """Value row of the record with the highest (lowest) key in each group, the first in
@@ -178,19 +183,12 @@ def _informative(col: str, records: Records) -> pl.Expr:
 
 
 def _resolve_first(g: _Groups, cols: list[str], records: Records) -> dict[str, tuple[pl.Series, pl.Series]]:
-    """The `first` rule for many columns at once: one parallel pass of row-index fills."""
-    if not cols:
-        return {}
-    at = g.data.select(pl.when(_informative(c, records)).then(pl.int_range(pl.len(), dtype=pl.UInt32))
-                       .fill_null(strategy="backward").alias(c) for c in cols).filter(g.is_head)
-    none = pl.Series([None], dtype=pl.String)
+    """The `first` rule for many columns at once (one pass for all their fills)."""
+    rows = g.first_rows({c: _informative(c, records) for c in cols}) if cols else {}
     out = {}
-    for c in cols:
-        rows = at.get_column(c)
-        found = (g.data.get_column(G).gather(rows) == g.groups).fill_null(False)
-        rows = rows.fill_null(0)
-        out[c] = (g.data.get_column(c).gather(rows).zip_with(found, none),
-                  _single(g.data.get_column(ID).gather(rows).zip_with(found, none)))
+    for c, (at, found) in rows.items():
+        value, source = g.at_rows(c, at, found)
+        out[c] = value, _single(source)
     return out
 
 
@@ -201,13 +199,13 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
     if rule == "head":
         return pl.Series([None] * g.heads.height, dtype=pl.String), _single(head_ids)
     if rule in ("first", "last"):
-        v, s = g.first_where(ne, pl.col(col), last=rule == "last")
+        v, s = g.first_where(ne, col, last=rule == "last")
         return v, _single(s)
     if rule == "type":
-        v, s = g.first_where(pl.col("__lt_type") == "opportunity", pl.col(col))
+        v, s = g.first_where(pl.col("__lt_type") == "opportunity", col)
         return v, _single(s.fill_null(head_ids))
     if rule == "lost_reason_id":
-        v, s = g.first_where(ne, pl.col(col))
+        v, s = g.first_where(ne, col)
         head_open = (g.heads.get_column("__lt_prob").fill_null(0) > 0)
         return (pl.Series([""] * g.heads.height, dtype=pl.String).zip_with(head_open, v),
                 _single(head_ids.zip_with(head_open, s)))
@@ -225,7 +223,7 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
                 .unique([G, "t"], keep="first", maintain_order=True)
                 .group_by(G, maintain_order=True).agg(pl.col("t").str.join(",")))
         src = g.data.filter(ne).group_by(G, maintain_order=True).agg(pl.col(ID).alias("src"))
-        with_sep, _ = g.first_where(pl.col(col).str.contains(",", literal=True), pl.col(col))
+        with_sep, _ = g.first_where(pl.col(col).str.contains(",", literal=True), col)
         spaced = with_sep.str.contains(", ", literal=True).fill_null(False)
         joined = g.per_group(tags, "t", pl.String)
         value = joined.zip_with(~spaced, joined.str.replace_all(",", ", ", literal=True))
