@@ -335,14 +335,8 @@ def check_records(
     email = records.col("email_from")
     keys = email_keys(frame.get_column(email), canonical) if email else None
     if "duplicates" in active:
-        group_options: dict[str, Any] = dict(
-            by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
-            default_region=default_region, manual=manual, max_group=max_group)
-        if keys is not None and email_key == "first" and "email" in by:
-            eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
-            group_options["by"] = [b for b in by if b != "email"]
-            group_options["extra_edges"] = frame.select(IDX, ("email:" + pl.lit(keys)).alias("key")).filter(
-                frame.select(eligible & pl.lit(keys).is_not_null()).to_series())
+        group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
+                             default_region=default_region, manual=manual, max_group=max_group, keys=keys)
         dup, dup_stats = _rule_duplicates(records, frame, config, group_options)
         stats.update(dup_stats)
         if dup_stats["duplicate_groups"] > max_duplicates:

@@ -71,15 +71,20 @@ def parse_group_options(values: Sequence[str]) -> list[list[str]]:
     return [[i.strip() for i in v.split(",") if i.strip()] for v in values]
 
 
+KEY = "__lt_key"  # a given email key inside the edge computation
+
+
 def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key: str,
-           canonical: bool, default_region: str | None, config: Config | None) -> pl.DataFrame:
+           canonical: bool, default_region: str | None, config: Config | None,
+           keys: pl.Series | None) -> pl.DataFrame:
     """(idx, key) pairs for the automatic keys, eligible records only."""
     # only the key columns are copied by the filter, not the whole record
     needed = {"email": ["email_from"], "customer": ["partner_id"], "phone": ["phone", "mobile", "country_id"]}
     cols = dict.fromkeys(c for kind in by for f in needed.get(kind, []) if (c := records.col(f)))
     eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
+    given = [pl.lit(keys).alias(KEY)] if keys is not None and email_key == "first" else []
     frame = (records.frame.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
-                                         eligible.alias("__lt_ok"), *cols)
+                                         eligible.alias("__lt_ok"), *cols, *given)
              .filter(pl.col("__lt_ok")).drop("__lt_ok").collect())
     parts: list[pl.DataFrame] = []
     for kind in by:
@@ -91,7 +96,7 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
                 key = email_keys_all_expr(pl.col(email), canonical)
                 part = (frame.select(IDX, key.alias("key")).explode("key"))
             else:
-                part = frame.select(IDX, email_key_of(records, canonical).alias("key"))
+                part = frame.select(IDX, (pl.col(KEY) if given else email_key_of(records, canonical)).alias("key"))
             part = part.filter(pl.col("key").is_not_null()).select(IDX, "email:" + pl.col("key"))
         elif kind == "customer":
             cust = records.col("partner_id")
@@ -147,13 +152,14 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
                 email_key: str = "first", canonical: bool = False,
                 default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
                 max_group: int = 50, config: Config | None = None,
-                extra_edges: pl.DataFrame | None = None) -> Groups:
+                extra_edges: pl.DataFrame | None = None, keys: pl.Series | None = None) -> Groups:
     """Groups of two or more records that share a key. Closed records (archived, won) join
-    automatic groups only with `include_closed`; manual groups take any record."""
+    automatic groups only with `include_closed`; manual groups take any record. `keys`: the
+    email key of every record, when the caller has computed it already (`emails.email_keys`)."""
     if email_key not in ("first", "all"):
         raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
     edges = pl.concat([
-        _edges(records, by, include_closed, email_key, canonical, default_region, config),
+        _edges(records, by, include_closed, email_key, canonical, default_region, config, keys),
         _manual_edges(records, manual),
         *([extra_edges.select(IDX, "key")] if extra_edges is not None else []),
     ])
