@@ -27,6 +27,7 @@ line 1, multi-line quoted values counted), the 1-based data row for JSON and JSO
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,17 +150,18 @@ def _indexed(records: Records) -> pl.DataFrame:
     return records.frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX))
 
 
-def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema=_SCHEMA)
+def _empty() -> pl.LazyFrame:
+    return pl.LazyFrame(schema=_SCHEMA)
 
 
-def _problems(frame: pl.DataFrame, mask: pl.Expr, rule: str, column: str | None, value: pl.Expr,
-              message: pl.Expr) -> pl.DataFrame:
-    # lazy, so that the filter only copies the columns the result needs
+def _problems(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, rule: str, column: str | None, value: pl.Expr,
+              message: pl.Expr) -> pl.LazyFrame:
+    # lazy, so that the filter only copies the columns the result needs, and so that all the
+    # per-record rules run as one parallel batch (`pl.collect_all`)
     return frame.lazy().filter(mask).select(
         pl.col(IDX), pl.lit(rule).alias("rule"), pl.lit(column, dtype=pl.String).alias("column"),
         value.cast(pl.String).alias("value"), message.alias("message"),
-        pl.lit(None, dtype=pl.UInt32).alias("ref"), pl.lit(None, dtype=pl.String).alias("post")).collect()
+        pl.lit(None, dtype=pl.UInt32).alias("ref"), pl.lit(None, dtype=pl.String).alias("post"))
 
 
 def _quoted(expr: pl.Expr, width: int = 60) -> pl.Expr:
@@ -182,13 +184,18 @@ def _rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | Non
              "records_in_duplicate_groups": int(found.info["size"].sum() or 0),
              "large_groups": int(found.info["large"].sum() or 0)}
     if found.info.height == 0:
-        return _empty(), stats
-    where = frame.select(pl.col(SRC), pl.col(ID))
-    members = pl.concat([found.members, where[found.members[IDX]]], how="horizontal").sort(IDX)
-    firsts = members.group_by("group").agg(pl.all().first().name.prefix("first_"))
-    reasons = found.info.select("group", pl.col("reasons").list.join(" ").alias("reasons"))
-    later = (members.join(firsts, on="group").filter(pl.col(IDX) != pl.col(f"first_{IDX}"))
-             .join(reasons, on="group"))
+        return _empty().collect(), stats
+    # members come sorted by group, then input order: a group's first record is its first row
+    members = found.members
+    first = (pl.when(pl.col("group") != pl.col("group").shift(1, fill_value=0)).then(pl.col(IDX))
+             .forward_fill().alias(f"first_{IDX}"))
+    later = members.select("group", IDX, first).filter(pl.col(IDX) != pl.col(f"first_{IDX}"))
+    source, ident = frame.get_column(SRC), frame.get_column(ID)
+    reasons = found.info.get_column("reasons").list.join(" ")  # groups are numbered 1..n in order
+    later = later.with_columns(
+        source.gather(later.get_column(IDX)), source.gather(later.get_column(f"first_{IDX}")).alias(f"first_{SRC}"),
+        ident.gather(later.get_column(f"first_{IDX}")).alias(f"first_{ID}"),
+        reasons.gather(later.get_column("group") - 1).alias("reasons"))
     files = [s.path for s in records.sources]
     first_file = pl.col(f"first_{SRC}").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
     elsewhere = pl.when(pl.col(SRC) != pl.col(f"first_{SRC}")).then(" of " + first_file).otherwise(pl.lit(""))
@@ -200,13 +207,20 @@ def _rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | Non
     return out, stats
 
 
-def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     col = records.col("id")
     if not col:
         return _empty()
-    ids = frame.select(pl.col(IDX), pl.col(SRC), pl.col(col).str.strip_chars().alias("v"),
-                       pl.col(col).alias("raw")).filter(pl.col("v") != "")
-    repeated = ids.filter(pl.len().over("v") > 1)
+    stripped = pl.col(col).str.strip_chars()
+    # repeats are rare: a sort of the values' hashes finds the candidates (hash collisions
+    # included) much faster than a hash table of a million strings
+    hashes = frame.select(stripped.hash()).to_series().sort()
+    candidates = hashes.filter(hashes == hashes.shift(1))
+    if candidates.is_empty():
+        return _empty()
+    ids = (frame.lazy().filter(stripped.hash().is_in(candidates.unique().implode()))
+           .select(pl.col(IDX), pl.col(SRC), stripped.alias("v"), pl.col(col).alias("raw")))
+    repeated = ids.filter((pl.len().over("v") > 1) & (pl.col("v") != ""))
     dup = repeated.with_columns(pl.col(IDX).first().over("v").alias("first_idx"),
                                 pl.col(SRC).first().over("v").alias("first_src")).filter(
         pl.col(IDX) != pl.col("first_idx"))
@@ -219,9 +233,9 @@ def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
                       pl.col("first_idx").alias("ref"), elsewhere.alias("post"))
 
 
-def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) -> tuple[pl.DataFrame, list[dict]]:
+def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) -> tuple[pl.LazyFrame, list[dict]]:
     """Empty required cells, and (separately) files without a required column."""
-    parts: list[pl.DataFrame] = []
+    parts: list[pl.LazyFrame] = []
     file_level: list[dict] = []
     for name in require:
         col = _required_column(records, name)
@@ -238,29 +252,32 @@ def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str])
     return (pl.concat(parts) if parts else _empty()), file_level
 
 
-def _rule_email(records: Records, frame: pl.DataFrame, keys: pl.Series) -> pl.DataFrame:
+def _rule_email(records: Records, frame: pl.DataFrame, keys: pl.Series) -> pl.LazyFrame:
     col = records.col("email_from")
     mask = ~is_empty(pl.col(col)) & pl.lit(keys).is_null()
     return _problems(frame, mask, "invalid-email", records.headers[col], pl.col(col),
                      pl.format("invalid email {}: no address found", _quoted(pl.col(col))))
 
 
-def _rule_date(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+def _rule_date(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     col = records.col("create_date")
     if not col:
         return _empty()
     # Odoo's own form parses in one pass; only the rest goes through every form of SPEC 3.1
     odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True)
-    rest = frame.filter(odoo_form.is_null() & ~is_empty(pl.col(col)))
+    rest = frame.lazy().filter(odoo_form.is_null() & ~is_empty(pl.col(col)))
     return _problems(rest, instant_expr(pl.col(col)).is_null(), "bad-date", records.headers[col], pl.col(col),
                      pl.format("create_date {} is not a date (YYYY-MM-DD[ HH:MM:SS] or ISO 8601)",
                                _quoted(pl.col(col))))
 
 
-def _rule_probability(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+def _rule_probability(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     col = records.col("probability")
     if not col:
         return _empty()
+    # the usual cell is a plain number from 0 to 100: only the others need the full parse
+    plain = pl.col(col).cast(pl.Float64, strict=False).is_between(0, 100)
+    frame = frame.filter(~plain.fill_null(False))
     number = number_expr(pl.col(col))
     bad_number = number.is_null() | number.is_nan()
     mask = ~is_empty(pl.col(col)) & (bad_number | (number < 0) | (number > 100))
@@ -269,17 +286,18 @@ def _rule_probability(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
     return _problems(frame, mask, "bad-probability", records.headers[col], pl.col(col), message)
 
 
-def _rule_type(records: Records, frame: pl.DataFrame) -> pl.DataFrame:
+def _rule_type(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     col = records.col("type")
     if not col:
         return _empty()
     value = pl.col(col).str.strip_chars().str.to_lowercase()
     mask = (value != "") & ~value.is_in(["lead", "opportunity"])
+    frame = frame.filter(~pl.col(col).is_in(["lead", "opportunity", ""]))  # the usual cells, cheaply
     return _problems(frame, mask, "unknown-type", records.headers[col], pl.col(col),
                      pl.format("type {} is neither lead nor opportunity", _quoted(pl.col(col))))
 
 
-def _rule_leads_mode(records: Records, frame: pl.DataFrame, config: Config | None) -> pl.DataFrame:
+def _rule_leads_mode(records: Records, frame: pl.DataFrame, config: Config | None) -> pl.LazyFrame:
     if config is None or (config.leads_enabled and not config.teams_without_leads()):
         return _empty()  # every team keeps its leads
     col = records.col("team_id")
@@ -326,38 +344,42 @@ def check_records(
     active = [r for r in RULES if r not in ignored]
 
     frame = _indexed(records)
-    parts: list[pl.DataFrame] = []
-    file_level: list[dict] = []
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
                              "duplicate_groups": None, "records_in_duplicate_groups": None,
                              "large_groups": None, "max_duplicates": max_duplicates}
-    # the email key of every record, computed once for the duplicates and the invalid emails
-    email = records.col("email_from")
-    keys = email_keys(frame.get_column(email), canonical) if email else None
-    if "duplicates" in active:
-        group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
-                             default_region=default_region, manual=manual, max_group=max_group, keys=keys)
-        dup, dup_stats = _rule_duplicates(records, frame, config, group_options)
-        stats.update(dup_stats)
-        if dup_stats["duplicate_groups"] > max_duplicates:
-            parts.append(dup)
+    rules: list[pl.LazyFrame] = []
+    file_level: list[dict] = []
     if "duplicate-id" in active:
-        parts.append(_rule_duplicate_id(records, frame))
+        rules.append(_rule_duplicate_id(records, frame))
     if "missing-required" in active and require:
         missing, file_level = _rule_missing(records, frame, require)
-        parts.append(missing)
-    if "invalid-email" in active and email and keys is not None:
-        parts.append(_rule_email(records, frame, keys))
+        rules.append(missing)
     if "bad-date" in active:
-        parts.append(_rule_date(records, frame))
+        rules.append(_rule_date(records, frame))
     if "bad-probability" in active:
-        parts.append(_rule_probability(records, frame))
+        rules.append(_rule_probability(records, frame))
     if "unknown-type" in active:
-        parts.append(_rule_type(records, frame))
+        rules.append(_rule_type(records, frame))
     if "leads-mode" in active:
-        parts.append(_rule_leads_mode(records, frame, config))
-
-    found = pl.concat(parts) if parts else _empty()
+        rules.append(_rule_leads_mode(records, frame, config))
+    parts: list[pl.DataFrame] = []
+    # the per-record rules run (in polars, without the GIL) while the groups are found
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        per_record = pool.submit(pl.collect_all, rules)
+        # the email key of every record, computed once for the duplicates and the invalid emails
+        email = records.col("email_from")
+        keys = email_keys(frame.get_column(email), canonical) if email else None
+        if "duplicates" in active:
+            group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
+                                 default_region=default_region, manual=manual, max_group=max_group, keys=keys)
+            dup, dup_stats = _rule_duplicates(records, frame, config, group_options)
+            stats.update(dup_stats)
+            if dup_stats["duplicate_groups"] > max_duplicates:
+                parts.append(dup)
+        if "invalid-email" in active and email and keys is not None:
+            parts.append(_rule_email(records, frame, keys).collect())
+        parts += per_record.result()  # their order is free: problems are sorted by rule below
+    found = pl.concat(parts) if parts else _empty().collect()
     rank = pl.col("rule").replace_strict(list(RULES), list(range(len(RULES))), return_dtype=pl.Int32)
     located = pl.concat([found, frame.select(SRC, ROW, ID)[found[IDX]]], how="horizontal")
     if file_level:  # a missing column: line 1 of the file, before its records

@@ -3,6 +3,8 @@ million values are keyed in one pass."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 # characters that end a bare address token
@@ -75,7 +77,23 @@ def lower_address(addr: pl.Series) -> pl.Series:
     return key
 
 
+_PARALLEL_FROM = 200_000  # values; below this, threads cost more than they save
+
+
 def email_keys(values: pl.Series, canonical: bool = False) -> pl.Series:
+    """The key of every value. Series methods run on one core each, so a large column is
+    keyed in slices, one per core (polars releases the GIL)."""
+    parts = min(pl.thread_pool_size(), len(values) // _PARALLEL_FROM)
+    if parts > 1:
+        size = -(-len(values) // parts)
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            keyed = pool.map(lambda start: _email_keys(values.slice(start, size), canonical),
+                             range(0, len(values), size))
+            return pl.concat(list(keyed)).alias(values.name)
+    return _email_keys(values, canonical)
+
+
+def _email_keys(values: pl.Series, canonical: bool) -> pl.Series:
     key = lower_address(first_address(values))
     if canonical:
         key = key.to_frame("k").select(_canonical(pl.col("k"))).to_series()

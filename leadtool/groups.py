@@ -26,7 +26,8 @@ BY_CHOICES = ("email", "customer", "phone")
 class Groups:
     """`members`: one row per grouped record (group, idx). `info`: one row per group with its
     size and the reasons (`email:KEY`, `customer:VALUE`, `phone:E164`, `manual`, `fuzzy:SCORE`)
-    that joined it; `large` when it exceeds --max-group."""
+    that joined it; `large` when it exceeds --max-group. Groups are numbered 1..n in the input
+    order of their first record; `members` is sorted by group, then idx; `info` by group."""
 
     members: pl.DataFrame
     info: pl.DataFrame
@@ -133,8 +134,8 @@ def _manual_edges(records: Records, manual: Sequence[Sequence[str]]) -> pl.DataF
 
 def components(edges: pl.DataFrame) -> pl.DataFrame:
     """Connected components of the record-key graph by min-label propagation: each round is
-    two joins and two group-bys; it ends when no label moves (a few rounds in practice)."""
-    edges = edges.unique()
+    two joins and two group-bys; it ends when no label moves (a few rounds in practice).
+    `edges` holds no repeated (idx, key) pair."""
     if edges.get_column(IDX).n_unique() == edges.height:  # one key per record: no chains
         return edges.select(IDX, pl.col(IDX).min().over("key").alias("label"))
     labels = edges.select(IDX).unique().with_columns(pl.col(IDX).alias("label"))
@@ -164,8 +165,11 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
         *([extra_edges.select(IDX, "key")] if extra_edges is not None else []),
     ])
     # a key held by one record joins nothing (counted before and after removing repeats, so
-    # that most edges are dropped before the costlier unique)
-    edges = edges.filter(pl.len().over("key") > 1).unique().filter(pl.len().over("key") > 1)
+    # that most edges are dropped before the costlier unique); a record can give a key twice
+    # only through several email addresses, a phone and a mobile, or manual and extra edges
+    edges = edges.filter(pl.len().over("key") > 1)
+    if email_key == "all" or "phone" in by or manual or extra_edges is not None:
+        edges = edges.unique().filter(pl.len().over("key") > 1)
     if edges.height == 0:
         return Groups(
             members=pl.DataFrame(schema={"group": pl.UInt32, IDX: pl.UInt32}),
