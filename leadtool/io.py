@@ -15,6 +15,7 @@ import functools
 import heapq
 import io
 import json
+import mmap
 import operator
 import os
 import re
@@ -54,6 +55,53 @@ def read_bytes(path: str) -> bytes:
         raise InputError(exc.strerror or str(exc), file=path) from None
 
 
+_MAP_FROM = 32 << 20  # bytes: a larger regular file is mapped, not copied into memory
+
+
+@contextlib.contextmanager
+def _mapped(path: str) -> Iterator[mmap.mmap | None]:
+    """A large regular file's bytes without a copy: polars reads it by its path and only
+    windows of it are ever copied (None: read it whole)."""
+    if path == "-":
+        yield None
+        return
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode) or os.fstat(handle.fileno()).st_size < _MAP_FROM:
+                yield None
+                return
+            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        yield None  # read_bytes says why
+        return
+    try:
+        yield view
+    finally:
+        with contextlib.suppress(BufferError):
+            view.close()
+
+
+def _whole(data: bytes | mmap.mmap) -> bytes:
+    return data if isinstance(data, bytes) else data[:]
+
+
+def count_byte(data: bytes | mmap.mmap, byte: int) -> int:
+    """How often a byte occurs: numpy on a large buffer (4x bytes.count), in slices so that
+    no large temporary is made."""
+    if len(data) < _MAP_FROM:
+        return data.count(bytes([byte])) if isinstance(data, bytes) else _whole(data).count(bytes([byte]))
+    import numpy as np  # not on every start: it takes 50 ms to import
+
+    total, step = 0, 1 << 24
+    array = np.frombuffer(data, dtype=np.uint8)
+    try:
+        for start in range(0, len(array), step):
+            total += int(np.count_nonzero(array[start:start + step] == byte))
+    finally:
+        del array  # a live view would keep the map from closing
+    return total
+
+
 def _line_of(data: bytes | str, offset: int) -> int:
     nl = b"\n" if isinstance(data, bytes) else "\n"
     return data.count(nl, 0, offset) + 1  # type: ignore[arg-type]
@@ -90,9 +138,9 @@ class _NotUTF8(Exception):
     """Raised inside the parsers when bytes taken for UTF-8 turn out not to be."""
 
 
-def _utf8(data: bytes) -> str:
+def _utf8(data: bytes | mmap.mmap) -> str:
     try:
-        return data.decode("utf-8")
+        return _whole(data).decode("utf-8")
     except UnicodeDecodeError:
         raise _NotUTF8 from None
 
@@ -101,26 +149,27 @@ _UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig")
 _BLANK = b" \t\r\n\xef\xbb\xbf"
 
 
-def _is_blank(data: bytes) -> bool:
+def _is_blank(data: bytes | mmap.mmap) -> bool:
     """Nothing but white space (and a BOM), without copying a large file."""
     if data[:SNIFF_BYTES].strip(_BLANK):
         return False
-    return len(data) <= SNIFF_BYTES or not data.strip(_BLANK)
+    return len(data) <= SNIFF_BYTES or not _whole(data).strip(_BLANK)
 
 
-def decode(data: bytes, path: str, encoding: str | None,
+def decode(data: bytes | mmap.mmap, path: str, encoding: str | None,
            lazy: bool = False) -> tuple[str | None, str, bool]:
     """Returns (text or None when the bytes are valid UTF-8 as they are, encoding, bom).
 
     `lazy`: for UTF-8 only check the sniffing window; the parser validates the rest (polars
     does so natively) and raises _NotUTF8, after which the caller decodes again eagerly."""
-    bom = data.startswith(_BOM)
+    bom = data[:len(_BOM)] == _BOM
     if lazy and (encoding is None or encoding.lower().replace("_", "-") in _UTF8_NAMES):
         try:
             codecs.getincrementaldecoder("utf-8")().decode(data[:SNIFF_BYTES], final=False)
             return None, "utf-8", bom
         except UnicodeDecodeError:
             pass
+    data = _whole(data)
     if encoding:
         norm = encoding.lower().replace("_", "-")
         if norm in _UTF8_NAMES:
@@ -277,7 +326,8 @@ def _python_csv_rows(text: str, path: str, fmt: FileFormat, ncols: int) -> list[
     return rows[1:]
 
 
-def _read_csv(data: bytes, text: str | None, path: str, fmt: FileFormat) -> tuple[list[str], pl.DataFrame, int]:
+def _read_csv(data: bytes | mmap.mmap, text: str | None, path: str,
+              fmt: FileFormat) -> tuple[list[str], pl.DataFrame, int]:
     head_text = (text[:SNIFF_BYTES] if text is not None
                  else data[:SNIFF_BYTES].decode("utf-8", errors="ignore"))
     if head_text.startswith("\ufeff"):
@@ -293,14 +343,15 @@ def _read_csv(data: bytes, text: str | None, path: str, fmt: FileFormat) -> tupl
     quoted = [q for rec in first for _, q in rec]
     fmt.quoting = "all" if quoted and all(quoted) else "minimal"
     raw = data if text is None else text.encode("utf-8")
-    fmt.final_newline = raw.endswith(b"\n")
+    fmt.final_newline = raw[-1:] == b"\n"
     ncols = len(headers)
-    odd_quotes = raw.count(b'"') % 2 == 1
+    odd_quotes = count_byte(raw, ord('"')) % 2 == 1
     frame: pl.DataFrame | None = None
     if not odd_quotes:
         try:
             frame = pl.read_csv(
-                raw, has_header=False, infer_schema=False, separator=fmt.delimiter,
+                path if isinstance(raw, mmap.mmap) else raw,  # a mapped file: polars maps it itself
+                has_header=False, infer_schema=False, separator=fmt.delimiter,
                 empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
                 new_columns=[f"c{i}" for i in range(ncols)] if ncols else None,
             )
@@ -314,7 +365,7 @@ def _read_csv(data: bytes, text: str | None, path: str, fmt: FileFormat) -> tupl
         cols = {f"c{i}": [r[i] for r in rows] for i in range(ncols)}
         frame = pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
     else:
-        frame = frame.slice(1)
+        frame = frame.slice(1).rechunk()  # parsed in pieces: gathers and writes want one chunk
         if any(frame.null_count().row(0)):  # rows with fewer cells than the header
             frame = frame.with_columns(pl.all().fill_null(""))
     return headers, frame, header_newlines
@@ -501,17 +552,19 @@ def _detect_kind(path: str, text: str) -> str:
 def read_file(path: str, *, encoding: str | None = None, delimiter: str | None = None,
               data: bytes | None = None) -> tuple[Source, pl.DataFrame]:
     """Parse one file into a frame with columns c0..cN-1 (and JSON kind columns)."""
-    if data is None:
-        data = read_bytes(path)
-    if _is_blank(data):
-        raise InputError("empty file (not even a header line)", file=path)
-    try:
-        return _parse(data, *decode(data, path, encoding, lazy=True), path, delimiter)
-    except _NotUTF8:  # the window was UTF-8, the rest is not: cp1252, or a precise error
-        return _parse(data, *decode(data, path, encoding), path, delimiter)
+    with _mapped(path) if data is None else contextlib.nullcontext() as view:
+        if data is None:
+            data = view if view is not None else read_bytes(path)
+        if _is_blank(data):
+            raise InputError("empty file (not even a header line)", file=path)
+        try:
+            return _parse(data, *decode(data, path, encoding, lazy=True), path, delimiter)
+        except _NotUTF8:  # the window was UTF-8, the rest is not: cp1252, or a precise error
+            data = _whole(data)
+            return _parse(data, *decode(data, path, encoding), path, delimiter)
 
 
-def _parse(data: bytes, text: str | None, enc: str, bom: bool, path: str,
+def _parse(data: bytes | mmap.mmap, text: str | None, enc: str, bom: bool, path: str,
            delimiter: str | None) -> tuple[Source, pl.DataFrame]:
     fmt = FileFormat(encoding=enc, bom=bom, delimiter=delimiter or "")
     head = text[:SNIFF_BYTES] if text is not None else data[:SNIFF_BYTES].decode("utf-8", "ignore")
@@ -621,8 +674,11 @@ def with_ids(records: Records) -> Records:
     id_col = records.col("id")
     if id_col:
         blank = records.frame.select(pl.col(id_col).str.contains(r"^\s*$").alias("b")).get_column("b")
-        # the usual case, every record has an id: the column itself, no per-row work
-        expr = pl.when(blank).then(fallback).otherwise(pl.col(id_col)) if blank.any() else pl.col(id_col)
+        if not blank.any():
+            # the usual case, every record has an id: the column itself, no per-row work (a
+            # Series, not an expression, so that polars does not copy the frame into one chunk)
+            return records.with_frame(records.frame.with_columns(records.frame.get_column(id_col).alias(ID)))
+        expr = pl.when(blank).then(fallback).otherwise(pl.col(id_col))
     else:
         expr = fallback
     return records.with_frame(records.frame.with_columns(expr.alias(ID)))

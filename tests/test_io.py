@@ -584,3 +584,44 @@ def test_outputs_are_ordinary_files(tmp_path: Path) -> None:
     out.chmod(0o640)
     write(load([str(src)]), str(out))
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+# ----------------------------------------------------------------------------- mapped files
+_CASES = {
+    "crlf-quoted": b'"id","name"\r\n"1","a\r\nb"\r\n"2",""\r\n',
+    "bom": b"\xef\xbb\xbfid,name\n1,x\n",
+    "no-final-newline": b"id;name\n1;x",
+    "cp1252-late": ("id;name\r\n" + "".join(f"{i};n{i}\r\n" for i in range(9000)) + "9;Müller\r\n").encode("cp1252"),
+    "broken-utf8-late": b"id,name\n" + b"".join(b"%d,n\n" % i for i in range(9000)) + b"9,M\xc3\x28ller\n",
+    "odd-quotes": b'id,name\n1,5" screen\n2,x\n',
+    "unterminated": b'id,name\n1,"open\n2,x\n',
+    "ragged": b"id,name\n1,x,y\n",
+    "blank": b"\r\n\r\n",
+    "json": b'[{"id": 1, "name": "x"}]',
+}
+
+
+def _outcome(path: Path):
+    try:
+        records = lio.load([str(path)])
+    except (InputError, UsageError) as exc:
+        return str(exc)
+    return records.frame.rows(), records.columns, repr(records.sources[0].fmt)
+
+
+@pytest.mark.parametrize("name", list(_CASES))
+def test_mapped_file_reads_as_a_copied_one(tmp_path: Path, monkeypatch, name: str) -> None:
+    # large files are mapped (and polars reads them by path): everything must come out the same
+    path = tmp_path / (name + (".json" if name == "json" else ".csv"))
+    path.write_bytes(_CASES[name])
+    copied = _outcome(path)
+    monkeypatch.setattr(lio, "_MAP_FROM", 1)
+    mapped = _outcome(path)
+    assert mapped == copied
+
+
+def test_count_byte_on_large_buffers(monkeypatch) -> None:
+    data = b'ab"c\n"' * 1000 + b'"'
+    monkeypatch.setattr(lio, "_MAP_FROM", 10)  # numpy, in slices
+    assert lio.count_byte(data, ord('"')) == data.count(b'"') == 2001
+    assert lio.count_byte(b"", ord('"')) == 0
