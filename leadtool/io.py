@@ -429,7 +429,8 @@ _JSON_SEPARATORS = re.compile(r'"(?:[^"\\]|\\.)*"|([,:])( ?)')
 
 def _sniff_json_layout(text: str, fmt: FileFormat) -> None:
     body = text.strip()
-    fmt.json_ascii = "\\u" in body and all(ord(c) < 0x80 for c in body)
+    # json.dumps' ensure_ascii escapes everything outside ' '..'~' (DEL too) in strings
+    fmt.json_ascii = "\\u" in body and body.isascii() and "\x7f" not in body
     fmt.final_newline = text.endswith("\n")
     fmt.newline = "\r\n" if "\r\n" in text else "\n"
     if fmt.kind == "json":

@@ -625,3 +625,9 @@ def test_count_byte_on_large_buffers(monkeypatch) -> None:
     monkeypatch.setattr(lio, "_MAP_FROM", 10)  # numpy, in slices
     assert lio.count_byte(data, ord('"')) == data.count(b'"') == 2001
     assert lio.count_byte(b"", ord('"')) == 0
+
+
+def test_json_with_escapes_and_a_raw_del_is_not_an_ascii_file() -> None:
+    # json.dumps(ensure_ascii=True) would have escaped the DEL: this file was not written so
+    data = json.dumps([{"\x1f\x7f": "\x7f"}], ensure_ascii=False).encode("utf-8")
+    assert _roundtrip_bytes(data, "t.json") == data
