@@ -210,24 +210,29 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
         return (pl.Series([""] * g.heads.height, dtype=pl.String).zip_with(head_open, v),
                 _single(head_ids.zip_with(head_open, s)))
     if rule == "concat":
-        agg = (g.data.filter(ne).group_by(G, maintain_order=True).agg(
-            pl.col(col).str.join("\n\n").alias("plain"), pl.col(col).str.join("<br><br>").alias("html_v"),
+        agg = g.data.filter(ne).group_by(G, maintain_order=True).agg(
+            pl.col(col).str.join("\n\n").alias("v"),
             pl.col(col).str.strip_chars_start().str.starts_with("<").all().alias("html"),
-            pl.col(ID).alias("src")))
-        agg = agg.select(G, pl.when(pl.col("html")).then(pl.col("html_v")).otherwise(pl.col("plain"))
-                         .alias("v"), "src")
+            pl.col(ID).alias("src"))
+        html = agg.get_column("html")
+        if html.any():  # HTML notes (rare) are joined with <br><br> instead
+            groups = agg.filter(html).get_column(G).implode()
+            joined = (g.data.filter(ne & pl.col(G).is_in(groups)).group_by(G, maintain_order=True)
+                      .agg(pl.col(col).str.join("<br><br>").alias("v")))
+            agg = agg.with_columns(agg.get_column("v").scatter(html.arg_true(), joined.get_column("v")))
         return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
     if rule == "union":
-        tags = (g.data.select(G, pl.col(col).str.split(",").alias("t")).explode("t")
-                .with_columns(pl.col("t").str.strip_chars()).filter(pl.col("t") != "")
-                .unique([G, "t"], keep="first", maintain_order=True)
-                .group_by(G, maintain_order=True).agg(pl.col("t").str.join(",")))
-        src = g.data.filter(ne).group_by(G, maintain_order=True).agg(pl.col(ID).alias("src"))
-        with_sep, _ = g.first_where(pl.col(col).str.contains(",", literal=True), col)
-        spaced = with_sep.str.contains(", ", literal=True).fill_null(False)
-        joined = g.per_group(tags, "t", pl.String)
-        value = joined.zip_with(~spaced, joined.str.replace_all(",", ", ", literal=True))
-        return value, g.per_group(src, "src", pl.List(pl.String))
+        # one pass per group: its tags in head order without repeats, its sources, and the
+        # separator of its first cell that has one (`,` or `, `)
+        tags = pl.col(col).str.split(",").list.explode(keep_nulls=False, empty_as_null=False).str.strip_chars()
+        agg = g.data.filter(ne).group_by(G, maintain_order=True).agg(
+            tags.filter(tags != "").unique(maintain_order=True).alias("t"),
+            pl.col(ID).alias("src"),
+            pl.col(col).filter(pl.col(col).str.contains(",", literal=True)).first()
+            .str.contains(", ", literal=True).fill_null(False).alias("spaced"))
+        agg = agg.select(G, "src", pl.when(pl.col("t").list.len() > 0).then(
+            pl.col("t").list.join(pl.when(pl.col("spaced")).then(pl.lit(", ")).otherwise(pl.lit(",")))).alias("v"))
+        return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
     if rule == "priority":
         v, s = g.at_rows(col, *g.best(pl.col("__lt_prio")))
         return v, _single(s)
