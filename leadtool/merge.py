@@ -281,7 +281,10 @@ def ordered_members(records: Records, groups: Groups, *, head: str = "oldest",
     order = head_order(records, head, config)
     keys = [f"_k{i + 1}" for i in range(len(order))]
     joined = groups.members.join(groups.info.select("group", "large"), on="group")
-    return (joined.with_columns(records.frame[joined[IDX]].select(order + [pl.col(ID)]))
+    # gather only the columns the sort keys read, not whole records
+    needed = dict.fromkeys([*(name for e in order for name in e.meta.root_names()), ID])
+    keyed = records.frame.select(*needed)[joined[IDX]].select(order + [pl.col(ID)])
+    return (joined.with_columns(keyed)
             .sort(["group", *keys, IDX], nulls_last=True)
             .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("group").alias("pos"))
             .select("group", IDX, ID, "pos", "large"))
