@@ -3,9 +3,11 @@ library functions and renders what they return; errors become one line and exit 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import itertools
+import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -491,3 +493,21 @@ def check(
         print_text(report, make_console(quiet=quiet), shown)
     if not report.valid:
         raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------- entry point
+def run() -> None:
+    """The `leadtool` command: `app`, then an exit without tearing down the heap. Freeing
+    a million rows' worth of frames one by one takes a third of a second; every file is
+    closed (and renamed into place) by then, so only the standard streams need flushing."""
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that went away: nothing to tell
+            stream.flush()
+    os._exit(code)
