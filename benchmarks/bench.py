@@ -31,6 +31,10 @@ DATA = HERE / "data"
 GENERATOR = HERE / "generate.py"
 
 ROUNDTRIP = "from leadtool.io import load, write; import sys; write(load([sys.argv[1]]), sys.argv[2])"
+# what check may take at most (issue 5): reading and grouping, with the same imports and the
+# same fast exit as the leadtool command
+READ_GROUP = ("import os, sys; import leadtool.cli; from leadtool.io import load; "
+              "from leadtool.groups import find_groups; find_groups(load([sys.argv[1]])); os._exit(0)")
 # the floor: polars alone reading every column as text and writing it back
 POLARS = ("import polars as pl, sys; "
           "pl.read_csv(sys.argv[1], infer_schema=False).write_csv(sys.argv[2])")
@@ -56,6 +60,7 @@ def commands() -> dict[str, Command]:
         "polars": Command("polars", [sys.executable, "-c", POLARS, "{IN}", "{OUT}"], (0,), True),
         "roundtrip": Command("roundtrip", [sys.executable, "-c", ROUNDTRIP, "{IN}", "{OUT}"],
                              (0,), True),
+        "read+group": Command("read+group", [sys.executable, "-c", READ_GROUP, "{IN}"], (0,), False),
         "merge": Command("merge", [*lt, "merge", "{IN}", "-o", "{OUT}", "--yes", "--no-progress",
                                    "--quiet"], (0,), True),
         # exit code 1 means "invalid": the generated files do have duplicates
@@ -185,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000",
                         help="comma list of row counts (default 100000,1000000)")
-    parser.add_argument("--commands", default="polars,roundtrip,merge,check,dupes",
-                        help="comma list among polars,roundtrip,merge,check,dupes "
+    parser.add_argument("--commands", default="polars,roundtrip,merge,read+group,check,dupes",
+                        help="comma list among polars,roundtrip,merge,read+group,check,dupes "
                              "(default: all)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per command; the fastest is reported (default 1)")

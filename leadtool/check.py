@@ -60,9 +60,10 @@ PROBLEM_KEYS = ("rule", "file", "row", "id", "column", "value", "message")
 LINE = "__lt_line"
 
 # one row per problem: `message` + the line of record `ref` + `post` when `ref` is set (lines are
-# computed at the end, only as far as the listed problems reach)
+# computed at the end, only as far as the listed problems reach; duplicates get their texts
+# only then too, from their `group`)
 _SCHEMA = {IDX: pl.UInt32, "rule": pl.String, "column": pl.String, "value": pl.String,
-           "message": pl.String, "ref": pl.UInt32, "post": pl.String}
+           "message": pl.String, "ref": pl.UInt32, "post": pl.String, "group": pl.UInt32}
 
 
 @dataclass
@@ -161,7 +162,8 @@ def _problems(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, rule: str, colu
     return frame.lazy().filter(mask).select(
         pl.col(IDX), pl.lit(rule).alias("rule"), pl.lit(column, dtype=pl.String).alias("column"),
         value.cast(pl.String).alias("value"), message.alias("message"),
-        pl.lit(None, dtype=pl.UInt32).alias("ref"), pl.lit(None, dtype=pl.String).alias("post"))
+        pl.lit(None, dtype=pl.UInt32).alias("ref"), pl.lit(None, dtype=pl.String).alias("post"),
+        pl.lit(None, dtype=pl.UInt32).alias("group"))
 
 
 def _quoted(expr: pl.Expr, width: int = 60) -> pl.Expr:
@@ -176,35 +178,44 @@ def _file_label(records: Records) -> pl.Expr:
 
 
 def _rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | None,
-                     group_options: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int]]:
+                     group_options: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int], pl.Series]:
     """Every grouped record but the first of its group in input order, naming that first one
-    (not necessarily the head a merge would keep: that depends on --head)."""
+    (not necessarily the head a merge would keep: that depends on --head). Their texts are
+    left empty: `_duplicate_texts` writes them for the listed ones; the reasons of each group
+    (group 1 first) are returned for it."""
     found = find_groups(records, config=config, **group_options)
     stats = {"duplicate_groups": found.info.height,
              "records_in_duplicate_groups": int(found.info["size"].sum() or 0),
              "large_groups": int(found.info["large"].sum() or 0)}
-    if found.info.height == 0:
-        return _empty().collect(), stats
-    # members come sorted by group, then input order: a group's first record is its first row
-    members = found.members
-    first = (pl.when(pl.col("group") != pl.col("group").shift(1, fill_value=0)).then(pl.col(IDX))
-             .forward_fill().alias(f"first_{IDX}"))
-    later = members.select("group", IDX, first).filter(pl.col(IDX) != pl.col(f"first_{IDX}"))
-    source, ident = frame.get_column(SRC), frame.get_column(ID)
     reasons = found.info.get_column("reasons").list.join(" ")  # groups are numbered 1..n in order
-    later = later.with_columns(
-        source.gather(later.get_column(IDX)), source.gather(later.get_column(f"first_{IDX}")).alias(f"first_{SRC}"),
-        ident.gather(later.get_column(f"first_{IDX}")).alias(f"first_{ID}"),
-        reasons.gather(later.get_column("group") - 1).alias("reasons"))
+    # members come sorted by group, then input order: a group's first record is its first row
+    first = (pl.when(pl.col("group") != pl.col("group").shift(1, fill_value=0)).then(pl.col(IDX))
+             .forward_fill())
+    none = pl.lit(None, dtype=pl.String)
+    out = found.members.select(
+        pl.col(IDX), pl.lit("duplicates").alias("rule"), none.alias("column"), none.alias("value"),
+        none.alias("message"), first.alias("ref"), none.alias("post"), pl.col("group"),
+    ).filter(pl.col(IDX) != pl.col("ref"))
+    return out, stats, reasons
+
+
+def _duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame, reasons: pl.Series) -> pl.DataFrame:
+    """The value (reasons), message and post of the listed duplicates."""
+    dup = pl.col("rule") == "duplicates"
+    ref = listed.get_column("ref").fill_null(0)
     files = [s.path for s in records.sources]
-    first_file = pl.col(f"first_{SRC}").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
-    elsewhere = pl.when(pl.col(SRC) != pl.col(f"first_{SRC}")).then(" of " + first_file).otherwise(pl.lit(""))
-    out = later.select(pl.col(IDX), pl.lit("duplicates").alias("rule"), pl.lit(None, dtype=pl.String).alias("column"),
-                       pl.col("reasons").alias("value"),
-                       pl.format("duplicate of id {} on line ", pl.col(f"first_{ID}")).alias("message"),
-                       pl.col(f"first_{IDX}").alias("ref"),
-                       pl.format("{} (group {}: {})", elsewhere, pl.col("group"), pl.col("reasons")).alias("post"))
-    return out, stats
+    listed = listed.with_columns(
+        frame.get_column(SRC).gather(ref).alias("__lt_ref_src"), frame.get_column(ID).gather(ref).alias("__lt_ref_id"),
+        reasons.gather(listed.get_column("group").fill_null(1) - 1).alias("__lt_reasons"))
+    ref_file = pl.col("__lt_ref_src").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
+    elsewhere = pl.when(pl.col(SRC) != pl.col("__lt_ref_src")).then(" of " + ref_file).otherwise(pl.lit(""))
+    return listed.with_columns(
+        pl.when(dup).then(pl.col("__lt_reasons")).otherwise(pl.col("value")).alias("value"),
+        pl.when(dup).then(pl.format("duplicate of id {} on line ", pl.col("__lt_ref_id")))
+        .otherwise(pl.col("message")).alias("message"),
+        pl.when(dup).then(pl.format("{} (group {}: {})", elsewhere, pl.col("group"), pl.col("__lt_reasons")))
+        .otherwise(pl.col("post")).alias("post"),
+    ).drop("__lt_ref_src", "__lt_ref_id", "__lt_reasons")
 
 
 def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
@@ -230,7 +241,8 @@ def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     return dup.select(pl.col(IDX), pl.lit("duplicate-id").alias("rule"), pl.lit(records.headers[col]).alias("column"),
                       pl.col("raw").alias("value"),
                       pl.format("id {} is already used by the record on line ", _quoted(pl.col("v"))).alias("message"),
-                      pl.col("first_idx").alias("ref"), elsewhere.alias("post"))
+                      pl.col("first_idx").alias("ref"), elsewhere.alias("post"),
+                      pl.lit(None, dtype=pl.UInt32).alias("group"))
 
 
 def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) -> tuple[pl.LazyFrame, list[dict]]:
@@ -363,6 +375,7 @@ def check_records(
     if "leads-mode" in active:
         rules.append(_rule_leads_mode(records, frame, config))
     parts: list[pl.DataFrame] = []
+    dup_reasons: pl.Series | None = None
     # the per-record rules run (in polars, without the GIL) while the groups are found
     with ThreadPoolExecutor(max_workers=1) as pool:
         per_record = pool.submit(pl.collect_all, rules)
@@ -372,7 +385,7 @@ def check_records(
         if "duplicates" in active:
             group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
                                  default_region=default_region, manual=manual, max_group=max_group, keys=keys)
-            dup, dup_stats = _rule_duplicates(records, frame, config, group_options)
+            dup, dup_stats, dup_reasons = _rule_duplicates(records, frame, config, group_options)
             stats.update(dup_stats)
             if dup_stats["duplicate_groups"] > max_duplicates:
                 parts.append(dup)
@@ -387,12 +400,15 @@ def check_records(
         located = pl.concat([pl.DataFrame(
             {IDX: [None] * n, "rule": ["missing-required"] * n, "column": [p["column"] for p in file_level],
              "value": [None] * n, "message": [p["message"] for p in file_level], "ref": [None] * n,
-             "post": [None] * n, SRC: [p["src"] for p in file_level], ROW: [0] * n, ID: [None] * n},
+             "post": [None] * n, "group": [None] * n, SRC: [p["src"] for p in file_level], ROW: [0] * n,
+             ID: [None] * n},
             schema=located.schema), located])
     counts = dict(located.group_by("rule").len().iter_rows())
     listed = located.sort([pl.col(SRC), pl.col(ROW), rank], maintain_order=True)
     if max_problems is not None:
         listed = listed.head(max_problems)
+    if dup_reasons is not None and (listed.get_column("rule") == "duplicates").any():
+        listed = _duplicate_texts(records, frame, listed, dup_reasons)
     # line numbers only as far as the listed problems reach (a referenced record comes earlier)
     reach = listed.select(pl.max_horizontal(pl.col(IDX).max(), pl.col("ref").max())).item()
     lines = line_numbers(records, 0 if reach is None else reach + 1)
