@@ -402,3 +402,17 @@ def test_text_limit_and_summary(cli, tmp_path):
     assert "3 shown" in result.stdout
     result = cli("check", path, "--quiet")
     assert result.exit_code == 1 and result.stdout == ""
+
+
+def test_duplicates_across_files_name_the_first_file(tmp_path):
+    a = write(tmp_path, "id,email_from\n1,Ann <ann@x.com>\n2,bob@x.com\n", "a.csv")
+    b = write(tmp_path, "id,email_from\n3,ANN@x.com\n4,bob@x.com\n5,carl@x.com\n1,dup@x.com\n", "b.csv")
+    report = check_records(load([str(a), str(b)]), Config(), max_problems=3)
+    assert [(p["file"], p["row"], p["rule"], p["value"], p["message"]) for p in report.problems] == [
+        (str(b), 2, "duplicates", "email:ann@x.com",
+         f"duplicate of id 1 on line 2 of {a} (group 1: email:ann@x.com)"),
+        (str(b), 3, "duplicates", "email:bob@x.com",
+         f"duplicate of id 2 on line 3 of {a} (group 2: email:bob@x.com)"),
+        (str(b), 5, "duplicate-id", "1", f"id '1' is already used by the record on line 2 of {a}"),
+    ]
+    assert report.stats["by_rule"]["duplicates"] == 2 and report.stats["duplicate_groups"] == 2
