@@ -168,14 +168,80 @@ def write_audit(path: str, header: dict[str, Any], chunks: Iterable[pl.Series],
 
 
 # ----------------------------------------------------------------------------- reading & undo
+HEAD_FLAG = "__lt_is_head"
+FILE = "__lt_file"
+
+
 @dataclass
 class AuditLog:
+    """`events`: every event but the run, in order; merge events without their `records`,
+    which are in `records` instead: one row per record (id, `HEAD_FLAG`, `FILE`, row, its
+    values by column, their kinds under `KIND_PREFIX` + column), in event order. A table
+    instead of a million small dicts: undo of a 1M-row merge needs gigabytes less."""
+
     path: str
     run: dict[str, Any] | None
     events: list[dict[str, Any]]
+    records: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("event") == kind]
+
+
+def _tabled(dicts: list[dict[str, Any]]) -> pl.DataFrame:
+    """Dicts as text columns, read by polars itself; the schema (the union of their keys, in
+    order of appearance) is given, since inferring it looks at every dict again."""
+    keys = dict.fromkeys(k for order in dict.fromkeys(map(tuple, dicts)) for k in order)
+    return pl.from_dicts(dicts, schema=dict.fromkeys(keys, pl.String), strict=False)
+
+
+class _RecordTable:
+    """Merge events' records, tabled by polars every `batch` records as they are read, so
+    that the parsed dicts of one batch at most are alive at a time."""
+
+    def __init__(self, batch: int = 50_000) -> None:
+        self.batch = batch
+        self.parts: list[pl.DataFrame] = []
+        self._clear()
+
+    def _clear(self) -> None:
+        self.ids: list[str] = []
+        self.heads: list[bool] = []
+        self.files: list[Any] = []
+        self.rows: list[int] = []
+        self.values: list[dict[str, Any]] = []
+        self.kinds: list[dict[str, Any]] = []
+
+    def add(self, event: dict[str, Any]) -> None:
+        recs = event.pop("records", None) or {}
+        head = str(event.get("head"))
+        for rid, rec in recs.items():
+            self.ids.append(str(rid))
+            self.heads.append(str(rid) == head)
+            self.files.append(rec.get("file"))
+            self.rows.append(int(rec.get("row", 0)))
+            self.values.append(rec.get("values") or {})
+            self.kinds.append(rec.get("kinds") or {})
+        if len(self.ids) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.ids:
+            return
+        parts = [pl.DataFrame({ID: self.ids, HEAD_FLAG: self.heads, FILE: [str(f) for f in self.files],
+                               ROW: self.rows},
+                              schema={ID: pl.String, HEAD_FLAG: pl.Boolean, FILE: pl.String, ROW: pl.UInt32})]
+        for dicts, prefix in ((self.values, ""), (self.kinds, KIND_PREFIX)):
+            if any(dicts):  # values are text; a CSV input's records have no kinds
+                parts.append(_tabled(dicts).rename(lambda c, p=prefix: p + c))
+        self.parts.append(pl.concat(parts, how="horizontal"))
+        self._clear()
+
+    def table(self) -> pl.DataFrame:
+        self._flush()
+        if not self.parts:
+            return pl.DataFrame(schema={ID: pl.String, HEAD_FLAG: pl.Boolean, FILE: pl.String, ROW: pl.UInt32})
+        return pl.concat(self.parts, how="diagonal_relaxed")
 
 
 def read_audit(path: str) -> AuditLog:
@@ -189,6 +255,7 @@ def _read_audit(path: str) -> AuditLog:
         raise AuditError("no such audit file", file=path)
     run = None
     events: list[dict[str, Any]] = []
+    records = _RecordTable()
     with p.open(encoding="utf-8") as handle:
         for n, line in enumerate(handle, 1):
             if not line.strip():
@@ -202,8 +269,10 @@ def _read_audit(path: str) -> AuditLog:
             if event["event"] == "run":
                 run = event
             else:
+                if event["event"] == "merge":
+                    records.add(event)
                 events.append(event)
-    return AuditLog(path=path, run=run, events=events)
+    return AuditLog(path=path, run=run, events=events, records=records.table())
 
 
 @dataclass
@@ -215,32 +284,20 @@ class UndoResult:
     created_customers: list[str] = field(default_factory=list)
 
 
-def _merged_records(events: list[dict[str, Any]], src_of: dict[str, int], cols: list[str]) -> pl.DataFrame:
-    """Every record of the merge events as a table: id, whether it is its group's head, its
-    original place (source, row), its values and, for JSON inputs, their kinds."""
-    ids: list[str] = []
-    is_head: list[bool] = []
-    places: list[tuple[int, int]] = []
-    values: list[dict[str, Any]] = []
-    kinds: list[dict[str, Any]] = []
-    for event in events:  # one pass over the parsed events; the values are tabled by polars
-        head = str(event.get("head"))
-        recs = event.get("records") or {}
-        ids += recs.keys()
-        is_head += [rid == head for rid in recs]
-        places += [(src_of.get(r.get("file"), len(src_of)), int(r.get("row", 0))) for r in recs.values()]
-        values += [r.get("values") or {} for r in recs.values()]
-        kinds += [r.get("kinds") or {} for r in recs.values()]
-    text = dict.fromkeys(cols, pl.String)
-    vals = pl.from_dicts(values, schema=text, strict=False) if values else pl.DataFrame(schema=text)
-    kind = (pl.from_dicts(kinds, schema=text, strict=False) if any(kinds)  # CSV inputs have none
-            else pl.DataFrame(schema=text).clear(len(ids)))
-    return pl.concat([
-        pl.DataFrame({ID: ids, "is_head": is_head, SRC: [p[0] for p in places], ROW: [p[1] for p in places]},
-                     schema={ID: pl.String, "is_head": pl.Boolean, SRC: pl.UInt32, ROW: pl.UInt32}),
-        vals.with_columns(pl.all().fill_null("")),
-        kind.rename({c: f"{KIND_PREFIX}{c}" for c in cols}),
-    ], how="horizontal")
+def _merged_records(log: AuditLog, src_of: dict[str, int], cols: list[str]) -> pl.DataFrame:
+    """Every record of the merge events: id, whether it is its group's head, its original
+    place (source, row), its values and, for JSON inputs, their kinds."""
+    table = log.records
+    have = set(table.columns)
+    return table.select(
+        ID, HEAD_FLAG,
+        pl.col(FILE).replace_strict(list(src_of), list(src_of.values()), default=len(src_of),
+                                    return_dtype=pl.UInt32).alias(SRC),
+        ROW,
+        *[(pl.col(c).fill_null("") if c in have else pl.lit("", dtype=pl.String)).alias(c) for c in cols],
+        *[(pl.col(k) if (k := f"{KIND_PREFIX}{c}") in have else pl.lit(None, dtype=pl.String)).alias(k)
+          for c in cols],
+    )
 
 
 def _places_by_id(frame: pl.DataFrame, originals: pl.DataFrame, converts: list[dict[str, Any]],
@@ -307,13 +364,12 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
 
     columns = run.get("columns") or merged.columns
     cols = [c for c in columns if c in merged.columns] + [c for c in columns if c not in merged.columns]
-    with no_gc():
-        originals = _merged_records(audit.of("merge"), src_of, cols)
+    originals = _merged_records(audit, src_of, cols)
     converts = audit.of("convert")
     result.created_customers = [str(e.get("customer", {}).get("id") if isinstance(e.get("customer"), dict)
                                     else e.get("id")) for e in audit.of("create_customer")]
     frame = merged.frame
-    away = originals.filter(~pl.col("is_head"))
+    away = originals.filter(~pl.col(HEAD_FLAG))
     expected = sum(int(i.get("rows", 0)) for i in inputs) - away.height
     positional = bool(inputs) and expected == frame.height
     if positional:  # every original position but the merged-away ones, in order
@@ -337,7 +393,7 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     frame = _revert_conversions(frame, known, converts, cols, pos, result)
     # heads back to their original values, merged-away records back in place; a head that is
     # no longer in the merged file comes back from the audit log like a merged-away record
-    heads = originals.filter(pl.col("is_head"))
+    heads = originals.filter(pl.col(HEAD_FLAG))
     missing = heads.join(known.select(SRC, ROW), on=[SRC, ROW], how="anti", maintain_order="left")
     for rid in missing.get_column(ID).to_list():
         result.problems.append(f"head {rid!r} is not in the merged file; restored from the audit log")

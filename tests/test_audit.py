@@ -114,3 +114,35 @@ def test_merge_events_are_the_same_whatever_the_batch(batch: int) -> None:
     lines = whole.split("\n")[:-1]
     assert len(lines) == plan.merged_groups.height
     assert all(json.loads(line)["event"] == "merge" for line in lines)
+
+
+def test_record_table_across_batches_and_key_sets() -> None:
+    from leadtool.audit import FILE, HEAD_FLAG, _RecordTable
+    from leadtool.records import ID, KIND_PREFIX, ROW
+
+    table = _RecordTable(batch=2)
+    table.add({"head": "1", "records": {
+        "1": {"file": "a.csv", "row": 1, "values": {"name": "A", "email_from": "a@x"}},
+        "2": {"file": "a.csv", "row": 2, "values": {"name": "B", "email_from": "a@x"}}}})
+    table.add({"head": "3", "records": {  # another file: a column the first lacks, and kinds
+        "3": {"file": "b.json", "row": 1, "values": {"email_from": "c@x", "score": "10"}, "kinds": {"score": "r"}},
+        "4": {"file": "b.json", "row": 2, "values": {"email_from": "c@x", "is_head": "x"}}}})
+    frame = table.table()
+    assert frame.columns == [ID, HEAD_FLAG, FILE, ROW, "name", "email_from", "score", "is_head", f"{KIND_PREFIX}score"]
+    assert frame.rows() == [
+        ("1", True, "a.csv", 1, "A", "a@x", None, None, None),
+        ("2", False, "a.csv", 2, "B", "a@x", None, None, None),
+        ("3", True, "b.json", 1, None, "c@x", "10", None, "r"),
+        ("4", False, "b.json", 2, None, "c@x", None, "x", None),
+    ]
+
+
+def test_undo_with_data_columns_named_like_helpers(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,is_head,file,email_from,name\n1,h,f,a@x.com,\n2,,g,a@x.com,Bo\n3,x,y,b@x.com,C\n")
+    out, restored = tmp_path / "out.csv", tmp_path / "back.csv"
+    assert runner.invoke(app, ["merge", str(src), "-o", str(out), "--yes", "--quiet"]).exit_code == 0
+    assert out.read_bytes() == b"id,is_head,file,email_from,name\n1,h,f,a@x.com,Bo\n3,x,y,b@x.com,C\n"
+    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored)])
+    assert result.exit_code == 0, result.output
+    assert restored.read_bytes() == src.read_bytes()
