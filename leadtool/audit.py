@@ -357,6 +357,10 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     inputs = run.get("inputs") or []
     files = [i["file"] for i in inputs]
     src_of = {f: k for k, f in enumerate(files)}
+    # from here on only `frame` holds the merged records, so that each step below can free
+    # the columns the step before it replaced (a 5M-row file is gigabytes a copy)
+    frame = merged.frame
+    merged = merged.with_frame(frame.clear())
     result = UndoResult(records=merged)
 
     def pos(rec: dict[str, Any]) -> tuple[int, int]:
@@ -368,7 +372,6 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     converts = audit.of("convert")
     result.created_customers = [str(e.get("customer", {}).get("id") if isinstance(e.get("customer"), dict)
                                     else e.get("id")) for e in audit.of("create_customer")]
-    frame = merged.frame
     away = originals.filter(~pl.col(HEAD_FLAG))
     expected = sum(int(i.get("rows", 0)) for i in inputs) - away.height
     positional = bool(inputs) and expected == frame.height
@@ -389,7 +392,7 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c))
         if merged.sources[0].fmt.kind != "csv" and f"{KIND_PREFIX}{c}" not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
-    known = frame.filter(pl.col(SUB) == 0)
+    known = frame.select(SRC, ROW, SUB).filter(pl.col(SUB) == 0)  # places only: a filter copies
     frame = _revert_conversions(frame, known, converts, cols, pos, result)
     # heads back to their original values, merged-away records back in place; a head that is
     # no longer in the merged file comes back from the audit log like a merged-away record
