@@ -62,23 +62,21 @@ _MAP_FROM = 32 << 20  # bytes: a larger regular file is mapped, not copied into 
 def _mapped(path: str) -> Iterator[mmap.mmap | None]:
     """A large regular file's bytes without a copy: polars reads it by its path and only
     windows of it are ever copied (None: read it whole)."""
-    if path == "-":
-        yield None
-        return
-    try:
-        with open(path, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode) or os.fstat(handle.fileno()).st_size < _MAP_FROM:
-                yield None
-                return
-            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        yield None  # read_bytes says why
-        return
+    view = None
+    if path != "-":
+        try:
+            with open(path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if stat.S_ISREG(info.st_mode) and info.st_size >= _MAP_FROM:
+                    view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            view = None  # read_bytes says why
     try:
         yield view
     finally:
-        with contextlib.suppress(BufferError):
-            view.close()
+        if view is not None:
+            with contextlib.suppress(BufferError):
+                view.close()
 
 
 def _whole(data: bytes | mmap.mmap) -> bytes:
@@ -89,7 +87,7 @@ def count_byte(data: bytes | mmap.mmap, byte: int) -> int:
     """How often a byte occurs: numpy on a large buffer (4x bytes.count), in slices so that
     no large temporary is made."""
     if len(data) < _MAP_FROM:
-        return data.count(bytes([byte])) if isinstance(data, bytes) else _whole(data).count(bytes([byte]))
+        return _whole(data).count(bytes([byte]))
     import numpy as np  # not on every start: it takes 50 ms to import
 
     total, step = 0, 1 << 24

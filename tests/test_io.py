@@ -631,3 +631,17 @@ def test_json_with_escapes_and_a_raw_del_is_not_an_ascii_file() -> None:
     # json.dumps(ensure_ascii=True) would have escaped the DEL: this file was not written so
     data = json.dumps([{"\x1f\x7f": "\x7f"}], ensure_ascii=False).encode("utf-8")
     assert _roundtrip_bytes(data, "t.json") == data
+
+
+@pytest.mark.parametrize("map_from", [1, 1 << 30])  # mapped, and read whole
+def test_an_error_while_reading_is_not_masked(tmp_path: Path, monkeypatch, map_from: int) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"id,name\n1,x\n")
+    monkeypatch.setattr(lio, "_MAP_FROM", map_from)
+
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(lio, "_parse", broken)
+    with pytest.raises(ValueError, match="boom"):
+        lio.load([str(path)])
