@@ -172,53 +172,57 @@ def assign_customers(leads: pl.DataFrame, customers: Customers | None, mode: str
         rest = rest.join(n.select("idx"), on="idx", how="anti", maintain_order="left")
         linked += [e, n]
     created: list[dict[str, str]] = []
-    new_links: list[dict] = []
+    new_links: list[tuple] = []
     if mode in ("auto", "create") and rest.height:
         number = next_number(customers, extra_ids)
         company_text = _company_text(customers)
         seen_email: dict[str, dict[str, str]] = {}  # auto: customers created earlier in this run
         seen_company: dict[str, dict[str, str]] = {}
         rest = rest.with_columns(name_key_expr(pl.col("partner_name")).alias("nkey"))
-        for lead in rest.iter_rows(named=True):
-            contact = (lead["contact_name"] or "").strip() or (lead["display"] or "").strip()
-            company = (lead["partner_name"] or "").strip()
+        # one pass in lead order: each lead may reuse a customer an earlier lead created (auto),
+        # and ids count up in creation order, so the leads are taken one by one (as tuples)
+        copied = [cf for cf, _ in COPIED]
+        fields = ["idx", "id", "ekey", "nkey", "email", "display", "contact_name", "partner_name", "name",
+                  *[lf for _, lf in COPIED]]
+        for row in rest.select(fields).iter_rows():
+            idx, lead_id, ekey, nkey, email, display, contact_name, partner_name, lead_name = row[:9]
+            contact = (contact_name or "").strip() or (display or "").strip()
+            company = (partner_name or "").strip()
             if mode == "auto":
-                hit = seen_email.get(lead["ekey"]) if lead["ekey"] else None
+                hit = seen_email.get(ekey) if ekey else None
                 how = "email"
                 if hit is None and company:
-                    hit, how = seen_company.get(lead["nkey"] or ""), "company"
+                    hit, how = seen_company.get(nkey or ""), "company"
                 if hit is not None:
-                    new_links.append({"idx": lead["idx"], "cust_id": hit["id"], "cust_name": hit["name"],
-                                      "created": False, "how": how})
+                    new_links.append((idx, hit["id"], hit["name"], False, how))
                     continue
                 if not (contact or company):
                     continue
-            base = {"email": lead["email"] or "", **{cf: lead[lf] or "" for cf, lf in COPIED}}
+            base = {"email": email or "", **{cf: v or "" for cf, v in zip(copied, row[9:], strict=True)}}
             parent = None
             if company:
                 parent = {"id": f"{ID_PREFIX}{number}", "name": company, "is_company": company_text[0],
-                          "parent_id": "", "parent_name": "", **base, "lead": lead["id"]}
+                          "parent_id": "", "parent_name": "", **base, "lead": lead_id}
                 number += 1
                 created.append(parent)
             if contact or not company:
-                name = contact or (lead["name"] or "").strip() or lead["email"] or lead["id"]
+                name = contact or (lead_name or "").strip() or email or lead_id
                 person = {"id": f"{ID_PREFIX}{number}", "name": name, "is_company": company_text[1],
                           "parent_id": parent["id"] if parent else "",
-                          "parent_name": parent["name"] if parent else "", **base, "lead": lead["id"]}
+                          "parent_name": parent["name"] if parent else "", **base, "lead": lead_id}
                 number += 1
                 created.append(person)
                 target = person
             else:
                 target = parent
             assert target is not None
-            new_links.append({"idx": lead["idx"], "cust_id": target["id"], "cust_name": target["name"],
-                              "created": True, "how": "created"})
-            if lead["ekey"]:
-                seen_email.setdefault(lead["ekey"], target)
+            new_links.append((idx, target["id"], target["name"], True, "created"))
+            if ekey:
+                seen_email.setdefault(ekey, target)
             if parent is not None:
-                seen_company.setdefault(lead["nkey"] or "", parent)
+                seen_company.setdefault(nkey or "", parent)
     if new_links:
-        linked.append(pl.DataFrame(new_links, schema=_LINK_SCHEMA))
+        linked.append(pl.DataFrame(new_links, schema=_LINK_SCHEMA, orient="row"))
     links = pl.concat([part.cast(_LINK_SCHEMA) for part in linked]).sort("idx")  # type: ignore[arg-type]
     return CustomerResult(links=links, created=created)
 
