@@ -3,8 +3,9 @@ reader as the leads, link leads to existing customers (own `partner_id`, email k
 name ignoring case and accents), create companies and contacts, and write the customers file
 back in its own format with the new customers after the existing ones.
 
-Linking is done with joins over the whole customers file; only the leads that need a new
-customer go through a Python loop (one iteration per created customer pair).
+Linking is done with joins over the whole customers file; which leads create customers (and
+which reuse one an earlier lead created) is decided in rounds of group-bys, and the new
+customers are numbered with a cumulative sum.
 """
 
 from __future__ import annotations
@@ -172,59 +173,141 @@ def assign_customers(leads: pl.DataFrame, customers: Customers | None, mode: str
         rest = rest.join(n.select("idx"), on="idx", how="anti", maintain_order="left")
         linked += [e, n]
     created: list[dict[str, str]] = []
-    new_links: list[tuple] = []
     if mode in ("auto", "create") and rest.height:
-        number = next_number(customers, extra_ids)
-        company_text = _company_text(customers)
-        seen_email: dict[str, dict[str, str]] = {}  # auto: customers created earlier in this run
-        seen_company: dict[str, dict[str, str]] = {}
-        rest = rest.with_columns(name_key_expr(pl.col("partner_name")).alias("nkey"))
-        # one pass in lead order: each lead may reuse a customer an earlier lead created (auto),
-        # and ids count up in creation order, so the leads are taken one by one (as tuples)
-        copied = [cf for cf, _ in COPIED]
-        fields = ["idx", "id", "ekey", "nkey", "email", "display", "contact_name", "partner_name", "name",
-                  *[lf for _, lf in COPIED]]
-        for row in rest.select(fields).iter_rows():
-            idx, lead_id, ekey, nkey, email, display, contact_name, partner_name, lead_name = row[:9]
-            contact = (contact_name or "").strip() or (display or "").strip()
-            company = (partner_name or "").strip()
-            if mode == "auto":
-                hit = seen_email.get(ekey) if ekey else None
-                how = "email"
-                if hit is None and company:
-                    hit, how = seen_company.get(nkey or ""), "company"
-                if hit is not None:
-                    new_links.append((idx, hit["id"], hit["name"], False, how))
-                    continue
-                if not (contact or company):
-                    continue
-            base = {"email": email or "", **{cf: v or "" for cf, v in zip(copied, row[9:], strict=True)}}
-            parent = None
-            if company:
-                parent = {"id": f"{ID_PREFIX}{number}", "name": company, "is_company": company_text[0],
-                          "parent_id": "", "parent_name": "", **base, "lead": lead_id}
-                number += 1
-                created.append(parent)
-            if contact or not company:
-                name = contact or (lead_name or "").strip() or email or lead_id
-                person = {"id": f"{ID_PREFIX}{number}", "name": name, "is_company": company_text[1],
-                          "parent_id": parent["id"] if parent else "",
-                          "parent_name": parent["name"] if parent else "", **base, "lead": lead_id}
-                number += 1
-                created.append(person)
-                target = person
-            else:
-                target = parent
-            assert target is not None
-            new_links.append((idx, target["id"], target["name"], True, "created"))
-            if ekey:
-                seen_email.setdefault(ekey, target)
-            if parent is not None:
-                seen_company.setdefault(nkey or "", parent)
-    if new_links:
-        linked.append(pl.DataFrame(new_links, schema=_LINK_SCHEMA, orient="row"))
+        new_links, created = _create(rest, mode, next_number(customers, extra_ids), _company_text(customers))
+        linked.append(new_links)
     links = pl.concat([part.cast(_LINK_SCHEMA) for part in linked]).sort("idx")  # type: ignore[arg-type]
     return CustomerResult(links=links, created=created)
+
+
+_DECISION_SCHEMA = {"pos": pl.UInt32, "creator": pl.UInt32, "how": pl.String}
+
+
+def _decide(keys: pl.DataFrame, max_rounds: int = 32) -> pl.DataFrame:
+    """`--customer auto` over the leads that found no customer (`keys`: pos in lead order,
+    `ekey`, `ckey` (the company's name key, null without a company), `eligible` (a contact or
+    company name to create from)): which lead creates customers, and which reuses the ones an
+    earlier lead created, by email first, else by company. One row per deciding lead: pos,
+    creator (itself when it creates) and how (`created`, `email`, `company`).
+
+    In lead order this is a greedy rule: a lead creates when no earlier creator holds its email
+    or company key. It is decided in rounds of group-bys: a lead whose email key an earlier
+    creator holds links to it; a lead that no undecided earlier lead shares a key with is
+    decided now (links by company, creates, or has nothing). Each round decides at least the
+    first undecided lead; long chains (rare) finish in `_decide_in_order`."""
+    undecided = keys
+    claims_e = pl.DataFrame(schema={"ekey": pl.String, "e_by": pl.UInt32})
+    claims_c = pl.DataFrame(schema={"ckey": pl.String, "c_by": pl.UInt32})
+    decided: list[pl.DataFrame] = []
+    for _ in range(max_rounds):
+        if undecided.height == 0:
+            break
+        u = (undecided.join(claims_e, on="ekey", how="left", maintain_order="left")
+             .join(claims_c, on="ckey", how="left", maintain_order="left"))
+        decided.append(u.filter(pl.col("e_by").is_not_null())
+                       .select("pos", pl.col("e_by").alias("creator"), pl.lit("email").alias("how")))
+        u = u.filter(pl.col("e_by").is_null()).with_columns(
+            (pl.col("ekey").is_null() | (pl.col("pos") == pl.col("pos").min().over("ekey"))).alias("e_first"),
+            (pl.col("ckey").is_null() | (pl.col("pos") == pl.col("pos").min().over("ckey"))).alias("c_first"))
+        by_company = u.filter(pl.col("e_first") & pl.col("c_by").is_not_null())
+        ready = u.filter(pl.col("e_first") & pl.col("c_by").is_null() & pl.col("c_first"))
+        creators = ready.filter(pl.col("eligible"))
+        decided += [by_company.select("pos", pl.col("c_by").alias("creator"), pl.lit("company").alias("how")),
+                    creators.select("pos", pl.col("pos").alias("creator"), pl.lit("created").alias("how"))]
+        claims_e = pl.concat([claims_e, creators.filter(pl.col("ekey").is_not_null())
+                              .select("ekey", pl.col("pos").alias("e_by"))])
+        claims_c = pl.concat([claims_c, creators.filter(pl.col("ckey").is_not_null())
+                              .select("ckey", pl.col("pos").alias("c_by"))])
+        undecided = u.filter(~pl.col("e_first") | (pl.col("c_by").is_null() & ~pl.col("c_first"))).select(keys.columns)
+    if undecided.height:
+        decided.append(_decide_in_order(undecided, dict(claims_e.iter_rows()), dict(claims_c.iter_rows())))
+    return pl.concat([d.cast(_DECISION_SCHEMA) for d in decided]) if decided else pl.DataFrame(schema=_DECISION_SCHEMA)  # type: ignore[arg-type]
+
+
+def _decide_in_order(keys: pl.DataFrame, seen_email: dict[str, int], seen_company: dict[str, int]) -> pl.DataFrame:
+    """The same rule as `_decide`, one lead at a time in lead order, from the keys that earlier
+    creators already hold."""
+    rows: list[tuple[int, int, str]] = []
+    for pos, ekey, ckey, eligible in keys.select("pos", "ekey", "ckey", "eligible").iter_rows():
+        if ekey is not None and ekey in seen_email:
+            rows.append((pos, seen_email[ekey], "email"))
+        elif ckey is not None and ckey in seen_company:
+            rows.append((pos, seen_company[ckey], "company"))
+        elif eligible:
+            rows.append((pos, pos, "created"))
+            if ekey is not None:
+                seen_email.setdefault(ekey, pos)
+            if ckey is not None:
+                seen_company.setdefault(ckey, pos)
+    return pl.DataFrame(rows, schema=_DECISION_SCHEMA, orient="row")
+
+
+_CREATED_KEYS = ("id", "name", "is_company", "parent_id", "parent_name", "email", *(cf for cf, _ in COPIED), "lead")
+
+
+def _create(rest: pl.DataFrame, mode: str, number: int,
+            company_text: tuple[str, str]) -> tuple[pl.DataFrame, list[dict[str, str]]]:
+    """The links of the leads that get a new customer (or one an earlier lead created), and
+    the new customers in creation order: per creating lead, in lead order, its company
+    (`partner_name`), then its contact (`contact_name`, else the display name in the email,
+    else the lead's name, email or id) unless it has a company and no contact name."""
+    def text(col: str) -> pl.Expr:
+        return pl.col(col).fill_null("")
+
+    contact = (pl.when(text("contact_name").str.strip_chars() != "").then(text("contact_name").str.strip_chars())
+               .otherwise(text("display").str.strip_chars()))
+    leads = rest.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("pos"), "idx", pl.col("id").alias("lead"),
+        pl.when(text("ekey") != "").then(pl.col("ekey")).alias("ekey"),
+        contact.alias("contact"), text("partner_name").str.strip_chars().alias("company"),
+        text("email").alias("email"), text("name").str.strip_chars().alias("lead_name"),
+        *[text(lf).alias(f"copy:{cf}") for cf, lf in COPIED],
+        name_key_expr(pl.col("partner_name")).fill_null("").alias("nkey"))
+    leads = leads.with_columns(pl.when(pl.col("company") != "").then(pl.col("nkey")).alias("ckey"),
+                               ((pl.col("contact") != "") | (pl.col("company") != "")).alias("eligible"))
+    if mode == "auto":
+        decisions = _decide(leads.select("pos", "ekey", "ckey", "eligible"))
+    else:  # create: every lead gets its own
+        decisions = leads.select("pos", pl.col("pos").alias("creator"), pl.lit("created").alias("how"))
+    creators = (leads.join(decisions.filter(pl.col("how") == "created").select("pos"), on="pos")
+                .sort("pos")
+                .with_columns((pl.col("company") != "").alias("has_parent"),
+                              ((pl.col("contact") != "") | (pl.col("company") == "")).alias("has_person")))
+    made = pl.col("has_parent").cast(pl.UInt32) + pl.col("has_person").cast(pl.UInt32)
+    person_name = (pl.when(pl.col("contact") != "").then("contact").when(pl.col("lead_name") != "")
+                   .then("lead_name").when(pl.col("email") != "").then("email").otherwise("lead"))
+    first = number + made.cum_sum() - made  # the number of each creator's first new customer
+    creators = creators.with_columns(
+        pl.when("has_parent").then(pl.format(ID_PREFIX + "{}", first)).alias("parent_id"),
+        pl.when("has_person").then(pl.format(ID_PREFIX + "{}", first + pl.col("has_parent").cast(pl.UInt32)))
+        .alias("person_id"),
+        person_name.alias("person_name"))
+    creators = creators.with_columns(
+        pl.coalesce("person_id", "parent_id").alias("target_id"),
+        pl.when("has_person").then("person_name").otherwise("company").alias("target_name"))
+    copied = [pl.col(f"copy:{cf}").alias(cf) for cf, _ in COPIED]
+    parents = creators.filter("has_parent").select(
+        "pos", pl.lit(0).alias("k"), pl.col("parent_id").alias("id"), pl.col("company").alias("name"),
+        pl.lit(company_text[0]).alias("is_company"), pl.lit("").alias("parent_id"), pl.lit("").alias("parent_name"),
+        "email", *copied, "lead")
+    persons = creators.filter("has_person").select(
+        "pos", pl.lit(1).alias("k"), pl.col("person_id").alias("id"), pl.col("person_name").alias("name"),
+        pl.lit(company_text[1]).alias("is_company"), pl.col("parent_id").fill_null("").alias("parent_id"),
+        pl.when("has_parent").then("company").otherwise(pl.lit("")).alias("parent_name"),
+        "email", *copied, "lead")
+    created = pl.concat([parents, persons]).sort("pos", "k").select(_CREATED_KEYS).to_dicts()
+    # each deciding lead's link: its own new customer, or an earlier lead's (its contact or, by
+    # company, its company)
+    targets = creators.select(pl.col("pos").alias("creator"), "target_id", "target_name", "parent_id",
+                              pl.col("company").alias("parent_name"))
+    links = (decisions.join(targets, on="creator", maintain_order="left")
+             .join(leads.select("pos", "idx"), on="pos", maintain_order="left")
+             .select("idx",
+                     pl.when(pl.col("how") == "company").then("parent_id").otherwise("target_id").alias("cust_id"),
+                     pl.when(pl.col("how") == "company").then("parent_name").otherwise("target_name")
+                     .alias("cust_name"),
+                     (pl.col("how") == "created").alias("created"), "how"))
+    return links, created
 
 
 def _company_text(customers: Customers) -> tuple[str, str]:

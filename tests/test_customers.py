@@ -9,9 +9,13 @@ import json
 from pathlib import Path
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadtool.convert import ConvertOptions, plan_convert
 from leadtool.customers import (
+    _decide,
+    _decide_in_order,
     assign_customers,
     customers_output,
     empty_customers,
@@ -221,3 +225,35 @@ def test_assign_customers_library_call() -> None:
         (0, "leadtool_partner_1", "Big deal", True, "created")]
     out = customers_output(None, result.created)
     assert b"".join(encode_chunks(out)).decode().splitlines()[1] == "leadtool_partner_1,Big deal,False" + "," * 15
+
+
+# ----------------------------------------------------------------------------- auto: who creates
+KEYS = st.lists(st.tuples(st.sampled_from([None, "a", "b", "c", "d"]), st.sampled_from([None, "X", "Y", "Z", ""]),
+                          st.booleans()), max_size=40)
+
+
+def _keys(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame({"pos": list(range(len(rows))), "ekey": [r[0] for r in rows], "ckey": [r[1] for r in rows],
+                         "eligible": [r[2] or r[1] is not None for r in rows]},  # a company name is eligible
+                        schema={"pos": pl.UInt32, "ekey": pl.String, "ckey": pl.String, "eligible": pl.Boolean})
+
+
+@settings(max_examples=300, deadline=None)
+@given(KEYS, st.integers(min_value=0, max_value=3))
+def test_decisions_in_rounds_match_the_rule_in_lead_order(rows: list[tuple], rounds: int) -> None:
+    # the rounds of group-bys (and their hand-over to the one-by-one rule) decide as the rule
+    # applied lead by lead: a lead creates when no earlier creator holds its email or company
+    keys = _keys(rows)
+    expected = _decide_in_order(keys, {}, {}).sort("pos").rows()
+    assert _decide(keys).sort("pos").rows() == expected
+    assert _decide(keys, max_rounds=rounds).sort("pos").rows() == expected
+
+
+def test_a_long_chain_is_finished_one_by_one() -> None:
+    # each lead shares its email with the one before and its company with the one after: one
+    # lead is decided per round, so the rounds hand over to the rule in lead order
+    rows = [(f"e{i // 2}", f"C{(i + 1) // 2}", True) for i in range(200)]
+    keys = _keys(rows)
+    decided = _decide(keys, max_rounds=4).sort("pos")
+    assert decided.rows() == _decide_in_order(keys, {}, {}).sort("pos").rows()
+    assert decided.filter(pl.col("how") == "created").height == 100
