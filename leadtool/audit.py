@@ -410,17 +410,30 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
         return rows.select(SRC, ROW, *cols, *[pl.col(f"{KIND_PREFIX}{c}").fill_null("s") for c in kind_cols],
                            pl.lit(0, dtype=pl.UInt32).alias(SUB))
 
+    # the heads' rows of the merged file give way to their original rows; those and the
+    # merged-away records are appended (no copy) and everything is put in order by one gather
+    drop = "__lt_drop"
+    parts = [frame.with_columns(pl.lit(False).alias(drop))]
     if heads.height:
         for c in kind_cols:
             if f"{KIND_PREFIX}{c}" not in frame.columns:
-                frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
-        frame = frame.update(original_rows(heads), on=[SRC, ROW, SUB], how="left")
+                parts[0] = parts[0].with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
+        replaced = heads.select(SRC, ROW, pl.lit(0, dtype=pl.UInt32).alias(SUB), pl.lit(True).alias(drop))
+        hit = (frame.select(SRC, ROW, SUB).join(replaced, on=[SRC, ROW, SUB], how="left", maintain_order="left")
+               .get_column(drop).fill_null(False))
+        parts = [parts[0].with_columns(hit), original_rows(heads)]
         result.reverted_cells += heads.height
     if away.height:
-        frame = pl.concat([frame, original_rows(away)], how="diagonal_relaxed")
+        parts.append(original_rows(away))
         result.restored = away.height
-    frame = frame.with_columns(pl.col(c).fill_null("") for c in cols).sort(
-        [SRC, ROW, SUB], maintain_order=True).drop(SUB)
+    del frame  # from here the parts hold the records
+    combined = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+    order = (combined.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__lt_at"), SRC, ROW, SUB,
+                             pl.col(drop).fill_null(False))
+             .filter(~pl.col(drop)).sort([SRC, ROW, SUB], maintain_order=True).get_column("__lt_at"))
+    frame = combined.drop(drop)[order]
+    del combined, parts
+    frame = frame.with_columns(pl.col(c).fill_null("") for c in cols).drop(SUB)
     headers = {c: merged.headers.get(c, c) for c in cols}
     result.records = with_ids(merged.with_frame(frame, columns=cols, headers=headers))
     return result
