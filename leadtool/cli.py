@@ -38,8 +38,8 @@ from .convert import (
 )
 from .customers import customers_output, read_customers
 from .dupes import as_csv as dupes_csv
-from .dupes import as_json as dupes_json
 from .dupes import duplicate_table
+from .dupes import json_text as dupes_json_text
 from .dupes import stats as dupes_stats
 from .errors import LeadtoolError, UsageError
 from .fields import parse_map_options
@@ -255,7 +255,7 @@ def dupes(
     table = duplicate_table(records, found, ordered_members(records, found, head=head,
                                                             config=ctx.config))
     if format == "json":
-        print_json(dupes_json(records, found, table))
+        sys.stdout.write(dupes_json_text(records, found, table) + "\n")
     elif format == "csv":
         sys.stdout.write(dupes_csv(table))
     else:

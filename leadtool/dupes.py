@@ -11,11 +11,13 @@ JSON shape (documented in the README):
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import polars as pl
 
 from .groups import IDX, Groups
+from .io import json_str
 from .records import ROW, SRC, Records
 
 SHOWN_FIELDS = ("name", "email_from", "partner_name", "create_date")
@@ -62,6 +64,39 @@ def as_json(records: Records, groups: Groups, table: pl.DataFrame) -> dict[str, 
         current["records"].append({k: row[k] for k in ("id", "head", "file", "row",
                                                          *SHOWN_FIELDS)})
     return {"stats": stats(records, groups), "groups": out}
+
+
+def json_text(records: Records, groups: Groups, table: pl.DataFrame) -> str:
+    """`json.dumps(as_json(...), ensure_ascii=False, indent=2)`, character for character, built
+    by polars: json.dumps indents in pure Python, 3 s for the 322k records of a 1M-row export."""
+    stats_text = json.dumps(stats(records, groups), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    if table.height == 0:
+        return '{\n  "stats": ' + stats_text + ',\n  "groups": []\n}'
+    pad = " " * 10
+
+    def field(name: str, value: pl.Expr, last: bool = False) -> list[pl.Expr]:
+        return [pl.lit(f'{pad}"{name}": '), value, pl.lit("\n" if last else ",\n")]
+
+    flag = pl.when(pl.col("head")).then(pl.lit("true")).otherwise(pl.lit("false"))
+    shown = [part for k, f in enumerate(SHOWN_FIELDS)
+             for part in field(f, json_str(pl.col(f)), last=k == len(SHOWN_FIELDS) - 1)]
+    record = pl.concat_str([pl.lit("        {\n"), *field("id", json_str(pl.col("id"))), *field("head", flag),
+                            *field("file", json_str(pl.col("file"))), *field("row", pl.col("row").cast(pl.String)),
+                            *shown, pl.lit("        }")])
+    per_group = table.group_by("group", maintain_order=True).agg(
+        record.str.join(",\n").alias("records"), pl.col("id").first().alias("head_id"),
+        pl.col("size").first(), pl.col("large").first())
+    reasons = groups.info.select("group", pl.col("reasons").list.eval(
+        pl.lit("        ") + json_str(pl.element())).list.join(",\n").alias("reasons"))
+    per_group = per_group.join(reasons, on="group", how="left", maintain_order="left")
+    text = per_group.select(pl.concat_str(
+        pl.lit('    {\n      "group": '), pl.col("group").cast(pl.String),
+        pl.lit(',\n      "reasons": [\n'), pl.col("reasons"), pl.lit('\n      ],\n      "size": '),
+        pl.col("size").cast(pl.String), pl.lit(',\n      "large": '),
+        pl.when(pl.col("large")).then(pl.lit("true")).otherwise(pl.lit("false")),
+        pl.lit(',\n      "head": '), json_str(pl.col("head_id")), pl.lit(',\n      "records": [\n'),
+        pl.col("records"), pl.lit("\n      ]\n    }")).str.join(",\n")).item()
+    return '{\n  "stats": ' + stats_text + ',\n  "groups": [\n' + text + "\n  ]\n}"
 
 
 def as_csv(table: pl.DataFrame) -> str:

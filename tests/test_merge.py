@@ -292,3 +292,25 @@ def test_verbose_prints_how_long_each_step_took(tmp_path: Path) -> None:
     assert result.exit_code == 0
     steps = re.findall(r"^(\w[\w ,]*): \d+\.\d\d s$", result.stderr, flags=re.M)
     assert steps[:3] == ["reading", "grouping", "planning"] and len(steps) == 4
+
+
+def test_dupes_json_text_escapes_as_json_dumps(tmp_path: Path) -> None:
+    import importlib
+
+    from leadtool.groups import find_groups
+    from leadtool.io import load
+    from leadtool.merge import ordered_members
+
+    dupes = importlib.import_module("leadtool.dupes")
+    src = tmp_path / "odd.csv"
+    names = ["back\\slash", "ctl\x01\x1f", "line\u2028sep", "del\x7f", "emoji 😀", 'say "hi"', "tab\there"]
+    rows = "".join(f'{i},"{n.replace(chr(34), chr(34) * 2)}",p{i % 2}@x.com\n' for i, n in enumerate(names, 1))
+    src.write_text("id,name,email_from\n" + rows, encoding="utf-8")
+    lonely = tmp_path / "lonely.csv"
+    lonely.write_text("id,name,email_from\n1,a,a@x.com\n", encoding="utf-8")
+    for path in (src, lonely):
+        records = load([str(path)])
+        found = find_groups(records)
+        table = dupes.duplicate_table(records, found, ordered_members(records, found))
+        assert dupes.json_text(records, found, table) == json.dumps(
+            dupes.as_json(records, found, table), ensure_ascii=False, indent=2)
