@@ -425,6 +425,10 @@ def _nested_json(text: str, fmt: FileFormat, level: int) -> str | None:
 _JSON_SEPARATORS = re.compile(r'"(?:[^"\\]|\\.)*"|([,:])( ?)')
 
 
+_SPACES = re.compile(" *")
+_LINE_BREAKS = re.compile("[\r\n]*")
+
+
 def _sniff_json_layout(text: str, fmt: FileFormat) -> None:
     body = text.strip()
     # json.dumps' ensure_ascii escapes everything outside ' '..'~' (DEL too) in strings
@@ -432,10 +436,11 @@ def _sniff_json_layout(text: str, fmt: FileFormat) -> None:
     fmt.final_newline = text.endswith("\n")
     fmt.newline = "\r\n" if "\r\n" in text else "\n"
     if fmt.kind == "json":
-        after = body[1:].lstrip(" ")
-        if after.startswith(("\n", "\r\n")):
-            line = after.lstrip("\r\n").split("\n", 1)[0]
-            fmt.json_indent = len(line) - len(line.lstrip(" "))
+        # positions, not slices: a slice of a large file's text is a copy of it
+        at = _SPACES.match(body, 1).end()
+        if body.startswith(("\n", "\r\n"), at):
+            start = _LINE_BREAKS.match(body, at).end()
+            fmt.json_indent = _SPACES.match(body, start).end() - start
             fmt.json_item_sep, fmt.json_key_sep = ",", ": "
             return
     item_sep = key_sep = None
