@@ -486,6 +486,8 @@ def _key_order(objects: list[dict]) -> list[str]:
 
 
 _ABSENT = object()
+_PLAIN_KINDS: dict[type, str | None] = {str: None, _Raw: "r", type(None): "r"}  # JSON null is kept as 'null'
+_PLAIN_TYPES = set(_PLAIN_KINDS)
 
 
 def _read_json(text: str, path: str, fmt: FileFormat) -> tuple[list[str], pl.DataFrame]:
@@ -517,7 +519,7 @@ def _read_json_objects(text: str, path: str, fmt: FileFormat) -> tuple[list[str]
                 raise InputError("each JSON line must be an object", file=path, line=k)
             objects.append(obj)
     headers = _key_order(objects)
-    data: dict[str, list] = {}
+    data: dict[str, list | pl.Series] = {}
     if len(headers) > 1 and all(len(obj) == len(headers) for obj in objects):
         # every object has every key: one C-level lookup per object, then a transposition
         table: list = list(zip(*map(operator.itemgetter(*headers), objects), strict=True)) or [()] * len(headers)
@@ -525,10 +527,15 @@ def _read_json_objects(text: str, path: str, fmt: FileFormat) -> tuple[list[str]
         table = [[obj.get(h, _ABSENT) for obj in objects] for h in headers]
     for i, cells in enumerate(table):
         cells = list(cells)
-        if all(type(v) is str for v in cells):  # the usual column: strings only, as they are
+        types = set(map(type, cells))
+        if types <= {str}:  # the usual column: strings only, as they are
             data[f"c{i}"] = cells
             continue
-        # numbers and constants (kept as their JSON text), absent keys, nested values
+        if types <= _PLAIN_TYPES:  # strings, numbers (a _Raw is their text) and nulls: no per-cell Python
+            data[f"c{i}"] = pl.Series(cells, dtype=pl.String, strict=False).fill_null("null")
+            data[f"{KIND_PREFIX}c{i}"] = list(map(_PLAIN_KINDS.__getitem__, map(type, cells)))
+            continue
+        # booleans, absent keys, nested values
         data[f"c{i}"] = [v if type(v) is str else "" if v is _ABSENT else _json_value(v, fmt)[0] for v in cells]
         data[f"{KIND_PREFIX}c{i}"] = [None if type(v) is str else "a" if v is _ABSENT else "r" for v in cells]
     if not data:  # objects without keys: keep their count
