@@ -507,17 +507,24 @@ def _read_json_objects(text: str, path: str, fmt: FileFormat) -> tuple[list[str]
             raise InputError("JSON must be an array of objects", file=path)
         objects = doc
     else:
+        decoder = json.JSONDecoder(**loads)  # json.loads with options would make one per line
         # only \n ends a line: str.splitlines would also split at \x85 or \u2028 in a value
-        for k, line in enumerate(text.split("\n"), 1):
-            if not line.strip(" \t\r"):
-                continue
-            try:
-                obj = json.loads(line, **loads)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON: {exc.msg}", file=path, line=k) from None
-            if not isinstance(obj, dict):
-                raise InputError("each JSON line must be an object", file=path, line=k)
-            objects.append(obj)
+        lines = [(k, line) for k, line in enumerate(text.split("\n"), 1) if line.strip(" \t\r")]
+        try:  # the lines as one array, one call; any doubt and they are read one by one
+            doc = decoder.decode("[" + ",".join(line for _, line in lines) + "]")
+            if len(doc) == len(lines) and all(type(obj) is dict for obj in doc):
+                objects = doc
+        except json.JSONDecodeError:
+            pass
+        if len(objects) != len(lines):
+            for k, line in lines:
+                try:
+                    obj = decoder.decode(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"invalid JSON: {exc.msg}", file=path, line=k) from None
+                if not isinstance(obj, dict):
+                    raise InputError("each JSON line must be an object", file=path, line=k)
+                objects.append(obj)
     headers = _key_order(objects)
     data: dict[str, list | pl.Series] = {}
     if len(headers) > 1 and all(len(obj) == len(headers) for obj in objects):

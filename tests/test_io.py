@@ -645,3 +645,22 @@ def test_an_error_while_reading_is_not_masked(tmp_path: Path, monkeypatch, map_f
     monkeypatch.setattr(lio, "_parse", broken)
     with pytest.raises(ValueError, match="boom"):
         lio.load([str(path)])
+
+
+@pytest.mark.parametrize(("text", "line", "needle"), [
+    ('{"a": 1}\n{"a": 2}, {"a": 3}\n', 2, "invalid JSON"),  # a valid array item, not a JSON line
+    ('{"a": 1}\n\n[{"a": 2}]\n', 3, "must be an object"),
+    ('{"a": 1}\r\n{"a": \r\n', 2, "invalid JSON"),
+])
+def test_json_lines_errors_name_the_line(cli, tmp_path: Path, text: str, line: int, needle: str) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(text.encode("utf-8"))
+    assert_one_line_error(cli("inspect", path), "x.jsonl", f"line {line}", needle)
+
+
+def test_json_lines_read_at_once_keep_blank_lines_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    data = b'{"id": "1", "n": 1.50}\r\n\r\n{"id": "2", "n": null}\r\n'
+    path.write_bytes(data)
+    records = lio.load([str(path)])
+    assert data_rows(records) == [("1", "1.50"), ("2", "null")]
