@@ -248,6 +248,7 @@ def dupes(
     """The duplicate groups: a table, --format json, or --format csv (reusable with merge --groups)."""
     if format not in ("text", "json", "csv"):
         raise UsageError(f"--format {format!r}: expected text, json or csv")
+    n = parse_count(limit, "--limit")
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     records = ctx.load(files)
     found = _groups(ctx, records, by, include_closed, email_key, canonical_email, default_region,
@@ -260,7 +261,6 @@ def dupes(
         sys.stdout.write(dupes_csv(table))
     else:
         console = make_console(quiet=quiet)
-        n = None if limit == "all" else int(limit)
         console.print(dupes_table(table, n))
         s = dupes_stats(records, found)
         more = f" (first {n} shown; --limit all shows every group)" if n is not None and s["groups"] > n else ""
@@ -289,6 +289,7 @@ def merge(
     """Preview the merges, then merge each group into its head and write OUTPUT and the audit log."""
     if output == "-" and not audit and not dry_run:
         raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
+    n = parse_count(preview, "--preview")
     audit = audit or (default_audit_path(output) if output != "-" else None)
     refuse_overwrite([output, audit], files + (opportunities or []))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
@@ -305,7 +306,6 @@ def merge(
                           allow_large=allow_large_groups)
     summary = {**plan.summary()}
     summary["records_kept"] = len(records) - summary["records_merged_away"]
-    n = None if preview == "all" else int(preview)
     for table in merge_preview(plan, records, n) if not quiet else []:
         console.print(table)
     console.print(merge_summary(summary, plan.groups.height, n))
@@ -396,8 +396,7 @@ def convert(
 
     if output == "-" and not audit and not dry_run:
         raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
-    if preview != "all" and not preview.isdigit():
-        raise UsageError(f"--preview {preview!r}: expected a number or all")
+    n = parse_count(preview, "--preview")
     audit = audit or (default_audit_path(output) if output != "-" else None)
     inputs = files + (opportunities or []) + ([customers] if customers else [])
     refuse_overwrite([output, audit, customers_out], inputs)
@@ -415,7 +414,6 @@ def convert(
         known = read_customers(customers) if customers else None
         step("planning")
         plan = plan_convert(records, options, customers=known, config=ctx.config)
-    n = None if preview == "all" else int(preview)
     console.print(convert_preview(plan, n))
     console.print(convert_summary(plan, n))
     if dry_run:

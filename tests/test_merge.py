@@ -314,3 +314,31 @@ def test_dupes_json_text_escapes_as_json_dumps(tmp_path: Path) -> None:
         table = dupes.duplicate_table(records, found, ordered_members(records, found))
         assert dupes.json_text(records, found, table) == json.dumps(
             dupes.as_json(records, found, table), ensure_ascii=False, indent=2)
+
+
+def test_dupes_table_marks_heads_and_limits_groups() -> None:
+    result = runner.invoke(app, ["dupes", str(GOLDEN / "heads.csv"), "--limit", "2"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for column in ("group", "reason", "id", "name", "email", "company", "created"):
+        assert column in out
+    assert "★ 9" in out and "  10 " in out and "★ 100000" in out  # the head of each group first
+    assert "4 duplicate groups holding 8 of 8 records (first 2 shown; --limit all shows every group)" in out
+    shown = runner.invoke(app, ["dupes", str(GOLDEN / "heads.csv"), "--limit", "all"], env={"COLUMNS": "160"})
+    assert shown.stdout.count("★") == 4 and "first" not in shown.stdout
+
+
+def test_dupes_table_marks_large_groups(tmp_path: Path) -> None:
+    src = tmp_path / "big.csv"
+    src.write_text("id,email_from\n" + "".join(f"{i},same@x.com\n" for i in range(1, 5)))
+    result = runner.invoke(app, ["dupes", str(src), "--max-group", "3"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0 and "(large)" in result.stdout
+
+
+@pytest.mark.parametrize(("command", "option"), [("dupes", "--limit"), ("merge", "--preview"),
+                                                 ("convert", "--preview")])
+def test_counts_are_checked_before_reading(tmp_path: Path, command: str, option: str) -> None:
+    extra = {"merge": ["-o", str(tmp_path / "o.csv")], "convert": ["-o", str(tmp_path / "o.csv"), "--all"]}
+    result = runner.invoke(app, [command, str(tmp_path / "missing.csv"), option, "some", *extra.get(command, [])])
+    assert result.exit_code == 2
+    assert f"{option} 'some': expected a number" in result.stderr and "internal error" not in result.stderr
