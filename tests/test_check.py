@@ -416,3 +416,21 @@ def test_duplicates_across_files_name_the_first_file(tmp_path):
         (str(b), 5, "duplicate-id", "1", f"id '1' is already used by the record on line 2 of {a}"),
     ]
     assert report.stats["by_rule"]["duplicates"] == 2 and report.stats["duplicate_groups"] == 2
+
+
+def test_unwritable_step_summary_warns_and_keeps_the_exit_code(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))  # a folder: cannot be appended to
+    path = write(tmp_path, CLEAN + BROKEN["bad-date"][0] + "\n")
+    result = cli("check", path, "--format", "github", "--ignore", "duplicates")
+    assert result.exit_code == 1
+    assert "cannot write the step summary" in result.stderr
+    summary = step_summary(check_records(load([str(path)]), Config(), ignore=["duplicates"]))
+    assert "| `duplicates` | ignored |" in summary
+
+
+def test_text_table_names_files_when_several(cli, tmp_path):
+    a = write(tmp_path, "id,email_from\n1,bad\n", "a.csv")
+    b = write(tmp_path, "id,email_from\n2,worse\n", "b.csv")
+    result = cli("check", a, b)
+    assert result.exit_code == 1
+    assert "file" in result.stdout and "a.csv" in result.stdout and "b.csv" in result.stdout
