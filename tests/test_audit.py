@@ -146,3 +146,22 @@ def test_undo_with_data_columns_named_like_helpers(tmp_path: Path) -> None:
     result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored)])
     assert result.exit_code == 0, result.output
     assert restored.read_bytes() == src.read_bytes()
+
+
+def test_edited_merged_file_without_a_head_or_a_column(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,name,email_from,city\n1,A,a@x.com,\n2,B,a@x.com,Gent\n3,C,c@x.com,Liège\n")
+    out = tmp_path / "out.csv"
+    assert runner.invoke(app, ["merge", str(src), "-o", str(out), "--yes", "--quiet"]).exit_code == 0
+    assert out.read_text() == "id,name,email_from,city\n1,A,a@x.com,Gent\n3,C,c@x.com,Liège\n"
+    # the head (1) deleted, and the city column dropped, after the merge
+    out.write_text("id,name,email_from\n3,C,c@x.com\n")
+    restored = tmp_path / "restored.csv"
+    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored)])
+    assert result.exit_code == 0, result.output
+    assert "head '1' is not in the merged file; restored from the audit log" in result.stderr
+    # the group comes back whole from the log; the column comes back in its place (empty where
+    # only the merged file could say); 3, unknown to the log with no known record before it,
+    # stays first
+    assert restored.read_text().splitlines() == [
+        "id,name,email_from,city", "3,C,c@x.com,", "1,A,a@x.com,", "2,B,a@x.com,Gent"]
