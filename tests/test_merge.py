@@ -342,3 +342,20 @@ def test_counts_are_checked_before_reading(tmp_path: Path, command: str, option:
     result = runner.invoke(app, [command, str(tmp_path / "missing.csv"), option, "some", *extra.get(command, [])])
     assert result.exit_code == 2
     assert f"{option} 'some': expected a number" in result.stderr and "internal error" not in result.stderr
+
+
+def test_opportunities_file_without_type_column(tmp_path: Path) -> None:
+    # SPEC 1.2: a file without a type column holds leads, unless given with --opportunities
+    leads, opps = tmp_path / "leads.csv", tmp_path / "opps.csv"
+    leads.write_text("id,name,email_from,create_date\n1,Lead A,a@x.com,2024-01-01\n2,Lead B,b@x.com,2024-01-01\n")
+    opps.write_text("id,name,email_from,create_date\n10,Opp A,a@x.com,2024-02-01\n")
+    inspected = runner.invoke(app, ["inspect", str(leads), "--opportunities", str(opps), "--format", "json"])
+    assert [(f["leads"], f["opportunities"]) for f in json.loads(inspected.stdout)] == [(2, 0), (0, 1)]
+
+    def heads(*args: str) -> list[str]:
+        result = runner.invoke(app, ["dupes", str(leads), "--opportunities", str(opps), "--format", "csv", *args])
+        assert result.exit_code == 0, result.output
+        return [row[1] for row in pl.read_csv(result.stdout.encode(), infer_schema=False).rows() if row[2] == "true"]
+
+    assert heads() == ["1"]  # the oldest
+    assert heads("--head", "odoo") == ["10"]  # Odoo's ranking: opportunities before leads
