@@ -664,3 +664,13 @@ def test_json_lines_read_at_once_keep_blank_lines_and_crlf(tmp_path: Path) -> No
     path.write_bytes(data)
     records = lio.load([str(path)])
     assert data_rows(records) == [("1", "1.50"), ("2", "null")]
+
+
+def test_stray_quotes_are_read_leniently_and_written_back_standard(tmp_path: Path) -> None:
+    # not RFC 4180: a quote inside an unquoted value, a value after a closing quote. Read as
+    # Excel reads them; written back in standard quoting (the values are kept, not the bytes)
+    path = tmp_path / "stray.csv"
+    path.write_bytes(b'id,name\n1,5" screen\n2,"x"y\n3,plain\n')
+    records = lio.load([str(path)])
+    assert data_rows(records) == [("1", '5" screen'), ("2", "xy"), ("3", "plain")]
+    assert roundtrip(path) == b'id,name\n1,"5"" screen"\n2,xy\n3,plain\n'
