@@ -53,3 +53,28 @@ def test_check_and_undo(tmp_path: Path) -> None:
 
 def test_email_key_export() -> None:
     assert leadtool.email_key("Name <NaMe@DoMaIn.CoM>") == "name@domain.com"
+
+
+def test_library_convert_equals_cli(tmp_path: Path) -> None:
+    df = leadtool.load(str(SAMPLE))
+    converted = leadtool.convert(df, all=True, salespersons=["Ann"], now="2024-06-01 12:00:00")
+    leadtool.write(converted, str(tmp_path / "lib.csv"))
+    result = CliRunner().invoke(app, ["convert", str(SAMPLE), "-o", str(tmp_path / "cli.csv"), "--all",
+                                      "--salesperson", "Ann", "--now", "2024-06-01 12:00:00", "--yes", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "lib.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
+
+
+def test_audit_lines_are_the_logs_merge_events(tmp_path: Path) -> None:
+    import json
+
+    lines = leadtool.audit_lines(leadtool.plan_merge(leadtool.load(str(SAMPLE))), at="2024-06-01T12:00:00Z")
+    out = tmp_path / "out.csv"
+    CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(out), "--yes", "--quiet"])
+    logged = [json.loads(line) for line in Path(f"{out}.audit.jsonl").read_text().splitlines()[1:]]
+    events = [json.loads(line) for line in lines]
+    for event in logged + events:
+        event["at"] = "AT"
+        for rec in event["records"].values():
+            rec["file"] = "FILE"  # the library's frame has no file of its own
+    assert events == logged
