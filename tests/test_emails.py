@@ -92,3 +92,27 @@ def test_first_address_and_display_name() -> None:
     assert out.get_column("a").to_list() == ["Ana.Silva@X.com", "lea@y.fr", "Tom@Z.com", None,
                                              None]
     assert out.get_column("n").to_list() == ["Ana Silva", "Dupont, Léa", None, None, None]
+
+
+def test_email_key_all_and_canonical_in_groups(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from leadtool.cli import app
+
+    src = tmp_path / "e.csv"
+    src.write_text('id,email_from\n1,"a@x.com, B@x.com"\n2,b@x.com\n3,Name <c@x.com>; d@x.com\n4,D@X.com\n'
+                   "5,a.b+news@gmail.com\n6,ab@googlemail.com\n")
+
+    def groups(*args: str) -> list[tuple[str, str, str]]:
+        result = CliRunner().invoke(app, ["dupes", str(src), "--format", "csv", *args])
+        assert result.exit_code == 0, result.output
+        return [(g, i, r) for g, i, _, r, *_ in pl.read_csv(result.stdout.encode(), infer_schema=False).rows()]
+
+    assert groups() == []  # the first address of each is its key: no two alike
+    assert groups("--email-key", "all") == [  # any address joins
+        ("1", "1", "email:b@x.com"), ("1", "2", "email:b@x.com"),
+        ("2", "3", "email:d@x.com"), ("2", "4", "email:d@x.com")]
+    assert groups("--canonical-email") == [  # +tags and gmail dots dropped, googlemail is gmail
+        ("1", "5", "email:ab@gmail.com"), ("1", "6", "email:ab@gmail.com")]
+    bad = CliRunner().invoke(app, ["dupes", str(src), "--email-key", "none"])
+    assert bad.exit_code == 2 and "--email-key 'none': expected 'first' or 'all'" in bad.stderr
