@@ -628,6 +628,8 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
         raise UsageError("no input file given")
     if list(paths).count("-") > 1:
         raise UsageError("standard input ('-') can be given only once")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise UsageError(f"--delimiter {delimiter!r}: expected one character (or tab), not a quote or line break")
     frames: list[pl.DataFrame] = []
     sources: list[Source] = []
     columns: list[str] = []

@@ -359,3 +359,31 @@ def test_opportunities_file_without_type_column(tmp_path: Path) -> None:
 
     assert heads() == ["1"]  # the oldest
     assert heads("--head", "odoo") == ["10"]  # Odoo's ranking: opportunities before leads
+
+
+def test_include_closed(tmp_path: Path) -> None:
+    # SPEC 2: archived and won records join automatic groups only with --include-closed
+    src = tmp_path / "c.csv"
+    src.write_text("id,email_from,active,probability\n1,a@x.com,True,10\n2,a@x.com,False,10\n"
+                   "3,a@x.com,True,100\n4,b@x.com,True,10\n5,b@x.com,no,0\n")
+
+    def ids(*args: str) -> list[str]:
+        result = runner.invoke(app, ["dupes", str(src), "--format", "csv", *args])
+        assert result.exit_code == 0, result.output
+        return pl.read_csv(result.stdout.encode(), infer_schema=False).get_column("id").to_list()
+
+    assert ids() == []
+    assert ids("--include-closed") == ["1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize(("delimiter", "ok"), [(";", True), ("tab", True), ("\\t", True), (";;", False),
+                                               ('"', False)])
+def test_delimiter_option(tmp_path: Path, delimiter: str, ok: bool) -> None:
+    sep = "\t" if "t" in delimiter else ";"
+    src = tmp_path / "d.txt"
+    src.write_text(f"id{sep}email_from{sep}note\n1{sep}a@x.com{sep}x,y\n2{sep}a@x.com{sep}z\n")
+    result = runner.invoke(app, ["dupes", str(src), "--format", "csv", "--delimiter", delimiter])
+    if ok:
+        assert result.exit_code == 0 and result.stdout.count("email:a@x.com") == 2
+    else:
+        assert result.exit_code == 2 and "expected one character" in result.stderr
