@@ -109,6 +109,8 @@ def parse_map_options(items: Iterable[str]) -> dict[str, str]:
         fld = fld.strip()
         if fld not in FIELDS:
             raise UsageError(f"--map {item!r}: unknown field {fld!r} (fields: {', '.join(FIELDS)})")
+        if not header:
+            raise UsageError(f"--map {item!r}: expected FIELD=HEADER (the header is missing)")
         mapping[fld] = header
     return mapping
 

@@ -15,7 +15,7 @@ from .config import Config
 from .emails import email_keys_all_expr
 from .errors import InputError, UsageError
 from .normalize import closed_expr, email_key_of
-from .phones import phone_keys
+from .phones import check_region, phone_keys
 from .records import ID, Records
 
 IDX = "__lt_idx"  # a record's position in Records.frame
@@ -159,6 +159,10 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
     email key of every record, when the caller has computed it already (`emails.email_keys`)."""
     if email_key not in ("first", "all"):
         raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
+    if max_group < 2:
+        raise UsageError(f"--max-group {max_group}: expected 2 or more (a group has two records at least)")
+    if default_region is not None:
+        check_region(default_region)
     edges = pl.concat([
         _edges(records, by, include_closed, email_key, canonical, default_region, config, keys),
         _manual_edges(records, manual),

@@ -20,6 +20,14 @@ COUNTRY_CODES = {
 }
 
 
+def check_region(region: str) -> None:
+    """--default-region: a region libphonenumber knows (BE, US, ...), else a usage error."""
+    from .errors import UsageError
+
+    if region.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise UsageError(f"--default-region {region!r}: expected a two-letter country code (BE, FR, US, ...)")
+
+
 def _region(country: str, default: str | None) -> str | None:
     c = (country or "").strip()
     if len(c) == 2 and c.isalpha():

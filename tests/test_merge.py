@@ -387,3 +387,13 @@ def test_delimiter_option(tmp_path: Path, delimiter: str, ok: bool) -> None:
         assert result.exit_code == 0 and result.stdout.count("email:a@x.com") == 2
     else:
         assert result.exit_code == 2 and "expected one character" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--max-group", "1"], "--max-group 1: expected 2 or more"),
+    (["--map", "name="], "the header is missing"),
+    (["--default-region", "XX", "--by", "phone"], "--default-region 'XX': expected a two-letter country code"),
+])
+def test_option_values_are_checked(args: list[str], needle: str) -> None:
+    result = runner.invoke(app, ["dupes", str(GOLDEN / "rules.csv"), *args])
+    assert result.exit_code == 2 and needle in result.stderr and "internal error" not in result.stderr
