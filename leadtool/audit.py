@@ -367,7 +367,7 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
         return src_of.get(rec.get("file"), len(files)), int(rec.get("row", 0))
 
     columns = run.get("columns") or merged.columns
-    cols = [c for c in columns if c in merged.columns] + [c for c in columns if c not in merged.columns]
+    cols = list(columns)  # the input's order, also for columns the merged file no longer has
     originals = _merged_records(audit, src_of, cols)
     converts = audit.of("convert")
     result.created_customers = [str(e.get("customer", {}).get("id") if isinstance(e.get("customer"), dict)
@@ -387,11 +387,14 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
             f"the merged file has {frame.height} records where {expected} were written: it was "
             "edited after the merge; records are matched by id")
         frame = frame.with_columns(_places_by_id(frame, originals, [e for e in converts if "file" in e], pos))
+    json_file = merged.sources[0].fmt.kind != "csv"
     for c in cols:
-        if c not in frame.columns:
-            frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c))
-        if merged.sources[0].fmt.kind != "csv" and f"{KIND_PREFIX}{c}" not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
+        kind = f"{KIND_PREFIX}{c}"
+        if c not in frame.columns:  # a key no record of the merged file has: absent from all
+            frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c),
+                                       *([pl.lit("a", dtype=pl.String).alias(kind)] if json_file else []))
+        elif json_file and kind not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(kind))
     known = frame.select(SRC, ROW, SUB).filter(pl.col(SUB) == 0)  # places only: a filter copies
     frame = _revert_conversions(frame, known, converts, cols, pos, result)
     # heads back to their original values, merged-away records back in place; a head that is

@@ -24,7 +24,7 @@ from .normalize import (
     number_expr,
     type_expr,
 )
-from .records import HIDDEN_PREFIX, ID, Records
+from .records import HIDDEN_PREFIX, ID, KIND_PREFIX, Records
 
 HEAD_RULE_FIELDS = ("id", "create_date", "probability", "active", "date_conversion")
 ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
@@ -41,7 +41,9 @@ class MergePlan:
     """`groups`: group, head (id), head_idx, reasons, merged (ids, head order), size, skipped.
     `members`: group, idx, id, pos (0 is the head), in head order.
     `values`: one row per merged group: the value of every column after merging, with the
-    group (`__lt_group`) and the head's position (`__lt_head_idx`).
+    group (`__lt_group`) and the head's position (`__lt_head_idx`); for JSON inputs also the
+    kind (`KIND_PREFIX` + column: number, null or nested `r`, absent `a`, string null) of each
+    changed column's new value, the kind of the record it came from.
     `changes`: group, column, before, after, source (list of ids), composed."""
 
     groups: pl.DataFrame
@@ -255,6 +257,21 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
     raise UsageError(f"unknown merge rule {rule!r}")
 
 
+def _new_kinds(g: _Groups, col: str, sources: pl.Series, composed: bool, changed: pl.Series) -> pl.Series:
+    """JSON inputs: the kind of each group's new value, the kind it had in the record it came
+    from (a number stays a number, a nested array stays an array); a composed value (joined
+    notes, united tags) is a string (null kind). Unchanged groups keep the head's own kind."""
+    kind = f"{KIND_PREFIX}{col}"
+    head_kind = g.heads.get_column(kind)
+    if composed:
+        new = pl.Series(kind, [None] * g.heads.height, dtype=pl.String)
+    else:
+        where = pl.DataFrame({G: g.groups, ID: sources.list.first()})
+        lookup = g.data.select(G, ID, kind).unique([G, ID], keep="first", maintain_order=True)
+        new = where.join(lookup, on=[G, ID], how="left", maintain_order="left").get_column(kind)
+    return new.zip_with(changed.fill_null(False), head_kind)
+
+
 def _prepared(records: Records, members: pl.DataFrame) -> pl.DataFrame:
     """The grouped records' data in head order, with the helper columns the rules need."""
     rows = records.frame[members[IDX]]
@@ -310,6 +327,7 @@ def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
     g = _Groups(data)
     composed = {c for c in columns if rules[c] in COMPOSED_RULES}
     after: dict[str, pl.Series] = {}
+    kinds: dict[str, pl.Series] = {}
     long_parts = []
     firsts = _resolve_first(g, [c for c in columns if rules[c] == "first"], records)
     for col in columns:
@@ -317,6 +335,8 @@ def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
         before = g.heads.get_column(col)
         after[col] = value.fill_null(before)
         changed = after[col] != before
+        if f"{KIND_PREFIX}{col}" in g.data.columns and changed.any():
+            kinds[f"{KIND_PREFIX}{col}"] = _new_kinds(g, col, sources, col in composed, changed)
         if changed.any():
             long_parts.append(pl.DataFrame({
                 "group": g.groups.filter(changed), "column": pl.Series([col] * int(changed.sum()), dtype=pl.String),
@@ -324,7 +344,8 @@ def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
                 "source": sources.filter(changed).cast(pl.List(pl.String)),
                 "composed": pl.Series([col in composed] * int(changed.sum()), dtype=pl.Boolean),
             }))
-    values = pl.DataFrame(after).with_columns(g.groups.alias(G), g.heads.get_column(IDX).alias(HEAD))
+    values = pl.DataFrame(after).with_columns(g.groups.alias(G), g.heads.get_column(IDX).alias(HEAD),
+                                              *[k.alias(name) for name, k in kinds.items()])
     schema = {"group": pl.UInt32, "column": pl.String, "before": pl.String, "after": pl.String,
               "source": pl.List(pl.String), "composed": pl.Boolean}
     changes = (pl.concat(long_parts).sort("group", maintain_order=True) if long_parts
@@ -356,6 +377,12 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
         query = query.with_columns(
             pl.coalesce(pl.lit(plan.values.get_column(c)).gather(slot), pl.col(c)).alias(c)
             for c in plan.columns if c in changed)
+        kind_cols = [k for k in plan.values.columns if k.startswith(KIND_PREFIX)]
+        if kind_cols:  # a kind may be null (a string): the heads' rows take theirs as they are
+            head_row = pl.lit(slot).is_not_null()
+            query = query.with_columns(
+                pl.when(head_row).then(pl.lit(plan.values.get_column(k)).gather(slot)).otherwise(pl.col(k)).alias(k)
+                for k in kind_cols)
     if away.len():
         query = query.filter(pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1)
                              .scatter(away, False))

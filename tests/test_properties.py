@@ -165,3 +165,44 @@ def test_dupes_json_is_what_json_dumps_writes(data: bytes) -> None:
         assert dupes.json_text(records, found, table) == expected
         result = runner.invoke(app, ["dupes", str(src), "--format", "json"])
         assert result.exit_code == 0 and result.stdout == expected + "\n"
+
+
+JSON_VALUE = st.one_of(st.sampled_from(["", " ", "x", "12", "NA"]), st.integers(-5, 5),
+                       st.sampled_from([2.5, 0.0, 100.0]), st.none(), st.booleans(),
+                       st.lists(st.integers(0, 3), max_size=2), st.just({"k": [1, None]}))
+
+
+@st.composite
+def json_export(draw) -> bytes:
+    n = draw(st.integers(0, 10))
+    objects = []
+    for i in range(n):
+        obj = {"id": str(i + 1), "email_from": draw(st.sampled_from(PEOPLE)),
+               "create_date": draw(st.sampled_from(["2024-01-01", "2024-01-02", ""]))}
+        for key in ("phone", "expected_revenue", "x_data"):
+            if draw(st.booleans()):  # otherwise the key is absent from this object
+                obj[key] = draw(JSON_VALUE)
+        objects.append(obj)
+    return json.dumps(objects, ensure_ascii=False).encode("utf-8")
+
+
+@SETTINGS
+@given(json_export())
+def test_json_merge_keeps_every_value_as_it_came(data: bytes) -> None:
+    # a value a merge fills in keeps its JSON type (a number stays a number, an array an
+    # array, a string a string), and undo gives the file back
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        src, out, audit = folder / "in.json", folder / "out.json", folder / "out.audit.jsonl"
+        src.write_bytes(data)
+        result = runner.invoke(app, ["merge", str(src), "-o", str(out), "--audit", str(audit), "--yes", "--quiet"])
+        assert result.exit_code == 0, result.output
+        originals = json.loads(data)
+        seen = {(k, json.dumps(v)) for obj in originals for k, v in obj.items()}
+        for obj in json.loads(out.read_bytes()):
+            for k, v in obj.items():
+                assert (k, json.dumps(v)) in seen, (k, v)
+        back = folder / "back.json"
+        result = runner.invoke(app, ["undo", str(audit), "--input", str(out), "-o", str(back)])
+        assert result.exit_code == 0, result.output
+        assert back.read_bytes() == data
