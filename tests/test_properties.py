@@ -206,3 +206,7 @@ def test_json_merge_keeps_every_value_as_it_came(data: bytes) -> None:
         result = runner.invoke(app, ["undo", str(audit), "--input", str(out), "-o", str(back)])
         assert result.exit_code == 0, result.output
         assert back.read_bytes() == data
+        again = folder / "again.json"  # merging the merged file again changes nothing
+        result = runner.invoke(app, ["merge", str(out), "-o", str(again), "--yes", "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert again.read_bytes() == out.read_bytes()
