@@ -385,7 +385,7 @@ def convert(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     preview: Annotated[str, typer.Option("--preview", help="Leads shown in the preview (a number or all).")] = "20",
-    max_group: MaxGroupOpt = 50,
+    max_group: MaxGroupOpt = 50, head: HeadOpt = "oldest",
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -403,7 +403,7 @@ def convert(
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     options = ConvertOptions(ids=parse_ids(ids or []), all=all_leads, salespersons=list(salesperson or []),
                              team=team, force_assignment=force_assignment, customer=customer,
-                             dedupe=dedupe, now=now, max_group=max_group)
+                             dedupe=dedupe, now=now, max_group=max_group, head=head)
     if not options.ids and not options.all and ctx.config.leads_enabled and not ctx.config.teams_without_leads():
         raise UsageError("nothing to convert: give --ids or --all (or turn a team's leads mode off)")
     to_stdout = output == "-"

@@ -51,6 +51,7 @@ class ConvertOptions:
     dedupe: bool = True
     now: str | None = None  # "YYYY-MM-DD HH:MM:SS" UTC; None: the run's time
     max_group: int = 50
+    head: str = "oldest"  # which record of a duplicate group is kept (SPEC 3.1): oldest or odoo
 
 
 @dataclass
@@ -239,7 +240,7 @@ def plan_convert(records: Records, options: ConvertOptions, *, customers: Custom
     if options.dedupe and to_convert.len():
         groups = dedupe_groups(records, to_convert, config, options.max_group)
         if groups.info.height:
-            mplan = plan_merge(records, groups, head="oldest", config=config)
+            mplan = plan_merge(records, groups, head=options.head, config=config)
             ok = mplan.merged_groups
             members = mplan.members.join(ok.select("group", "head"), on="group")
             away = members.filter(pl.col("pos") > 0).select(IDX, pl.col("head").alias("into"))

@@ -380,3 +380,19 @@ def test_file_without_email_column(cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == (b"id,name,type,date_conversion,partner_id,stage_id\n"
                                 b"1,X,opportunity,2024-06-01 12:00:00,X,New\n")
+
+
+def test_head_option_chooses_the_record_kept_by_the_merge_first(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id,type,name,email_from,create_date,stage_id,probability\n"
+                   "1,lead,Old lead,a@x.com,2024-01-01,,10\n2,opportunity,Newer opp,a@x.com,2024-02-01,Qualified,20\n")
+    records = load([str(src)])
+
+    def kept(head: str) -> list[str]:
+        plan = plan_convert(records, ConvertOptions(all=True, customer="none", now=NOW, head=head))
+        return apply_convert(records, plan).frame.get_column("id").to_list()
+
+    assert kept("oldest") == ["1"]  # the record created first (SPEC 3.1)
+    assert kept("odoo") == ["2"]  # Odoo's ranking: the opportunity before the lead
+    with pytest.raises(UsageError, match="--head 'bad'"):
+        kept("bad")
