@@ -397,3 +397,18 @@ def test_delimiter_option(tmp_path: Path, delimiter: str, ok: bool) -> None:
 def test_option_values_are_checked(args: list[str], needle: str) -> None:
     result = runner.invoke(app, ["dupes", str(GOLDEN / "rules.csv"), *args])
     assert result.exit_code == 2 and needle in result.stderr and "internal error" not in result.stderr
+
+
+def test_won_stages_from_the_config_are_closed(tmp_path: Path) -> None:
+    # SPEC 1.2: won is a probability of 100, or a stage the config lists as won
+    src, config = tmp_path / "w.csv", tmp_path / "leadtool.toml"
+    src.write_text("id,email_from,stage_id,probability\n1,a@x.com,Won,80\n2,a@x.com,New,10\n3,a@x.com,Qualified,20\n")
+    config.write_text('[stages]\nwon = ["Won"]\n')
+
+    def ids(*args: str) -> list[str]:
+        result = runner.invoke(app, ["dupes", str(src), "--format", "csv", *args])
+        assert result.exit_code == 0, result.output
+        return pl.read_csv(result.stdout.encode(), infer_schema=False).get_column("id").to_list()
+
+    assert ids() == ["1", "2", "3"]
+    assert ids("--config", str(config)) == ["2", "3"]
