@@ -172,9 +172,15 @@ def _quoted(expr: pl.Expr, width: int = 60) -> pl.Expr:
     return "'" + short + "'"
 
 
-def _file_label(records: Records) -> pl.Expr:
-    return pl.col(SRC).replace_strict(list(range(len(records.sources))),
+def _file_label(records: Records, src: str = SRC) -> pl.Expr:
+    """The file (as given) of the source number in column `src`."""
+    return pl.col(src).replace_strict(list(range(len(records.sources))),
                                       [s.path for s in records.sources], return_dtype=pl.String)
+
+
+def _elsewhere(records: Records, ref_src: str) -> pl.Expr:
+    """` of FILE` when the referenced record is in another file than the problem's."""
+    return pl.when(pl.col(SRC) != pl.col(ref_src)).then(" of " + _file_label(records, ref_src)).otherwise(pl.lit(""))
 
 
 def _rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | None,
@@ -203,12 +209,10 @@ def _duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame
     """The value (reasons), message and post of the listed duplicates."""
     dup = pl.col("rule") == "duplicates"
     ref = listed.get_column("ref").fill_null(0)
-    files = [s.path for s in records.sources]
     listed = listed.with_columns(
         frame.get_column(SRC).gather(ref).alias("__lt_ref_src"), frame.get_column(ID).gather(ref).alias("__lt_ref_id"),
         reasons.gather(listed.get_column("group").fill_null(1) - 1).alias("__lt_reasons"))
-    ref_file = pl.col("__lt_ref_src").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
-    elsewhere = pl.when(pl.col(SRC) != pl.col("__lt_ref_src")).then(" of " + ref_file).otherwise(pl.lit(""))
+    elsewhere = _elsewhere(records, "__lt_ref_src")
     return listed.with_columns(
         pl.when(dup).then(pl.col("__lt_reasons")).otherwise(pl.col("value")).alias("value"),
         pl.when(dup).then(pl.format("duplicate of id {} on line ", pl.col("__lt_ref_id")))
@@ -225,19 +229,18 @@ def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     stripped = pl.col(col).str.strip_chars()
     # repeats are rare: a sort of the values' hashes finds the candidates (hash collisions
     # included) much faster than a hash table of a million strings
-    hashes = frame.select(stripped.hash()).to_series().sort()
-    candidates = hashes.filter(hashes == hashes.shift(1))
+    hashes = frame.select(stripped.hash()).to_series()
+    ordered = hashes.sort()
+    candidates = ordered.filter(ordered == ordered.shift(1))
     if candidates.is_empty():
         return _empty()
-    ids = (frame.lazy().filter(stripped.hash().is_in(candidates.unique().implode()))
+    ids = (frame.lazy().filter(pl.lit(hashes).is_in(candidates.unique().implode()))
            .select(pl.col(IDX), pl.col(SRC), stripped.alias("v"), pl.col(col).alias("raw")))
     repeated = ids.filter((pl.len().over("v") > 1) & (pl.col("v") != ""))
     dup = repeated.with_columns(pl.col(IDX).first().over("v").alias("first_idx"),
                                 pl.col(SRC).first().over("v").alias("first_src")).filter(
         pl.col(IDX) != pl.col("first_idx"))
-    files = [s.path for s in records.sources]
-    first_file = pl.col("first_src").replace_strict(list(range(len(files))), files, return_dtype=pl.String)
-    elsewhere = pl.when(pl.col(SRC) != pl.col("first_src")).then(" of " + first_file).otherwise(pl.lit(""))
+    elsewhere = _elsewhere(records, "first_src")
     return dup.select(pl.col(IDX), pl.lit("duplicate-id").alias("rule"), pl.lit(records.headers[col]).alias("column"),
                       pl.col("raw").alias("value"),
                       pl.format("id {} is already used by the record on line ", _quoted(pl.col("v"))).alias("message"),
