@@ -46,3 +46,20 @@ def assert_one_line_error(result, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
+
+
+def dupes_document(records, groups, table) -> dict:
+    """The `dupes --format json` document built record by record, the plain way: the oracle
+    `leadtool.dupes.json_text` must match once laid out by json.dumps."""
+    from leadtool.dupes import SHOWN_FIELDS, stats
+
+    reasons = dict(zip(groups.info["group"].to_list(), groups.info["reasons"].to_list(), strict=True))
+    out: list[dict] = []
+    current: dict | None = None
+    for row in table.iter_rows(named=True):
+        if current is None or current["group"] != row["group"]:
+            current = {"group": row["group"], "reasons": reasons[row["group"]], "size": row["size"],
+                       "large": row["large"], "head": row["id"], "records": []}
+            out.append(current)
+        current["records"].append({k: row[k] for k in ("id", "head", "file", "row", *SHOWN_FIELDS)})
+    return {"stats": stats(records, groups), "groups": out}

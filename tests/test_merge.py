@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import dupes_document
 from typer.testing import CliRunner
 
 from leadtool.cli import app
@@ -313,7 +314,7 @@ def test_dupes_json_text_escapes_as_json_dumps(tmp_path: Path) -> None:
         found = find_groups(records)
         table = dupes.duplicate_table(records, found, ordered_members(records, found))
         assert dupes.json_text(records, found, table) == json.dumps(
-            dupes.as_json(records, found, table), ensure_ascii=False, indent=2)
+            dupes_document(records, found, table), ensure_ascii=False, indent=2)
 
 
 def test_dupes_table_marks_heads_and_limits_groups() -> None:

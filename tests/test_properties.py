@@ -9,6 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from conftest import dupes_document
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -161,7 +162,7 @@ def test_dupes_json_is_what_json_dumps_writes(data: bytes) -> None:
         records = load([str(src)])
         found = find_groups(records)
         table = dupes.duplicate_table(records, found, ordered_members(records, found))
-        expected = json.dumps(dupes.as_json(records, found, table), ensure_ascii=False, indent=2)
+        expected = json.dumps(dupes_document(records, found, table), ensure_ascii=False, indent=2)
         assert dupes.json_text(records, found, table) == expected
         result = runner.invoke(app, ["dupes", str(src), "--format", "json"])
         assert result.exit_code == 0 and result.stdout == expected + "\n"
