@@ -415,17 +415,17 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
 
     # the heads' rows of the merged file give way to their original rows; those and the
     # merged-away records are appended (no copy) and everything is put in order by one gather
+    # (a kind column the merged file lacks comes with the concatenation, null: a string)
     drop = "__lt_drop"
-    parts = [frame.with_columns(pl.lit(False).alias(drop))]
+    hit: pl.Expr | pl.Series = pl.lit(False)
+    parts = []
     if heads.height:
-        for c in kind_cols:
-            if f"{KIND_PREFIX}{c}" not in frame.columns:
-                parts[0] = parts[0].with_columns(pl.lit(None, dtype=pl.String).alias(f"{KIND_PREFIX}{c}"))
         replaced = heads.select(SRC, ROW, pl.lit(0, dtype=pl.UInt32).alias(SUB), pl.lit(True).alias(drop))
         hit = (frame.select(SRC, ROW, SUB).join(replaced, on=[SRC, ROW, SUB], how="left", maintain_order="left")
                .get_column(drop).fill_null(False))
-        parts = [parts[0].with_columns(hit), original_rows(heads)]
+        parts.append(original_rows(heads))
         result.reverted_cells += heads.height
+    parts.insert(0, frame.with_columns(hit.alias(drop)))
     if away.height:
         parts.append(original_rows(away))
         result.restored = away.height
