@@ -49,8 +49,11 @@ class Command:
 
 
 def leadtool_argv() -> list[str]:
-    """`leadtool` from PATH when installed next to this python, else `python -m leadtool`."""
-    exe = shutil.which("leadtool")
+    """The `leadtool` script installed next to this python, else the one on PATH, else
+    `python -m leadtool`. Next to python first: on PATH, a version manager's shim (pyenv's
+    is a bash script that runs `pyenv exec`) may come first and add 60 ms to every run."""
+    beside = Path(sys.executable).with_name("leadtool")
+    exe = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else shutil.which("leadtool")
     return [exe] if exe else [sys.executable, "-m", "leadtool"]
 
 

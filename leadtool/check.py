@@ -26,6 +26,7 @@ line 1, multi-line quoted values counted), the 1-based data row for JSON and JSO
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -269,8 +270,9 @@ def _rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str])
 
 def _rule_email(records: Records, frame: pl.DataFrame, keys: pl.Series) -> pl.LazyFrame:
     col = records.col("email_from")
-    mask = ~is_empty(pl.col(col)) & pl.lit(keys).is_null()
-    return _problems(frame, mask, "invalid-email", records.headers[col], pl.col(col),
+    # a key is missing for empty cells and invalid ones only: the rest are never looked at
+    rest = frame.lazy().filter(pl.lit(keys).is_null())
+    return _problems(rest, ~is_empty(pl.col(col)), "invalid-email", records.headers[col], pl.col(col),
                      pl.format("invalid email {}: no address found", _quoted(pl.col(col))))
 
 
@@ -332,6 +334,18 @@ def _rule_leads_mode(records: Records, frame: pl.DataFrame, config: Config | Non
 
 
 # ----------------------------------------------------------------------------- the check
+def _in_order(located: pl.DataFrame, rank: pl.Expr, limit: int | None) -> pl.DataFrame:
+    """The first `limit` problems in file order, then line, then rule (a record's problems of
+    one rule in the order found). Records are in file and row order, so one integer (position,
+    rule) orders them; file-level problems (no position) need the three keys."""
+    if located.get_column(IDX).null_count():
+        keys: pl.Expr | list[pl.Expr] = [pl.col(SRC), pl.col(ROW), rank]
+    else:
+        keys = pl.col(IDX).cast(pl.UInt64) * len(RULES) + rank.cast(pl.UInt64)
+    ordered = located.sort(keys, maintain_order=True)
+    return ordered if limit is None else ordered.head(limit)
+
+
 def check_records(
     records: Records, config: Config | None = None, *, require: Sequence[str] | None = None,
     max_duplicates: int | None = None, ignore: Sequence[str] | None = None,
@@ -362,26 +376,32 @@ def check_records(
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
                              "duplicate_groups": None, "records_in_duplicate_groups": None,
                              "large_groups": None, "max_duplicates": max_duplicates}
-    rules: list[pl.LazyFrame] = []
     file_level: list[dict] = []
-    if "duplicate-id" in active:
-        rules.append(_rule_duplicate_id(records, frame))
     if "missing-required" in active and require:
         missing, file_level = _rule_missing(records, frame, require)
-        rules.append(missing)
-    if "bad-date" in active:
-        rules.append(_rule_date(records, frame))
-    if "bad-probability" in active:
-        rules.append(_rule_probability(records, frame))
-    if "unknown-type" in active:
-        rules.append(_rule_type(records, frame))
-    if "leads-mode" in active:
-        rules.append(_rule_leads_mode(records, frame, config))
+
+    def per_record_rules() -> list[pl.DataFrame]:
+        rules: list[pl.LazyFrame] = []
+        if "duplicate-id" in active:
+            rules.append(_rule_duplicate_id(records, frame))
+        if "missing-required" in active and require:
+            rules.append(missing)
+        if "bad-date" in active:
+            rules.append(_rule_date(records, frame))
+        if "bad-probability" in active:
+            rules.append(_rule_probability(records, frame))
+        if "unknown-type" in active:
+            rules.append(_rule_type(records, frame))
+        if "leads-mode" in active:
+            rules.append(_rule_leads_mode(records, frame, config))
+        return pl.collect_all(rules)
+
     parts: list[pl.DataFrame] = []
     dup_reasons: pl.Series | None = None
-    # the per-record rules run (in polars, without the GIL) while the groups are found
+    # the per-record rules (their eager parts too) run in polars, without the GIL, while the
+    # email keys and the groups are found
     with ThreadPoolExecutor(max_workers=1) as pool:
-        per_record = pool.submit(pl.collect_all, rules)
+        per_record = pool.submit(per_record_rules)
         # the email key of every record, computed once for the duplicates and the invalid emails
         email = records.col("email_from")
         keys = email_keys(frame.get_column(email), canonical) if email else None
@@ -406,10 +426,11 @@ def check_records(
              "post": [None] * n, "group": [None] * n, SRC: [p["src"] for p in file_level], ROW: [0] * n,
              ID: [None] * n},
             schema=located.schema), located])
-    counts = dict(located.group_by("rule").len().iter_rows())
-    listed = located.sort([pl.col(SRC), pl.col(ROW), rank], maintain_order=True)
-    if max_problems is not None:
-        listed = listed.head(max_problems)
+    counts = Counter({"missing-required": len(file_level)})
+    for part in parts:  # each holds the problems of one rule
+        if part.height:
+            counts[part.get_column("rule")[0]] += part.height
+    listed = _in_order(located, rank, max_problems)
     if dup_reasons is not None and (listed.get_column("rule") == "duplicates").any():
         listed = _duplicate_texts(records, frame, listed, dup_reasons)
     # line numbers only as far as the listed problems reach (a referenced record comes earlier)

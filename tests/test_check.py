@@ -434,3 +434,35 @@ def test_text_table_names_files_when_several(cli, tmp_path):
     result = cli("check", a, b)
     assert result.exit_code == 1
     assert "file" in result.stdout and "a.csv" in result.stdout and "b.csv" in result.stdout
+
+
+def test_problems_in_line_then_rule_order_with_and_without_file_level(tmp_path):
+    """Several rules on one record, two required columns of one rule on one record (kept in
+    the order given), a cap that cuts inside a record, and the same with a file-level problem
+    (a required column missing from one of two files)."""
+    text = ("id,name,email_from,probability,create_date,type\n"
+            "1,,bad,200,nope,x\n"
+            "1,Ann,a@x.com,10,2024-01-01,lead\n"
+            "3,,,x,,\n"
+            "4,Bob,a@x.com,,,\n")
+    expected = [
+        ("missing-required", 2, "name"), ("invalid-email", 2, "email_from"), ("bad-date", 2, "create_date"),
+        ("bad-probability", 2, "probability"), ("unknown-type", 2, "type"),
+        ("duplicate-id", 3, "id"),
+        ("missing-required", 4, "name"), ("missing-required", 4, "email_from"),
+        ("bad-probability", 4, "probability"),
+        ("duplicates", 5, None),
+    ]
+    path = write(tmp_path, text)
+    found = check_records(load([str(path)]), require=["name", "email_from"])
+    assert [(p["rule"], p["row"], p["column"]) for p in found.problems] == expected
+    capped = check_records(load([str(path)]), require=["name", "email_from"], max_problems=8)
+    assert [(p["rule"], p["row"], p["column"]) for p in capped.problems] == expected[:8]
+    swapped = check_records(load([str(path)]), require=["email_from", "name"])
+    assert [(p["rule"], p["column"]) for p in swapped.problems if p["row"] == 4][:2] == [
+        ("missing-required", "email_from"), ("missing-required", "name")]
+    other = write(tmp_path, "id,email_from\n9,z@x.com\n", "other.csv")
+    both = check_records(load([str(other), str(path)]), require=["name", "email_from"])
+    assert [(p["rule"], p["file"], p["row"], p["column"]) for p in both.problems] == [
+        ("missing-required", str(other), 1, "name"),
+        *[(rule, str(path), row, col) for rule, row, col in expected]]
