@@ -51,6 +51,7 @@ from .outputs import write_run
 from .progress import steps
 from .records import Records
 from .render import (
+    discard,
     dupes_table,
     err_console,
     inspect_tables,
@@ -58,6 +59,7 @@ from .render import (
     merge_preview,
     merge_summary,
     print_json,
+    reader_may_leave,
 )
 from .render_convert import convert_preview, convert_summary
 from .report import FORMATS as CHECK_FORMATS
@@ -135,7 +137,8 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             err_console().print("interrupted", highlight=False)
             raise typer.Exit(130) from None
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+            discard()
             raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
@@ -483,12 +486,13 @@ def check(
             max_duplicates=max_duplicates, ignore=ignored, by=parse_by(by or []), include_closed=include_closed,
             email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
             max_group=max_group, max_problems=listed)
-    if format == "json":
-        print_json(report.as_dict())
-    elif format == "github":
-        print_github(report)
-    else:
-        print_text(report, make_console(quiet=quiet), shown)
+    with reader_may_leave():
+        if format == "json":
+            print_json(report.as_dict())
+        elif format == "github":
+            print_github(report)
+        else:
+            print_text(report, make_console(quiet=quiet), shown)
     if not report.valid:
         raise typer.Exit(1)
 

@@ -3,9 +3,12 @@ data the library returned."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -13,8 +16,33 @@ from rich.table import Table
 from .summary import FileSummary
 
 
+def discard(stream: IO[str] | None = None) -> None:
+    """The reader of a stream went away (`leadtool ... | head`): what is left of the output
+    goes nowhere, so that the command ends with its own exit code."""
+    stream = stream or sys.stdout
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """Printing a report whose exit code matters (check): a reader that leaves early does
+    not turn an invalid dataset into exit 0."""
+    try:
+        yield
+    except BrokenPipeError:
+        discard()
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:  # rich's own exits 1
+        discard(self.file)
+
+
 def make_console(stderr: bool = False, quiet: bool = False) -> Console:
-    return Console(stderr=stderr, quiet=quiet, highlight=False, soft_wrap=False)
+    return _Console(stderr=stderr, quiet=quiet, highlight=False, soft_wrap=False)
 
 
 def err_console() -> Console:

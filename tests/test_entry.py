@@ -34,3 +34,30 @@ def test_files_are_complete_when_the_process_ends(tmp_path: Path) -> None:
     undone = leadtool("undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored))
     assert undone.returncode == 0, undone.stderr
     assert restored.read_bytes() == (SAMPLES / "leads.csv").read_bytes()
+
+
+def _with_reader_leaving(*args: str) -> int:
+    """Run the command with a reader that takes the first bytes and goes away (`| head -c 100`)."""
+    proc = subprocess.Popen([sys.executable, "-m", "leadtool", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    proc.stdout.read(100)
+    proc.stdout.close()
+    return proc.wait(timeout=120)
+
+
+def test_a_reader_that_leaves_early_does_not_change_the_exit_code(tmp_path: Path) -> None:
+    """`leadtool ... | head`: the rest of the output goes nowhere and the command ends with its
+    own exit code (rich alone would exit 1; a CI step's `check | head` must still fail)."""
+    rows = "".join(f"{i},Name {i},dup{i % 2000}@x.com,notanumber\n" for i in range(1, 6001))
+    path = tmp_path / "big.csv"
+    path.write_text("id,name,email_from,probability\n" + rows, encoding="utf-8")
+    for fmt in ("text", "json", "github"):
+        assert _with_reader_leaving("check", str(path), "--format", fmt, "--limit", "all",
+                                    "--max-problems", "all") == 1, fmt
+    clean = tmp_path / "clean.csv"
+    clean.write_text("id,name\n" + "".join(f"{i},{'x' * 50}\n" for i in range(20000)), encoding="utf-8")
+    assert _with_reader_leaving("check", str(clean), "--require", "name", "--format", "json") == 0
+    for args in (("dupes", str(path)), ("dupes", str(path), "--format", "json"), ("inspect", str(path)),
+                 ("merge", str(path), "-o", "-", "--audit", str(tmp_path / "a.jsonl"), "--yes", "--preview", "all")):
+        assert _with_reader_leaving(*args) == 0, args
