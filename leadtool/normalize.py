@@ -67,9 +67,11 @@ _AWARE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:
 
 
 def _instants(values: pl.Series) -> pl.Series:
-    """Parse the common Odoo form on everything, the other forms only where it failed."""
+    """Parse the common Odoo form on everything, the other forms only where it failed. No
+    cache of parsed values (polars' default): export timestamps are nearly all distinct, and
+    hashing them cost more than the parsing it would spare."""
     values = values.cast(pl.String)
-    out = values.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True)
+    out = values.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
     todo = out.is_null() & values.is_not_null() & (values.str.len_bytes() >= 10)
     if todo.any():
         rest = values.filter(todo).to_frame("v").select(_instant_any(pl.col("v"))).to_series()
@@ -80,9 +82,9 @@ def _instants(values: pl.Series) -> pl.Series:
 def _instant_any(expr: pl.Expr) -> pl.Expr:
     s = (expr.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T", "${1} ")
          .str.replace(r"\s*[Zz]$", "+00:00").str.replace(r"\s+([+-]\d{2}):?(\d{2})$", "${1}${2}"))
-    parts = [s.str.strptime(pl.Datetime("us"), f, strict=False, exact=True) for f in _NAIVE_FORMATS]
+    parts = [s.str.strptime(pl.Datetime("us"), f, strict=False, exact=True, cache=False) for f in _NAIVE_FORMATS]
     parts += [
-        s.str.strptime(pl.Datetime("us", "UTC"), f, strict=False, exact=True)
+        s.str.strptime(pl.Datetime("us", "UTC"), f, strict=False, exact=True, cache=False)
         .dt.replace_time_zone(None)
         for f in _AWARE_FORMATS
     ]
