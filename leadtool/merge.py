@@ -124,6 +124,7 @@ class _Groups:
 
     def __init__(self, data: pl.DataFrame) -> None:
         self.data = data
+        self._best: dict[tuple[str, bool], tuple[pl.Series, pl.Series]] = {}
         self.is_head = data.get_column(P) == 0
         self.is_last = self.is_head.shift(-1, fill_value=True)
         self.starts = self.is_head.arg_true()
@@ -152,7 +153,14 @@ class _Groups:
 
     def best(self, key: pl.Expr, smallest: bool = False) -> tuple[pl.Series, pl.Series]:
         """Value row of the record with the highest (lowest) key in each group, the first in
-        head order among ties; null key means "not a candidate"."""
+        head order among ties; null key means "not a candidate". Remembered per key: the six
+        address columns share one."""
+        memo = (str(key), smallest)
+        if memo not in self._best:
+            self._best[memo] = self._find_best(key, smallest)
+        return self._best[memo]
+
+    def _find_best(self, key: pl.Expr, smallest: bool) -> tuple[pl.Series, pl.Series]:
         k = self.data.select(key.alias("k"), pl.col(G))
         agg = k.group_by(G, maintain_order=True).agg(
             (pl.col("k").arg_min() if smallest else pl.col("k").arg_max()).alias("at"),
@@ -199,7 +207,7 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
     ne = _informative(col, records)
     head_ids = g.heads.get_column(ID)
     if rule == "head":
-        return pl.Series([None] * g.heads.height, dtype=pl.String), _single(head_ids)
+        return pl.repeat(None, g.heads.height, dtype=pl.String, eager=True), _single(head_ids)
     if rule in ("first", "last"):
         v, s = g.first_where(ne, col, last=rule == "last")
         return v, _single(s)
@@ -301,9 +309,12 @@ def ordered_members(records: Records, groups: Groups, *, head: str = "oldest",
     # gather only the columns the sort keys read, not whole records
     needed = dict.fromkeys([*(name for e in order for name in e.meta.root_names()), ID])
     keyed = records.frame.select(*needed)[joined[IDX]].select(order + [pl.col(ID)])
+    # sorted by group, a record's position is its row minus its group's first row (no hashing)
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
+    start = pl.when(pl.col("group") != pl.col("group").shift(1)).then(row).forward_fill().fill_null(0)
     return (joined.with_columns(keyed)
             .sort(["group", *keys, IDX], nulls_last=True)
-            .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).over("group").alias("pos"))
+            .with_columns((row - start).alias("pos"))
             .select("group", IDX, ID, "pos", "large"))
 
 
