@@ -21,17 +21,44 @@ def is_empty(expr: pl.Expr) -> pl.Expr:
     return expr.fill_null("").str.strip_chars() == ""
 
 
+def _numbers(values: pl.Series) -> pl.Series:
+    """A plain number is cast as it is; only the cells the cast refuses are stripped and get
+    a decimal point for a comma (a copy of every string costs more than the cast)."""
+    values = values.cast(pl.String)
+    out = values.cast(pl.Float64, strict=False)
+    todo = out.is_null() & (values.str.len_bytes() > 0).fill_null(False)
+    if todo.any():
+        rest = values.filter(todo).str.strip_chars().str.replace(",", ".", literal=True)
+        out = out.scatter(todo.arg_true(), rest.cast(pl.Float64, strict=False))
+    return out
+
+
 def number_expr(expr: pl.Expr) -> pl.Expr:
     """A number as CRM exports write it: `100`, `100.0` or `100,0`; null when not a number."""
-    cleaned = expr.str.strip_chars().str.replace(",", ".", literal=True)
-    return cleaned.cast(pl.Float64, strict=False)
+    return expr.map_batches(_numbers, return_dtype=pl.Float64, is_elementwise=True)
+
+
+# `active` as exports write it: cells in this table need no stripping or lower-casing
+_ACTIVE_PLAIN = {"True": False, "False": True, "true": False, "false": True, "1": False, "0": True,
+                 "yes": False, "no": True, "": False}
+
+
+def _archived(values: pl.Series) -> pl.Series:
+    values = values.cast(pl.String)
+    out = values.replace_strict(_ACTIVE_PLAIN, default=None, return_dtype=pl.Boolean)
+    todo = out.is_null() & values.is_not_null()
+    if todo.any():
+        rest = values.filter(todo).str.strip_chars().str.to_lowercase().is_in(ARCHIVED_VALUES)
+        out = out.scatter(todo.arg_true(), rest)
+    return out.fill_null(False)
 
 
 def archived_expr(records: Records) -> pl.Expr:
+    """`active` is false, 0 or no (any case, surrounding spaces ignored)."""
     name = records.col("active")
     if not name:
         return pl.lit(False)
-    return pl.col(name).str.strip_chars().str.to_lowercase().is_in(ARCHIVED_VALUES)
+    return pl.col(name).map_batches(_archived, return_dtype=pl.Boolean, is_elementwise=True)
 
 
 def won_expr(records: Records, config: Config | None = None) -> pl.Expr:
