@@ -31,9 +31,10 @@ DATA = HERE / "data"
 GENERATOR = HERE / "generate.py"
 
 ROUNDTRIP = "from leadtool.io import load, write; import sys; write(load([sys.argv[1]]), sys.argv[2])"
-# what check may take at most (issue 5): reading and grouping, with the same imports and the
-# same fast exit as the leadtool command
-READ_GROUP = ("import os, sys; import leadtool.cli; from leadtool.io import load; "
+# what check may take at most (issue 5): reading and grouping, with the same imports, the same
+# BLAS setting and the same fast exit as the leadtool command
+READ_GROUP = ("import os, sys; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); "
+              "import leadtool.cli; from leadtool.io import load; "
               "from leadtool.groups import find_groups; find_groups(load([sys.argv[1]])); os._exit(0)")
 # the floor: polars alone reading every column as text and writing it back
 POLARS = ("import polars as pl, sys; "

@@ -501,7 +501,10 @@ def check(
 def run() -> None:
     """The `leadtool` command: `app`, then an exit without tearing down the heap. Freeing
     a million rows' worth of frames one by one takes a third of a second; every file is
-    closed (and renamed into place) by then, so only the standard streams need flushing."""
+    closed (and renamed into place) by then, so only the standard streams need flushing.
+    numpy (imported to count quotes) gets one BLAS thread: leadtool does no linear algebra,
+    and OpenBLAS's idle threads spin for 0.1 CPU-second at start, on the cores polars uses."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = 0
     try:
         app()
