@@ -114,13 +114,13 @@ def _kinds_json(records: Records, rows: pl.DataFrame) -> list[pl.Expr]:
 
 
 def merge_event_chunks(records: Records, plan: MergePlan, at: str,
-                       batch: int = 250_000) -> Iterator[pl.Series]:
+                       batch: int = 100_000) -> Iterator[pl.Series]:
     """The merge events as text fragments whose concatenation is one JSON line per merged
     group, in group order: one fragment per record, the head's opening its group's event
     (everything up to `"records":{`) and the last one closing it. No per-group join, no sort,
     and the record text is made once, `batch` records at a time (a batch may end inside a
     group: only the order of the fragments matters), so that a large log is never in memory
-    whole."""
+    whole (100k records: ~100 MB of text, while the output is being written beside it)."""
     groups = plan.merged_groups
     if groups.height == 0:
         return

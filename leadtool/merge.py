@@ -373,27 +373,26 @@ def apply_merge(records: Records, plan: MergePlan) -> Records:
 
 def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
     """`apply_merge` as a lazy query: `io.write` streams it into the output file, so that no
-    merged copy of the records is ever held in memory."""
+    merged copy of the records is ever held in memory (only the changed columns are new)."""
     merged_groups = plan.merged_groups.select("group")
     away = (plan.members.join(merged_groups, on="group").filter(pl.col("pos") > 0)
             .get_column(IDX))
     n = records.frame.height
-    query = records.frame.lazy()
+    frame = records.frame
     if plan.values.height:
         changed = set(plan.changes.get_column("column").unique().to_list())
-        # each head's row in `values` (null elsewhere): a numeric scatter, then one gather and
-        # coalesce per changed column (a string scatter would copy every string of the column)
-        slot = pl.Series("slot", [None], dtype=pl.UInt32).extend_constant(None, n - 1).scatter(
-            plan.values.get_column(HEAD), pl.int_range(plan.values.height, dtype=pl.UInt32, eager=True))
-        query = query.with_columns(
-            pl.coalesce(pl.lit(plan.values.get_column(c)).gather(slot), pl.col(c)).alias(c)
-            for c in plan.columns if c in changed)
+        heads = plan.values.get_column(HEAD)
+        # each changed column gets its heads' new values scattered in (a fifth of the cost of
+        # a gather and a coalesce over the whole column); a kind may be null (a string): the
+        # heads' rows take theirs as they are
         kind_cols = [k for k in plan.values.columns if k.startswith(KIND_PREFIX)]
-        if kind_cols:  # a kind may be null (a string): the heads' rows take theirs as they are
-            head_row = pl.lit(slot).is_not_null()
-            query = query.with_columns(
-                pl.when(head_row).then(pl.lit(plan.values.get_column(k)).gather(slot)).otherwise(pl.col(k)).alias(k)
-                for k in kind_cols)
+        updated = []
+        for c in [c for c in plan.columns if c in changed] + kind_cols:
+            new = plan.values.get_column(c)
+            keep = new.is_not_null() if not c.startswith(KIND_PREFIX) else pl.repeat(True, len(new), eager=True)
+            updated.append(frame.get_column(c).clone().scatter(heads.filter(keep), new.filter(keep)))
+        frame = frame.with_columns(updated)
+    query = frame.lazy()
     if away.len():
         query = query.filter(pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1)
                              .scatter(away, False))
