@@ -444,7 +444,10 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
              .filter(~pl.col(drop)).sort([SRC, ROW, SUB], maintain_order=True).get_column("__lt_at"))
     frame = combined.drop(drop)[order]
     del combined, parts
-    frame = frame.with_columns(pl.col(c).fill_null("") for c in cols).drop(SUB)
+    # only columns with a gap (a part without them) are filled: a pass over every column would
+    # copy the whole restored frame once more (gigabytes at 5M rows)
+    gaps = [c for c, n in zip(cols, frame.select(cols).null_count().row(0), strict=True) if n] if cols else []
+    frame = frame.with_columns(pl.col(c).fill_null("") for c in gaps).drop(SUB)
     headers = {c: merged.headers.get(c, c) for c in cols}
     result.records = with_ids(merged.with_frame(frame, columns=cols, headers=headers))
     return result
