@@ -22,7 +22,7 @@ import polars as pl
 from . import __version__
 from .config import Config
 from .customers import MODES, CustomerResult, Customers, assign_customers
-from .emails import display_name_expr, email_key_expr, first_address_expr
+from .emails import display_name_expr, first_address_expr, lower_address
 from .errors import UsageError
 from .fields import is_id_column
 from .groups import IDX, Groups, find_groups
@@ -298,7 +298,9 @@ def plan_convert(records: Records, options: ConvertOptions, *, customers: Custom
     email_col = rec.col("email_from")
     if email_col:
         email = pl.col(email_col)
-        email_parts = [email_key_expr(email).alias("ekey"), first_address_expr(email).fill_null("").alias("email"),
+        # the key is the first address lower-cased (emails.email_keys): one search for both
+        first = t.select(first_address_expr(email)).to_series()
+        email_parts = [pl.lit(lower_address(first)).alias("ekey"), pl.lit(first.fill_null("")).alias("email"),
                        display_name_expr(email).fill_null("").alias("display")]
     else:
         email_parts = [pl.lit(None, dtype=pl.String).alias("ekey"), pl.lit("").alias("email"),
