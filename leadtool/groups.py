@@ -138,6 +138,9 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
     `edges` holds no repeated (idx, key) pair."""
     if edges.get_column(IDX).n_unique() == edges.height:  # one key per record: no chains
         return edges.select(IDX, pl.col(IDX).min().over("key").alias("label"))
+    # each key becomes the lowest record that holds it: a number to join and group on in every
+    # round (cheaper than text), and keys sharing that record are in one component anyway
+    edges = edges.select(IDX, pl.col(IDX).min().over("key").alias("key"))
     labels = edges.select(IDX).unique().with_columns(pl.col(IDX).alias("label"))
     while True:
         key_label = (edges.join(labels, on=IDX).group_by("key").agg(pl.col("label").min()))
