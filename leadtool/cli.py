@@ -393,8 +393,7 @@ def convert(
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
-    """Convert leads into opportunities: merge duplicates first, assign, set customers; write
-    OUTPUT, the customers and the audit log."""
+    """Convert leads into opportunities (duplicates merged first); write OUTPUT, customers and audit log."""
     from .customers import output_format
 
     if output == "-" and not audit and not dry_run:
