@@ -358,6 +358,9 @@ def _revert_conversions(frame: pl.DataFrame, known: pl.DataFrame, converts: list
                         how="left")
 
 
+_GATHER_BATCH = 4  # columns put in order together (in parallel) at the end of undo
+
+
 def undo(audit: AuditLog, merged: Records) -> UndoResult:
     """Put back every merged-away record and every changed value, in original order.
 
@@ -445,8 +448,18 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     order = (combined.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__lt_at"), SRC, ROW, SUB,
                              pl.col(drop).fill_null(False))
              .filter(~pl.col(drop)).sort([SRC, ROW, SUB], maintain_order=True).get_column("__lt_at"))
-    frame = combined.drop(drop)[order]
-    del combined, parts
+    del parts  # from here `combined` alone holds the records
+    combined = combined.drop(drop)
+    # gathered a few columns at a time, each batch's old columns dropped as soon as it is done:
+    # the old and the new copy of the whole frame are never alive together (2.5 GB at 5M rows)
+    gathered: list[pl.DataFrame] = []
+    names = combined.columns
+    for start in range(0, len(names), _GATHER_BATCH):
+        batch = names[start:start + _GATHER_BATCH]
+        gathered.append(combined.select(batch)[order])
+        combined = combined.drop(batch)
+    del combined
+    frame = pl.concat(gathered, how="horizontal") if gathered else pl.DataFrame()
     # only columns with a gap (a part without them) are filled: a pass over every column would
     # copy the whole restored frame once more (gigabytes at 5M rows)
     gaps = [c for c, n in zip(cols, frame.select(cols).null_count().row(0), strict=True) if n] if cols else []
