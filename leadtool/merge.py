@@ -386,11 +386,10 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
         # a gather and a coalesce over the whole column); a kind may be null (a string): the
         # heads' rows take theirs as they are
         kind_cols = [k for k in plan.values.columns if k.startswith(KIND_PREFIX)]
-        updated = []
-        for c in [c for c in plan.columns if c in changed] + kind_cols:
+        updated = [frame.get_column(k).clone().scatter(heads, plan.values.get_column(k)) for k in kind_cols]
+        for c in [c for c in plan.columns if c in changed]:
             new = plan.values.get_column(c)
-            keep = new.is_not_null() if not c.startswith(KIND_PREFIX) else pl.repeat(True, len(new), eager=True)
-            updated.append(frame.get_column(c).clone().scatter(heads.filter(keep), new.filter(keep)))
+            updated.append(frame.get_column(c).clone().scatter(heads.filter(new.is_not_null()), new.drop_nulls()))
         frame = frame.with_columns(updated)
     query = frame.lazy()
     if away.len():
