@@ -38,7 +38,7 @@ from .config import Config
 from .emails import email_keys
 from .errors import ConfigError, UsageError
 from .fields import FIELDS, resolve_headers
-from .groups import IDX, find_groups
+from .groups import IDX, Linked, link_records, reasons_of
 from .normalize import closed_expr, instant_expr, is_empty, number_expr, type_expr
 from .records import ID, ROW, SRC, Records
 
@@ -185,34 +185,36 @@ def _elsewhere(records: Records, ref_src: str) -> pl.Expr:
 
 
 def _rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | None,
-                     group_options: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int], pl.Series]:
+                     group_options: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int], Linked]:
     """Every grouped record but the first of its group in input order, naming that first one
-    (not necessarily the head a merge would keep: that depends on --head). Their texts are
-    left empty: `_duplicate_texts` writes them for the listed ones; the reasons of each group
-    (group 1 first) are returned for it."""
-    found = find_groups(records, config=config, **group_options)
-    stats = {"duplicate_groups": found.info.height,
-             "records_in_duplicate_groups": int(found.info["size"].sum() or 0),
-             "large_groups": int(found.info["large"].sum() or 0)}
-    reasons = found.info.get_column("reasons").list.join(" ")  # groups are numbered 1..n in order
-    # members come sorted by group, then input order: a group's first record is its first row
-    first = (pl.when(pl.col("group") != pl.col("group").shift(1, fill_value=0)).then(pl.col(IDX))
-             .forward_fill())
+    (not necessarily the head a merge would keep: that depends on --head). The groups are not
+    numbered nor described here: `_duplicate_texts` does it for the listed ones only."""
+    linked = link_records(records, config=config, **group_options)
+    sizes = linked.labels.get_column("label").value_counts(name="size").get_column("size")
+    stats = {"duplicate_groups": sizes.len(), "records_in_duplicate_groups": linked.labels.height,
+             "large_groups": int((sizes > group_options["max_group"]).sum())}
     none = pl.lit(None, dtype=pl.String)
-    out = found.members.select(
+    # a record's label is the first record of its group
+    out = linked.labels.filter(pl.col(IDX) != pl.col("label")).select(
         pl.col(IDX), pl.lit("duplicates").alias("rule"), none.alias("column"), none.alias("value"),
-        none.alias("message"), first.alias("ref"), none.alias("post"), pl.col("group"),
-    ).filter(pl.col(IDX) != pl.col("ref"))
-    return out, stats, reasons
+        none.alias("message"), pl.col("label").alias("ref"), none.alias("post"),
+        pl.lit(None, dtype=pl.UInt32).alias("group"))
+    return out, stats, linked
 
 
-def _duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame, reasons: pl.Series) -> pl.DataFrame:
-    """The value (reasons), message and post of the listed duplicates."""
+def _duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame, linked: Linked) -> pl.DataFrame:
+    """The group number, value (reasons), message and post of the listed duplicates. Groups
+    are numbered as `dupes` numbers them: in input order of their first record (label)."""
     dup = pl.col("rule") == "duplicates"
+    firsts = listed.filter(dup).get_column("ref").unique()
+    labels = linked.labels.get_column("label").unique().sort()
+    reasons = (reasons_of(linked, linked.labels.filter(pl.col("label").is_in(firsts.implode())))
+               .select(pl.col("label").alias("ref"), pl.col("reasons").list.join(" ").alias("__lt_reasons")))
+    listed = listed.join(reasons, on="ref", how="left", maintain_order="left")
     ref = listed.get_column("ref").fill_null(0)
     listed = listed.with_columns(
         frame.get_column(SRC).gather(ref).alias("__lt_ref_src"), frame.get_column(ID).gather(ref).alias("__lt_ref_id"),
-        reasons.gather(listed.get_column("group").fill_null(1) - 1).alias("__lt_reasons"))
+        pl.when(dup).then(pl.lit(labels.search_sorted(ref) + 1, dtype=pl.UInt32)).alias("group"))
     elsewhere = _elsewhere(records, "__lt_ref_src")
     return listed.with_columns(
         pl.when(dup).then(pl.col("__lt_reasons")).otherwise(pl.col("value")).alias("value"),
@@ -334,16 +336,37 @@ def _rule_leads_mode(records: Records, frame: pl.DataFrame, config: Config | Non
 
 
 # ----------------------------------------------------------------------------- the check
-def _in_order(located: pl.DataFrame, rank: pl.Expr, limit: int | None) -> pl.DataFrame:
+ORDER = "__lt_order"
+
+
+def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataFrame,
+              limit: int | None) -> pl.DataFrame:
     """The first `limit` problems in file order, then line, then rule (a record's problems of
-    one rule in the order found). Records are in file and row order, so one integer (position,
-    rule) orders them; file-level problems (no position) need the three keys."""
-    if located.get_column(IDX).null_count():
-        keys: pl.Expr | list[pl.Expr] = [pl.col(SRC), pl.col(ROW), rank]
-    else:
-        keys = pl.col(IDX).cast(pl.UInt64) * len(RULES) + rank.cast(pl.UInt64)
-    ordered = located.sort(keys, maintain_order=True)
-    return ordered if limit is None else ordered.head(limit)
+    one rule in the order found), with their file, row and id. Records are in file and row
+    order, so one integer orders them: position, then rule (each part holds one rule); a
+    file-level problem takes the slot just before the file's first record."""
+    slots = len(RULES) + 1
+    keyed = [part.with_columns(
+        (pl.col(IDX).cast(pl.UInt64) * slots + 1 + RULES.index(part.get_column("rule")[0])).alias(ORDER))
+        for part in parts if part.height]
+    found = pl.concat(keyed) if keyed else _empty().collect().with_columns(pl.lit(0, pl.UInt64).alias(ORDER))
+    found = found.sort(ORDER, maintain_order=True)
+    if limit is not None:
+        found = found.head(limit)
+    located = pl.concat([found, frame.select(SRC, ROW, ID)[found.get_column(IDX)]], how="horizontal")
+    if file_level:  # a missing column: line 1 of the file, before its records
+        starts = frame.get_column(SRC).search_sorted(pl.Series([p["src"] for p in file_level], dtype=pl.UInt32))
+        n = len(file_level)
+        files = pl.DataFrame(
+            {IDX: [None] * n, "rule": ["missing-required"] * n, "column": [p["column"] for p in file_level],
+             "value": [None] * n, "message": [p["message"] for p in file_level], "ref": [None] * n,
+             "post": [None] * n, "group": [None] * n, ORDER: (starts.cast(pl.UInt64) * slots).to_list(),
+             SRC: [p["src"] for p in file_level], ROW: [0] * n, ID: [None] * n},
+            schema=located.schema)
+        located = pl.concat([files.sort(SRC, maintain_order=True), located]).sort(ORDER, maintain_order=True)
+        if limit is not None:
+            located = located.head(limit)
+    return located.drop(ORDER)
 
 
 def check_records(
@@ -397,7 +420,7 @@ def check_records(
         return pl.collect_all(rules)
 
     parts: list[pl.DataFrame] = []
-    dup_reasons: pl.Series | None = None
+    linked: Linked | None = None
     # the per-record rules (their eager parts too) run in polars, without the GIL, while the
     # email keys and the groups are found
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -408,31 +431,21 @@ def check_records(
         if "duplicates" in active:
             group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
                                  default_region=default_region, manual=manual, max_group=max_group, keys=keys)
-            dup, dup_stats, dup_reasons = _rule_duplicates(records, frame, config, group_options)
+            dup, dup_stats, linked = _rule_duplicates(records, frame, config, group_options)
             stats.update(dup_stats)
             if dup_stats["duplicate_groups"] > max_duplicates:
                 parts.append(dup)
         if "invalid-email" in active and email and keys is not None:
             parts.append(_rule_email(records, frame, keys).collect())
         parts += per_record.result()  # their order is free: problems are sorted by rule below
-    found = pl.concat(parts) if parts else _empty().collect()
-    rank = pl.col("rule").replace_strict(list(RULES), list(range(len(RULES))), return_dtype=pl.Int32)
-    located = pl.concat([found, frame.select(SRC, ROW, ID)[found[IDX]]], how="horizontal")
-    if file_level:  # a missing column: line 1 of the file, before its records
-        n = len(file_level)
-        located = pl.concat([pl.DataFrame(
-            {IDX: [None] * n, "rule": ["missing-required"] * n, "column": [p["column"] for p in file_level],
-             "value": [None] * n, "message": [p["message"] for p in file_level], "ref": [None] * n,
-             "post": [None] * n, "group": [None] * n, SRC: [p["src"] for p in file_level], ROW: [0] * n,
-             ID: [None] * n},
-            schema=located.schema), located])
     counts = Counter({"missing-required": len(file_level)})
     for part in parts:  # each holds the problems of one rule
         if part.height:
             counts[part.get_column("rule")[0]] += part.height
-    listed = _in_order(located, rank, max_problems)
-    if dup_reasons is not None and (listed.get_column("rule") == "duplicates").any():
-        listed = _duplicate_texts(records, frame, listed, dup_reasons)
+    listed = _in_order(parts, file_level, frame, max_problems)
+    total = sum(counts.values())
+    if linked is not None and (listed.get_column("rule") == "duplicates").any():
+        listed = _duplicate_texts(records, frame, listed, linked)
     # line numbers only as far as the listed problems reach (a referenced record comes earlier)
     reach = listed.select(pl.max_horizontal(pl.col(IDX).max(), pl.col("ref").max())).item()
     lines = line_numbers(records, 0 if reach is None else reach + 1)
@@ -447,10 +460,10 @@ def check_records(
         pl.col(ID).alias("id"), "column", "value", message.alias("message"))
     problems = listed.to_dicts()  # bounded by max_problems
     stats.update({
-        "problems": located.height,
+        "problems": total,
         "problems_listed": len(problems),
         "by_rule": {r: int(counts.get(r, 0)) for r in active},
         "ignored": ignored,
         "required": list(require),
     })
-    return CheckReport(valid=located.height == 0, stats=stats, problems=problems)
+    return CheckReport(valid=total == 0, stats=stats, problems=problems)

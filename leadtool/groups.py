@@ -77,17 +77,20 @@ KEY = "__lt_key"  # a given email key inside the edge computation
 
 def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key: str,
            canonical: bool, default_region: str | None, config: Config | None,
-           keys: pl.Series | None) -> pl.DataFrame:
-    """(idx, key) pairs for the automatic keys, eligible records only."""
+           keys: pl.Series | None) -> list[tuple[str, pl.DataFrame]]:
+    """(prefix, (idx, key) pairs) for each kind of automatic key, eligible records only; a
+    key's text is its prefix (`email:`, `customer:`; phone keys carry theirs) and the key."""
     # only the key columns are copied by the filter, not the whole record
     needed = {"email": ["email_from"], "customer": ["partner_id"], "phone": ["phone", "mobile", "country_id"]}
+    given = [pl.lit(keys).alias(KEY)] if keys is not None and email_key == "first" else []
+    if given:  # the email column itself is not needed
+        needed["email"] = []
     cols = dict.fromkeys(c for kind in by for f in needed.get(kind, []) if (c := records.col(f)))
     eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
-    given = [pl.lit(keys).alias(KEY)] if keys is not None and email_key == "first" else []
     frame = (records.frame.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
                                          eligible.alias("__lt_ok"), *cols, *given)
              .filter(pl.col("__lt_ok")).drop("__lt_ok").collect())
-    parts: list[pl.DataFrame] = []
+    parts: list[tuple[str, pl.DataFrame]] = []
     for kind in by:
         if kind == "email":
             email = records.col("email_from")
@@ -98,19 +101,19 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
                 part = (frame.select(IDX, key.alias("key")).explode("key"))
             else:
                 part = frame.select(IDX, (pl.col(KEY) if given else email_key_of(records, canonical)).alias("key"))
-            part = part.filter(pl.col("key").is_not_null()).select(IDX, "email:" + pl.col("key"))
+            part = part.filter(pl.col("key").is_not_null())
+            prefix = "email:"
         elif kind == "customer":
             cust = records.col("partner_id")
             if not cust:
                 continue
             part = (frame.filter(pl.col(cust).str.strip_chars() != "")
-                    .select(IDX, "customer:" + pl.col(cust).str.strip_chars()))
+                    .select(IDX, pl.col(cust).str.strip_chars()))
+            prefix = "customer:"
         else:
-            part = phone_keys(records, frame, default_region)
-        parts.append(part.rename({part.columns[1]: "key"}))
-    if not parts:
-        return pl.DataFrame(schema={IDX: pl.UInt32, "key": pl.String})
-    return pl.concat(parts)
+            part, prefix = phone_keys(records, frame, default_region), ""
+        parts.append((prefix, part.select(IDX, pl.col(part.columns[1]).alias("key"))))
+    return parts
 
 
 def _manual_edges(records: Records, manual: Sequence[Sequence[str]]) -> pl.DataFrame:
@@ -152,6 +155,65 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
             return labels
 
 
+@dataclass
+class Linked:
+    """Grouped records before numbering: `labels` gives each one (idx) the idx of its group's
+    first record (`label`), `edges` the keys (held by two records or more) that joined them.
+    `find_groups` numbers and describes every group from this; `check` needs only the labels
+    and describes the few groups it lists (`reasons_of`)."""
+
+    edges: pl.DataFrame
+    labels: pl.DataFrame
+    prefix: str = ""  # of every key, when all are of one kind (left out of `edges`: cheaper)
+
+
+def link_records(records: Records, *, by: Sequence[str] = ("email",), include_closed: bool = False,
+                 email_key: str = "first", canonical: bool = False,
+                 default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
+                 max_group: int = 50, config: Config | None = None,
+                 extra_edges: pl.DataFrame | None = None, keys: pl.Series | None = None) -> Linked:
+    """The records that share a key, each labelled with its component (see `find_groups`)."""
+    if email_key not in ("first", "all"):
+        raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
+    if max_group < 2:
+        raise UsageError(f"--max-group {max_group}: expected 2 or more (a group has two records at least)")
+    if default_region is not None:
+        check_region(default_region)
+    auto = _edges(records, by, include_closed, email_key, canonical, default_region, config, keys)
+    others = [e for e in (_manual_edges(records, manual), extra_edges) if e is not None and e.height]
+    prefix = ""
+    if len(auto) == 1 and not others:  # one kind of key: its prefix is added to the reasons only
+        prefix, edges = auto[0]
+    else:
+        edges = pl.concat([*(part.select(IDX, (p + pl.col("key")).alias("key")) for p, part in auto),
+                           *(e.select(IDX, "key") for e in others),
+                           pl.DataFrame(schema={IDX: pl.UInt32, "key": pl.String})])
+    # a key held by one record joins nothing (counted before and after removing repeats, so
+    # that most edges are dropped before the costlier unique); a record can give a key twice
+    # only through several email addresses, a phone and a mobile, or manual and extra edges
+    edges = edges.filter(pl.len().over("key") > 1)
+    if email_key == "all" or "phone" in by or manual or extra_edges is not None:
+        edges = edges.unique().filter(pl.len().over("key") > 1)
+    if edges.height == 0:
+        return Linked(edges=edges, labels=pl.DataFrame(schema={IDX: pl.UInt32, "label": pl.UInt32}),
+                      prefix=prefix)
+    return Linked(edges=edges, labels=components(edges), prefix=prefix)
+
+
+def reasons_of(linked: Linked, labelled: pl.DataFrame, by: str = "label") -> pl.DataFrame:
+    """(`by`, reasons) for the records of `labelled` (idx and `by`, the group's label or
+    number): each group's keys, sorted, `manual` for a manual one."""
+    if linked.prefix:
+        reason = linked.prefix + pl.col("key")
+    else:
+        reason = (pl.when(pl.col("key").str.starts_with("manual:")).then(pl.lit("manual"))
+                  .otherwise(pl.col("key")))
+    return (linked.edges.join(labelled.select(IDX, by), on=IDX)
+            .select(by, reason.alias("reason")).unique()
+            .sort(by, "reason")
+            .group_by(by, maintain_order=True).agg(pl.col("reason").alias("reasons")))
+
+
 def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_closed: bool = False,
                 email_key: str = "first", canonical: bool = False,
                 default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
@@ -160,39 +222,19 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
     """Groups of two or more records that share a key. Closed records (archived, won) join
     automatic groups only with `include_closed`; manual groups take any record. `keys`: the
     email key of every record, when the caller has computed it already (`emails.email_keys`)."""
-    if email_key not in ("first", "all"):
-        raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
-    if max_group < 2:
-        raise UsageError(f"--max-group {max_group}: expected 2 or more (a group has two records at least)")
-    if default_region is not None:
-        check_region(default_region)
-    edges = pl.concat([
-        _edges(records, by, include_closed, email_key, canonical, default_region, config, keys),
-        _manual_edges(records, manual),
-        *([extra_edges.select(IDX, "key")] if extra_edges is not None else []),
-    ])
-    # a key held by one record joins nothing (counted before and after removing repeats, so
-    # that most edges are dropped before the costlier unique); a record can give a key twice
-    # only through several email addresses, a phone and a mobile, or manual and extra edges
-    edges = edges.filter(pl.len().over("key") > 1)
-    if email_key == "all" or "phone" in by or manual or extra_edges is not None:
-        edges = edges.unique().filter(pl.len().over("key") > 1)
-    if edges.height == 0:
+    linked = link_records(records, by=by, include_closed=include_closed, email_key=email_key,
+                          canonical=canonical, default_region=default_region, manual=manual,
+                          max_group=max_group, config=config, extra_edges=extra_edges, keys=keys)
+    if linked.labels.height == 0:
         return Groups(
             members=pl.DataFrame(schema={"group": pl.UInt32, IDX: pl.UInt32}),
             info=pl.DataFrame(schema={"group": pl.UInt32, "size": pl.UInt32,
                                       "reasons": pl.List(pl.String), "large": pl.Boolean}),
         )
-    labels = components(edges)
     # groups are numbered in input order of their first record
-    labels = labels.with_columns(pl.col("label").rank("dense").cast(pl.UInt32).alias("group"))
+    labels = linked.labels.with_columns(pl.col("label").rank("dense").cast(pl.UInt32).alias("group"))
     members = labels.select("group", IDX).sort("group", IDX)
-    reason = (pl.when(pl.col("key").str.starts_with("manual:")).then(pl.lit("manual"))
-              .otherwise(pl.col("key")))
-    reasons = (edges.join(labels.select(IDX, "group"), on=IDX)
-               .select("group", reason.alias("reason")).unique()
-               .sort("group", "reason")
-               .group_by("group", maintain_order=True).agg(pl.col("reason").alias("reasons")))
+    reasons = reasons_of(linked, labels, by="group")
     info = (members.group_by("group").agg(pl.len().cast(pl.UInt32).alias("size"))
             .join(reasons, on="group").sort("group")
             .with_columns((pl.col("size") > max_group).alias("large")))

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -343,9 +344,11 @@ def _read_csv(data: bytes | mmap.mmap, text: str | None, path: str,
     raw = data if text is None else text.encode("utf-8")
     fmt.final_newline = raw[-1:] == b"\n"
     ncols = len(headers)
-    odd_quotes = count_byte(raw, ord('"')) % 2 == 1
     frame: pl.DataFrame | None = None
-    if not odd_quotes:
+    # an odd number of quotes leaves a value open, which polars would not report: they are
+    # counted on one core while polars parses on the others (its result is dropped if so)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        odd_quotes = pool.submit(lambda: count_byte(raw, ord('"')) % 2 == 1)
         try:
             frame = pl.read_csv(
                 path if isinstance(raw, mmap.mmap) else raw,  # a mapped file: polars maps it itself
@@ -355,7 +358,7 @@ def _read_csv(data: bytes | mmap.mmap, text: str | None, path: str,
             )
         except Exception:  # polars refused: find out why, or read it the exact way
             frame = None
-        if frame is not None and frame.width != ncols:
+        if odd_quotes.result() or (frame is not None and frame.width != ncols):
             frame = None
     if frame is None:
         full = text if text is not None else _utf8(data)
