@@ -466,3 +466,31 @@ def test_problems_in_line_then_rule_order_with_and_without_file_level(tmp_path):
     assert [(p["rule"], p["file"], p["row"], p["column"]) for p in both.problems] == [
         ("missing-required", str(other), 1, "name"),
         *[(rule, str(path), row, col) for rule, row, col in expected]]
+
+
+def test_listed_duplicates_carry_the_group_numbers_and_reasons_of_dupes(tmp_path):
+    """The groups are numbered and described only for the listed problems: the numbers and
+    reasons must still be those `dupes` gives every group (input order of first records)."""
+    from leadtool.dupes import stats
+    from leadtool.groups import IDX, find_groups
+
+    rows = ["id,email_from,partner_id"]
+    # groups whose first records interleave, a later group listed alone, one customer-only link
+    emails = ["c@x", "a@x", "b@x", "a@x", "d@x", "c@x", "b@x", "e@x", "e@x", "d@x"]
+    rows += [f"{i + 1},{e},{'P1' if i in (4, 7) else ''}" for i, e in enumerate(emails)]
+    path = write(tmp_path, "\n".join(rows) + "\n")
+    records = load([str(path)])
+    for by in (["email"], ["email", "customer"]):
+        groups = find_groups(records, by=by)
+        number = dict(zip(groups.members[IDX].to_list(), groups.members["group"].to_list(), strict=True))
+        reasons = {g: " ".join(r) for g, r in zip(groups.info["group"], groups.info["reasons"].to_list(), strict=True)}
+        for cap in (None, 2):
+            found = check_records(records, by=by, max_problems=cap)
+            dups = [p for p in found.problems if p["rule"] == "duplicates"]
+            assert dups, by
+            for p in dups:
+                g = number[int(p["id"]) - 1]
+                assert p["message"].endswith(f"(group {g}: {reasons[g]})"), (by, p)
+                assert p["value"] == reasons[g]
+        assert found.stats["duplicate_groups"] == len(groups) == stats(records, groups)["groups"]
+        assert found.stats["records_in_duplicate_groups"] == stats(records, groups)["records_in_groups"]
