@@ -230,14 +230,18 @@ def _rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     if not col:
         return _empty()
     stripped = pl.col(col).str.strip_chars()
-    # repeats are rare: a sort of the values' hashes finds the candidates (hash collisions
-    # included) much faster than a hash table of a million strings
-    hashes = frame.select(stripped.hash()).to_series()
-    ordered = hashes.sort()
+    # repeats are rare: a sort of numbers finds the candidates much faster than a hash table
+    # of a million strings. The usual ids are whole numbers (a repeated number is a candidate
+    # only: '7' and '007' are two ids), else the stripped values' hashes (collisions included).
+    values = frame.get_column(col).cast(pl.UInt64, strict=False)
+    if values.null_count():  # a cell that is not a plain number: blank, text, spaces
+        values = frame.select(stripped.hash()).to_series()
+    # in id order already, as exports often are: no sort needed
+    ordered = values if values.is_sorted() or values.is_sorted(descending=True) else values.sort()
     candidates = ordered.filter(ordered == ordered.shift(1))
     if candidates.is_empty():
         return _empty()
-    ids = (frame.lazy().filter(pl.lit(hashes).is_in(candidates.unique().implode()))
+    ids = (frame.lazy().filter(pl.lit(values).is_in(candidates.unique().implode()))
            .select(pl.col(IDX), pl.col(SRC), stripped.alias("v"), pl.col(col).alias("raw")))
     repeated = ids.filter((pl.len().over("v") > 1) & (pl.col("v") != ""))
     dup = repeated.with_columns(pl.col(IDX).first().over("v").alias("first_idx"),
@@ -284,8 +288,9 @@ def _rule_date(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
         return _empty()
     # Odoo's own form parses in one pass; only the rest goes through every form of SPEC 3.1
     odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
-    rest = frame.lazy().filter(odoo_form.is_null() & ~is_empty(pl.col(col)))
-    return _problems(rest, instant_expr(pl.col(col)).is_null(), "bad-date", records.headers[col], pl.col(col),
+    rest = frame.lazy().select(IDX, col).filter(odoo_form.is_null()).collect()  # a few records
+    bad = ~is_empty(pl.col(col)) & instant_expr(pl.col(col)).is_null()
+    return _problems(rest, bad, "bad-date", records.headers[col], pl.col(col),
                      pl.format("create_date {} is not a date (YYYY-MM-DD[ HH:MM:SS] or ISO 8601)",
                                _quoted(pl.col(col))))
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from leadtool.check import PROBLEM_KEYS, RULES, check_records, line_numbers
+from leadtool.check import PROBLEM_KEYS, RULES, _indexed, _rule_duplicate_id, check_records, line_numbers
 from leadtool.config import Config, TeamConfig
 from leadtool.errors import ConfigError, UsageError
+from leadtool.groups import IDX
 from leadtool.io import load
 from leadtool.report import escape_data, escape_property, github_line, step_summary
 
@@ -307,6 +311,28 @@ def test_duplicate_id_names_first_and_ignores_empty_ids(tmp_path):
         (7, "7", "id '7' is already used by the record on line 2"),
     ]
 
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["7", "007", " 7", "7 ", "8", "10", "", "x", "+7", "9"]), min_size=1, max_size=12),
+       st.sampled_from(["as given", "ascending", "descending"]))
+def test_duplicate_id_matches_a_plain_reference(ids, order):
+    """Whole-number ids take a numeric path (sorted or not), any other cell the hashed one:
+    both must flag exactly the records whose stripped id an earlier record has."""
+    if order != "as given":
+        ids = sorted(ids, key=lambda v: int(v) if v.strip().isdigit() else -1, reverse=order == "descending")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ids.csv"
+        path.write_text("id,name\n" + "".join(f"{v},n\n" for v in ids), encoding="utf-8")
+        records = load([str(path)])
+    seen: set[str] = set()
+    expected = []
+    for i, v in enumerate(ids):
+        if v.strip() and v.strip() in seen:
+            expected.append(i)
+        seen.add(v.strip())
+    found = _rule_duplicate_id(records, _indexed(records)).collect()
+    assert sorted(found.get_column(IDX).to_list()) == expected
 
 def test_leads_mode_global_off_and_closed(tmp_path):
     text = ("id,type,team_id,active,probability\n"

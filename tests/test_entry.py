@@ -61,3 +61,20 @@ def test_a_reader_that_leaves_early_does_not_change_the_exit_code(tmp_path: Path
     for args in (("dupes", str(path)), ("dupes", str(path), "--format", "json"), ("inspect", str(path)),
                  ("merge", str(path), "-o", "-", "--audit", str(tmp_path / "a.jsonl"), "--yes", "--preview", "all")):
         assert _with_reader_leaving(*args) == 0, args
+
+
+def test_the_command_being_run_is_the_only_one_built() -> None:
+    """`run` gives typer only the command named on the line (building all six takes 24 ms at
+    every start); its help and errors must read as with the whole app."""
+    from typer.testing import CliRunner
+
+    from leadtool.cli import app, app_for
+
+    assert [c.callback.__name__ for c in app_for(["check", "x.csv"]).registered_commands] == ["check"]
+    for args in ([], ["--help"], ["--version"], ["chek"], ["x.csv"]):
+        assert app_for(args) is app
+    runner = CliRunner()
+    for args in (["check", "--help"], ["merge", "--help"], ["check"], ["dupes", "--nope", "x.csv"],
+                 ["check", str(SAMPLES / "leads.csv"), "--format", "json"]):
+        whole, one = runner.invoke(app, args), runner.invoke(app_for(args), args)
+        assert (one.exit_code, one.output) == (whole.exit_code, whole.output), args
