@@ -207,7 +207,9 @@ def _duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame
     are numbered as `dupes` numbers them: in input order of their first record (label)."""
     dup = pl.col("rule") == "duplicates"
     firsts = listed.filter(dup).get_column("ref").unique()
-    labels = linked.labels.get_column("label").unique().sort()
+    # a group's first record is the one labelled with itself
+    labels = linked.labels.filter(pl.col(IDX) == pl.col("label")).get_column(IDX)
+    labels = labels if labels.is_sorted() else labels.sort()
     reasons = (reasons_of(linked, linked.labels.filter(pl.col("label").is_in(firsts.implode())))
                .select(pl.col("label").alias("ref"), pl.col("reasons").list.join(" ").alias("__lt_reasons")))
     listed = listed.join(reasons, on="ref", how="left", maintain_order="left")
@@ -354,6 +356,10 @@ def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataF
     keyed = [part.with_columns(
         (pl.col(IDX).cast(pl.UInt64) * slots + 1 + RULES.index(part.get_column("rule")[0])).alias(ORDER))
         for part in parts if part.height]
+    if limit is not None and sum(part.height for part in keyed) > limit:
+        # only the problems up to the limit-th key are sorted and gathered (ties kept)
+        cut = pl.concat([part.get_column(ORDER) for part in keyed]).bottom_k(limit).max()
+        keyed = [part.filter(pl.col(ORDER) <= cut) for part in keyed]
     found = pl.concat(keyed) if keyed else _empty().collect().with_columns(pl.lit(0, pl.UInt64).alias(ORDER))
     found = found.sort(ORDER, maintain_order=True)
     if limit is not None:
