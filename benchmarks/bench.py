@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,7 @@ class Result:
     status: str              # "ok" or "n/a (exit code N: ...)"
     output_mb: float | None = None
     runs: int = 1
+    median: float | None = None
 
 
 def label(rows: int) -> str:
@@ -148,37 +150,68 @@ def run_once(argv: list[str]) -> tuple[float, float, int, str]:
     return seconds, rss, proc.returncode, stderr
 
 
-def bench(cmd: Command, path: Path, rows: int, repeat: int, keep_output: bool) -> Result:
+@dataclass
+class Series:
+    """One command's runs on one file."""
+
+    cmd: Command
+    argv: list[str]
+    out: Path
+    times: list[float]
+    peak: float = 0.0
+    code: int = 0
+    output_mb: float | None = None
+    failure: str | None = None
+
+    def clean(self) -> None:
+        for leftover in (self.out, Path(f"{self.out}.audit.jsonl")):
+            leftover.unlink(missing_ok=True)
+
+    def run(self) -> None:
+        if self.failure:
+            return
+        self.clean()
+        seconds, rss, self.code, stderr = run_once(self.argv)
+        if self.code not in self.cmd.ok_codes:
+            self.failure = f"n/a (exit code {self.code}: {first_stderr_line(stderr)})"
+            return
+        if self.cmd.writes and self.out.exists():
+            self.output_mb = round(self.out.stat().st_size / 1e6, 1)
+        self.times.append(seconds)
+        self.peak = max(self.peak, rss)
+
+
+def bench(cmds: list[Command], path: Path, rows: int, repeat: int, keep_output: bool) -> list[Result]:
+    """Every command `repeat` times, in rounds (each command once per round), so that a busy
+    moment of the machine falls on all of them alike rather than on one."""
     out_dir = DATA / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / f"{path.stem}.{cmd.name}.csv"
-    argv = [a.replace("{IN}", str(path)).replace("{OUT}", str(out)) for a in cmd.argv]
-    file_mb = path.stat().st_size / 1e6
-    times: list[float] = []
-    peak = 0.0
-    output_mb = None
-    code = 0
-    for _ in range(repeat):
-        for leftover in (out, Path(f"{out}.audit.jsonl")):
-            leftover.unlink(missing_ok=True)
-        seconds, rss, code, stderr = run_once(argv)
-        if code not in cmd.ok_codes:
-            status = f"n/a (exit code {code}: {first_stderr_line(stderr)})"
-            return Result(label(rows), rows, round(file_mb, 1), cmd.name, None, None, code,
-                          status)
-        if cmd.writes and out.exists():
-            output_mb = round(out.stat().st_size / 1e6, 1)
-        times.append(seconds)
-        peak = max(peak, rss)
-    if not keep_output:
-        for leftover in (out, Path(f"{out}.audit.jsonl")):
-            leftover.unlink(missing_ok=True)
-    return Result(label(rows), rows, round(file_mb, 1), cmd.name, round(min(times), 2),
-                  round(peak), code, "ok", output_mb, repeat)
+    file_mb = round(path.stat().st_size / 1e6, 1)
+    series = []
+    for cmd in cmds:
+        out = out_dir / f"{path.stem}.{cmd.name}.csv"
+        argv = [a.replace("{IN}", str(path)).replace("{OUT}", str(out)) for a in cmd.argv]
+        series.append(Series(cmd, argv, out, []))
+    for round_no in range(repeat):
+        for s in series:
+            s.run()
+            took = f"{s.times[-1]:.2f} s" if not s.failure else s.failure
+            print(f"{label(rows)}: {s.cmd.name} (run {round_no + 1}/{repeat}) {took}", file=sys.stderr, flush=True)
+    results = []
+    for s in series:
+        if not keep_output:
+            s.clean()
+        if s.failure:
+            results.append(Result(label(rows), rows, file_mb, s.cmd.name, None, None, s.code, s.failure))
+            continue
+        results.append(Result(label(rows), rows, file_mb, s.cmd.name, round(min(s.times), 2),
+                              round(s.peak), s.code, "ok", s.output_mb, len(s.times),
+                              round(statistics.median(s.times), 2)))
+    return results
 
 
 def print_table(results: list[Result]) -> None:
-    head = f"{'size':>5} {'rows':>10} {'file MB':>8}  {'command':<10} {'seconds':>8} " \
+    head = f"{'size':>5} {'rows':>10} {'file MB':>8}  {'command':<10} {'seconds':>8} {'median':>7} " \
            f"{'peak RSS MB':>12}  status"
     print(head)
     print("-" * len(head))
@@ -186,7 +219,8 @@ def print_table(results: list[Result]) -> None:
         secs = f"{r.seconds:.2f}" if r.seconds is not None else "-"
         rss = f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb is not None else "-"
         status = r.status if r.status != "ok" else f"ok (exit {r.exit_code})"
-        print(f"{r.size_label:>5} {r.rows:>10,} {r.file_mb:>8.1f}  {r.command:<10} {secs:>8} "
+        median = f"{r.median:.2f}" if r.median is not None else "-"
+        print(f"{r.size_label:>5} {r.rows:>10,} {r.file_mb:>8.1f}  {r.command:<10} {secs:>8} {median:>7} "
               f"{rss:>12}  {status}")
 
 
@@ -235,18 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     for rows in sizes:
         path = ensure_data(rows, args.seed, args.quote_all)
         actual = count_rows(path)
-        for name in names:
-            print(f"{label(rows)}: {name} ...", file=sys.stderr, flush=True)
-            result = bench(available[name], path, actual, args.repeat, args.keep_output)
-            print(f"  {result.seconds if result.seconds is not None else '-'} s, "
-                  f"{result.peak_rss_mb or '-'} MB, {result.status}", file=sys.stderr,
-                  flush=True)
-            results.append(result)
+        results += bench([available[name] for name in names], path, actual, args.repeat, args.keep_output)
 
     load = os.getloadavg()
     print(f"\nleadtool benchmark: {os.cpu_count()} CPUs, python {platform.python_version()}, "
           f"load average {load[0]:.1f} (before: {load_before:.1f}); seconds = wall time "
-          f"(fastest of {args.repeat}), peak RSS of the child process")
+          f"(fastest and median of {args.repeat}, run in rounds), peak RSS of the child process")
     print_table(results)
     if args.json:
         payload = {
