@@ -135,8 +135,12 @@ def line_numbers(records: Records, upto: int | None = None) -> pl.Series:
     row = pl.col(ROW).cast(pl.Int64)
     if not csv_sources or not records.columns:
         return frame.select(row.alias(LINE)).to_series()
-    newlines = pl.sum_horizontal(
-        [pl.col(c).str.count_matches("\n", literal=True).cast(pl.Int64) for c in records.columns])
+    # counted column by column in one select (in parallel: inside sum_horizontal they are not)
+    counts = frame.select(pl.col(c).str.count_matches("\n", literal=True).alias(f"__lt_nl{k}")
+                          for k, c in enumerate(records.columns))
+    frame = pl.concat([frame.select(SRC, ROW), counts.select(
+        pl.sum_horizontal(pl.all()).cast(pl.Int64).alias("__lt_nl"))], how="horizontal")
+    newlines = pl.col("__lt_nl")
     header_nl = pl.col(SRC).replace_strict(
         list(range(len(records.sources))), [s.header_newlines for s in records.sources],
         return_dtype=pl.Int64)
