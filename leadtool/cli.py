@@ -214,6 +214,16 @@ GroupsFileOpt = Annotated[
 MaxGroupOpt = Annotated[int, typer.Option("--max-group", help="Larger groups are suspicious: shown, not merged.")]
 AllowLargeOpt = Annotated[bool, typer.Option("--allow-large-groups", help="Merge groups larger than --max-group too.")]
 HeadOpt = Annotated[str, typer.Option("--head", help="oldest (record created first) or odoo (Odoo 17 ranking).")]
+AuditOpt = Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def audit_target(output: str, audit: str | None, dry_run: bool) -> str | None:
+    """The audit log's path: --audit, else beside the output; required when the output is stdout."""
+    if output == "-" and not audit and not dry_run:
+        raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
+    return audit or (default_audit_path(output) if output != "-" else None)
 
 
 def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed: bool,
@@ -279,9 +289,7 @@ def dupes(
 def merge(
     files: Files,
     output: Annotated[str, typer.Option("--output", "-o", help="Merged file (- for stdout).")],
-    audit: Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    audit: AuditOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
     preview: Annotated[str, typer.Option("--preview", help="Groups shown in the preview (a number or all).")] = "20",
     by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
@@ -292,10 +300,8 @@ def merge(
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Preview the merges, then merge each group into its head and write OUTPUT and the audit log."""
-    if output == "-" and not audit and not dry_run:
-        raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
+    audit = audit_target(output, audit, dry_run)
     n = parse_count(preview, "--preview")
-    audit = audit or (default_audit_path(output) if output != "-" else None)
     refuse_overwrite([output, audit], files + (opportunities or []))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     to_stdout = output == "-"
@@ -386,9 +392,7 @@ def convert(
         bool, typer.Option("--dedupe/--no-dedupe", help="Merge open records sharing the email or customer first."),
     ] = True,
     now: Annotated[str | None, typer.Option("--now", help="Run time, 'YYYY-MM-DD HH:MM:SS' UTC.")] = None,
-    audit: Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    audit: AuditOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
     preview: Annotated[str, typer.Option("--preview", help="Leads shown in the preview (a number or all).")] = "20",
     max_group: MaxGroupOpt = 50, head: HeadOpt = "oldest",
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
@@ -398,10 +402,8 @@ def convert(
     """Convert leads into opportunities (duplicates merged first); write OUTPUT, customers and audit log."""
     from .customers import output_format
 
-    if output == "-" and not audit and not dry_run:
-        raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
+    audit = audit_target(output, audit, dry_run)
     n = parse_count(preview, "--preview")
-    audit = audit or (default_audit_path(output) if output != "-" else None)
     inputs = files + (opportunities or []) + ([customers] if customers else [])
     refuse_overwrite([output, audit, customers_out], inputs)
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
