@@ -356,7 +356,7 @@ def _read_csv(data: bytes | mmap.mmap, text: str | None, path: str,
                 empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
                 new_columns=[f"c{i}" for i in range(ncols)] if ncols else None,
             )
-        except Exception:  # polars refused: find out why, or read it the exact way
+        except (Exception, pl.exceptions.PanicException):  # polars refused: find out why, or read it the exact way
             frame = None
         if odd_quotes.result() or (frame is not None and frame.width != ncols):
             frame = None

@@ -674,3 +674,21 @@ def test_stray_quotes_are_read_leniently_and_written_back_standard(tmp_path: Pat
     records = lio.load([str(path)])
     assert data_rows(records) == [("1", '5" screen'), ("2", "xy"), ("3", "plain")]
     assert roundtrip(path) == b'id,name\n1,"5"" screen"\n2,xy\n3,plain\n'
+
+
+def test_a_polars_panic_falls_back_to_the_exact_reader(tmp_path: Path, monkeypatch) -> None:
+    """A Rust panic inside polars is a BaseException (pyo3's PanicException), not an
+    Exception: the reader must still fall back to Python's csv and give the same values."""
+    import polars as pl
+
+    import leadtool.io as lio
+
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b'id,name,notes\n1,"Ann","two\nlines"\n2,Bob,00123\n')
+    expected = lio.load([str(path)]).frame.drop(lio.ID).rows()
+
+    def panic(*args, **kwargs):
+        raise pl.exceptions.PanicException("boom")
+
+    monkeypatch.setattr(lio.pl, "read_csv", panic)
+    assert lio.load([str(path)]).frame.drop(lio.ID).rows() == expected
