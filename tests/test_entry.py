@@ -78,3 +78,20 @@ def test_the_command_being_run_is_the_only_one_built() -> None:
                  ["check", str(SAMPLES / "leads.csv"), "--format", "json"]):
         whole, one = runner.invoke(app, args), runner.invoke(app_for(args), args)
         assert (one.exit_code, one.output) == (whole.exit_code, whole.output), args
+
+
+def test_a_panic_inside_polars_is_one_line_and_exit_2(monkeypatch) -> None:
+    """pyo3's PanicException is a BaseException: it must still end as the one-line internal
+    error (exit 2), not a traceback."""
+    import polars as pl
+    from conftest import assert_one_line_error
+    from typer.testing import CliRunner
+
+    import leadtool.cli as cli
+
+    def panic(*args, **kwargs):
+        raise pl.exceptions.PanicException("index out of bounds")
+
+    monkeypatch.setattr(cli, "check_records", panic)
+    result = CliRunner().invoke(cli.app, ["check", str(SAMPLES / "leads.csv")])
+    assert_one_line_error(result, "internal error", "PanicException", "index out of bounds")
