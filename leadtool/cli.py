@@ -144,7 +144,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
-        except (Exception, pl.exceptions.PanicException) as exc:  # a bug (or a panic inside polars): one line
+        except (Exception, pl.exceptions.PanicException) as exc:  # a bug or a panic: one line
             if kwargs.get("verbose"):
                 raise
             err_console().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
