@@ -38,9 +38,9 @@ from .convert import (
     plan_convert,
 )
 from .customers import customers_output, read_customers
-from .dupes import as_csv as dupes_csv
+from .dupes import csv_bytes as dupes_csv
 from .dupes import duplicate_table
-from .dupes import json_text as dupes_json_text
+from .dupes import json_bytes as dupes_json
 from .dupes import stats as dupes_stats
 from .errors import LeadtoolError, UsageError
 from .fields import parse_map_options
@@ -61,6 +61,7 @@ from .render import (
     merge_summary,
     print_json,
     reader_may_leave,
+    write_stdout,
 )
 from .render_convert import convert_preview, convert_summary
 from .report import FORMATS as CHECK_FORMATS
@@ -271,9 +272,9 @@ def dupes(
     table = duplicate_table(records, found, ordered_members(records, found, head=head,
                                                             config=ctx.config))
     if format == "json":
-        sys.stdout.write(dupes_json_text(records, found, table) + "\n")
+        write_stdout(dupes_json(records, found, table) + b"\n")
     elif format == "csv":
-        sys.stdout.write(dupes_csv(table))
+        write_stdout(dupes_csv(table))
     else:
         console = make_console(quiet=quiet)
         console.print(dupes_table(table, n))

@@ -58,7 +58,8 @@ def test_a_reader_that_leaves_early_does_not_change_the_exit_code(tmp_path: Path
     clean = tmp_path / "clean.csv"
     clean.write_text("id,name\n" + "".join(f"{i},{'x' * 50}\n" for i in range(20000)), encoding="utf-8")
     assert _with_reader_leaving("check", str(clean), "--require", "name", "--format", "json") == 0
-    for args in (("dupes", str(path)), ("dupes", str(path), "--format", "json"), ("inspect", str(path)),
+    for args in (("dupes", str(path)), ("dupes", str(path), "--format", "json"),
+                 ("dupes", str(path), "--format", "csv"), ("inspect", str(path)),
                  ("merge", str(path), "-o", "-", "--audit", str(tmp_path / "a.jsonl"), "--yes", "--preview", "all")):
         assert _with_reader_leaving(*args) == 0, args
 
