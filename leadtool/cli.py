@@ -45,7 +45,7 @@ from .dupes import stats as dupes_stats
 from .errors import LeadtoolError, UsageError
 from .fields import parse_map_options
 from .groups import find_groups, parse_by, parse_group_options, read_groups_file
-from .io import load, refuse_overwrite, write
+from .io import atomic_output, load, refuse_overwrite, write
 from .merge import merge_query, ordered_members, plan_merge
 from .nogc import no_gc
 from .outputs import write_run
@@ -61,7 +61,6 @@ from .render import (
     merge_summary,
     print_json,
     reader_may_leave,
-    write_stdout,
 )
 from .render_convert import convert_preview, convert_summary
 from .report import FORMATS as CHECK_FORMATS
@@ -272,9 +271,11 @@ def dupes(
     table = duplicate_table(records, found, ordered_members(records, found, head=head,
                                                             config=ctx.config))
     if format == "json":
-        write_stdout(dupes_json(records, found, table) + b"\n")
+        with atomic_output("-") as out:  # bytes as they are: no str round trip for 120 MB
+            out.write(dupes_json(records, found, table) + b"\n")
     elif format == "csv":
-        write_stdout(dupes_csv(table))
+        with atomic_output("-") as out:
+            out.write(dupes_csv(table))
     else:
         console = make_console(quiet=quiet)
         console.print(dupes_table(table, n))

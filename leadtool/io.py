@@ -729,6 +729,7 @@ _UMASK = _read_umask()
 def atomic_output(path: str) -> Iterator[IO[bytes]]:
     """A file handle whose content appears at `path` only when the block succeeds."""
     if path == "-":
+        sys.stdout.flush()  # text printed before comes first
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return

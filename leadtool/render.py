@@ -49,18 +49,6 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def write_stdout(data: bytes) -> None:
-    """Bytes to standard output as they are: a large report skips the str round trip
-    (decode, then encode again: 0.1 s for 120 MB)."""
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:  # a text-only stream (some test harnesses)
-        sys.stdout.write(data.decode("utf-8"))
-    else:
-        buffer.write(data)
-        buffer.flush()
-
-
 def dump_json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2)
 
