@@ -211,16 +211,13 @@ def _duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame
     are numbered as `dupes` numbers them: in input order of their first record (label)."""
     dup = pl.col("rule") == "duplicates"
     firsts = listed.filter(dup).get_column("ref").unique()
-    # a group's first record is the one labelled with itself
-    labels = linked.labels.filter(pl.col(IDX) == pl.col("label")).get_column(IDX)
-    labels = labels if labels.is_sorted() else labels.sort()
     reasons = (reasons_of(linked, linked.labels.filter(pl.col("label").is_in(firsts.implode())))
                .select(pl.col("label").alias("ref"), pl.col("reasons").list.join(" ").alias("__lt_reasons")))
     listed = listed.join(reasons, on="ref", how="left", maintain_order="left")
     ref = listed.get_column("ref").fill_null(0)
     listed = listed.with_columns(
         frame.get_column(SRC).gather(ref).alias("__lt_ref_src"), frame.get_column(ID).gather(ref).alias("__lt_ref_id"),
-        pl.when(dup).then(pl.lit(labels.search_sorted(ref) + 1, dtype=pl.UInt32)).alias("group"))
+        pl.when(dup).then(pl.lit(linked.group_numbers(ref))).alias("group"))
     elsewhere = _elsewhere(records, "__lt_ref_src")
     return listed.with_columns(
         pl.when(dup).then(pl.col("__lt_reasons")).otherwise(pl.col("value")).alias("value"),

@@ -166,6 +166,12 @@ class Linked:
     labels: pl.DataFrame
     prefix: str = ""  # of every key, when all are of one kind (left out of `edges`: cheaper)
 
+    def group_numbers(self, labels: pl.Series) -> pl.Series:
+        """The group number (1..n, in input order of the groups' first records) of each label."""
+        firsts = self.labels.filter(pl.col(IDX) == pl.col("label")).get_column(IDX)
+        firsts = firsts if firsts.is_sorted() else firsts.sort()
+        return (firsts.search_sorted(labels) + 1).cast(pl.UInt32)
+
 
 def link_records(records: Records, *, by: Sequence[str] = ("email",), include_closed: bool = False,
                  email_key: str = "first", canonical: bool = False,
@@ -232,7 +238,7 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
                                       "reasons": pl.List(pl.String), "large": pl.Boolean}),
         )
     # groups are numbered in input order of their first record
-    labels = linked.labels.with_columns(pl.col("label").rank("dense").cast(pl.UInt32).alias("group"))
+    labels = linked.labels.with_columns(linked.group_numbers(linked.labels.get_column("label")).alias("group"))
     members = labels.select("group", IDX).sort("group", IDX)
     reasons = reasons_of(linked, labels, by="group")
     info = (members.group_by("group").agg(pl.len().cast(pl.UInt32).alias("size"))
