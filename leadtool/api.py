@@ -14,15 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from . import audit as _audit
 from . import check as _check
 from . import convert as _convert
-from . import groups as _groups
 from . import io as _io
 from . import merge as _merge
+from .audit.events import now_utc
+from .audit.merge_events import merge_event_lines
+from .audit.read import read_audit
+from .audit.undo import undo as undo_log
 from .config import Config, load_config
-from .dupes import duplicate_table
+from .errors import UsageError
 from .fields import resolve_headers
+from .match import groups as _groups
+from .match.table import duplicate_table
 from .records import ID, ROW, SRC, FileFormat, Records, Source
 
 if TYPE_CHECKING:  # pandas is imported on first use: the command line never needs it
@@ -133,7 +137,13 @@ def plan_merge(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequ
 
 
 def apply_merge(df: pd.DataFrame, plan: Plan) -> pd.DataFrame:
-    return to_pandas(_merge.apply_merge(plan.records, plan.plan))
+    """`df` merged as `plan` says. The plan must have been made from these records (the same
+    rows in the same order): a plan names records by their position."""
+    records = to_records(df)
+    if records.frame.height != plan.records.frame.height or not records.frame.get_column(ID).equals(
+            plan.records.frame.get_column(ID)):
+        raise UsageError("apply_merge: the plan was made from other records (plan_merge this DataFrame)")
+    return to_pandas(_merge.apply_merge(replace(plan.records, frame=records.frame), plan.plan))
 
 
 def merge(df: pd.DataFrame, **options: Any) -> pd.DataFrame:
@@ -143,7 +153,7 @@ def merge(df: pd.DataFrame, **options: Any) -> pd.DataFrame:
 
 def audit_lines(plan: Plan, at: str | None = None) -> list[str]:
     """The merge events of a plan, as the audit log holds them."""
-    return _audit.merge_event_lines(plan.records, plan.plan, at or _audit.now_utc()).to_list()
+    return merge_event_lines(plan.records, plan.plan, at or now_utc()).to_list()
 
 
 def convert(df: pd.DataFrame, *, config: Config | str | None = None, customers: str | None = None,
@@ -167,4 +177,13 @@ def check(df: pd.DataFrame, *, config: Config | str | None = None, **options: An
 
 def undo(audit_path: str, merged: pd.DataFrame) -> pd.DataFrame:
     """The records before the run that wrote `merged` and its audit log."""
-    return to_pandas(_audit.undo(_audit.read_audit(audit_path), to_records(merged)).records)
+    return to_pandas(undo_log(read_audit(audit_path), to_records(merged)).records)
+
+
+def write_merge(plan: Plan, output: str, audit: str | None = None) -> None:
+    """Write the merged records to `output` and the audit log (default: beside it), as
+    `leadtool merge` does: both published together."""
+    from .audit.events import default_audit_path
+    from .runs import write_merge as write_run_files
+
+    write_run_files(plan.records, plan.plan, output, audit or default_audit_path(output))

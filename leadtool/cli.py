@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import itertools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,54 +16,33 @@ import typer
 from typer.main import get_command_name
 
 from . import __version__
-from .audit import (
-    default_audit_path,
-    merge_event_chunks,
-    now_utc,
-    read_audit,
-    run_event,
-    write_audit,
-)
-from .audit import undo as undo_log
-from .check import RULES, check_records, parse_require, parse_rules
+from .audit.events import default_audit_path
+from .audit.read import read_audit
+from .audit.undo import undo as undo_log
+from .check import RULES, check_records, parse_rules
 from .config import Config, load_config
-from .convert import (
-    ConvertOptions,
-    apply_convert,
-    audit_time,
-    convert_event_lines,
-    other_events,
-    parse_ids,
-    plan_convert,
-)
-from .customers import customers_output, read_customers
-from .dupes import csv_bytes as dupes_csv
-from .dupes import duplicate_table
-from .dupes import json_bytes as dupes_json
-from .dupes import stats as dupes_stats
+from .convert import ConvertOptions, check_options, plan_convert
+from .customers import read_customers
 from .errors import LeadtoolError, UsageError
 from .fields import parse_map_options
-from .groups import find_groups, parse_by, parse_group_options, read_groups_file
 from .io import atomic_output, load, refuse_overwrite, write
-from .merge import merge_query, ordered_members, plan_merge
-from .nogc import no_gc
-from .outputs import write_run
-from .progress import steps
+from .io.nogc import no_gc
+from .match.groups import find_groups, parse_by
+from .match.manual import parse_group_options, read_groups_file
+from .match.table import duplicate_table
+from .match.table import stats as dupes_stats
+from .merge import ordered_members, plan_merge
+from .options import comma_list, parse_count
 from .records import Records
-from .render import (
-    discard,
-    dupes_table,
-    err_console,
-    inspect_tables,
-    make_console,
-    merge_preview,
-    merge_summary,
-    print_json,
-    reader_may_leave,
-)
-from .render_convert import convert_preview, convert_summary
-from .report import FORMATS as CHECK_FORMATS
-from .report import parse_count, print_github, print_text
+from .render.check import FORMATS as CHECK_FORMATS
+from .render.check import print_github, print_text
+from .render.console import discard, err_console, make_console, print_json, reader_may_leave
+from .render.convert import convert_preview, convert_summary
+from .render.dupes import csv_bytes as dupes_csv
+from .render.dupes import json_bytes as dupes_json
+from .render.progress import steps
+from .render.tables import dupes_table, inspect_tables, merge_preview, merge_summary
+from .runs import write_convert, write_merge
 from .summary import summarize
 
 APP_SETTINGS: dict[str, Any] = dict(
@@ -219,6 +197,13 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the preview; wr
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
+def confirm(output: str, audit: str | None, yes: bool) -> None:
+    """Asked only when a person is at the terminal (stdin and stdout) and --yes was not given."""
+    if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
+            f"Write {output} and {audit}?", default=True, err=True):
+        raise typer.Exit(1)
+
+
 def audit_target(output: str, audit: str | None, dry_run: bool) -> str | None:
     """The audit log's path: --audit, else beside the output; required when the output is stdout."""
     if output == "-" and not audit and not dry_run:
@@ -306,8 +291,7 @@ def merge(
     n = parse_count(preview, "--preview")
     refuse_overwrite([output, audit], files + (opportunities or []))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
-    to_stdout = output == "-"
-    console = make_console(stderr=to_stdout, quiet=quiet)
+    console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
@@ -325,15 +309,10 @@ def merge(
     if dry_run:
         console.print("dry run: nothing written")
         return
-    if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
-            f"Write {output} and {audit}?", default=True, err=True):
-        raise typer.Exit(1)
+    confirm(output, audit, yes)
     with steps(ctx.progress, ctx.verbose) as step:
         step("merging, writing the audit log and the output")
-        at = now_utc()
-        write_run(lambda: records.with_frame(merge_query(records, plan)), output,
-                  lambda: write_audit(audit, run_event("merge", records, output, at),
-                                      merge_event_chunks(records, plan, at)))
+        write_merge(records, plan, output, audit)
     if not quiet:
         err_console().print(f"wrote {output} ({summary['records_kept']:,} records) and {audit}",
                             highlight=False)
@@ -402,20 +381,15 @@ def convert(
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Convert leads into opportunities (duplicates merged first); write OUTPUT, customers and audit log."""
-    from .customers import output_format
-
     audit = audit_target(output, audit, dry_run)
     n = parse_count(preview, "--preview")
-    inputs = files + (opportunities or []) + ([customers] if customers else [])
-    refuse_overwrite([output, audit, customers_out], inputs)
+    refuse_overwrite([output, audit, customers_out], files + (opportunities or []) + ([customers] if customers else []))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
-    options = ConvertOptions(ids=parse_ids(ids or []), all=all_leads, salespersons=list(salesperson or []),
+    options = ConvertOptions(ids=comma_list(ids or []), all=all_leads, salespersons=list(salesperson or []),
                              team=team, force_assignment=force_assignment, customer=customer,
                              dedupe=dedupe, now=now, max_group=max_group, head=head)
-    if not options.ids and not options.all and ctx.config.leads_enabled and not ctx.config.teams_without_leads():
-        raise UsageError("nothing to convert: give --ids or --all (or turn a team's leads mode off)")
-    to_stdout = output == "-"
-    console = make_console(stderr=to_stdout, quiet=quiet)
+    check_options(options, ctx.config)
+    console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
@@ -430,24 +404,10 @@ def convert(
     if plan.customers.created and not customers_out and not quiet:
         err_console().print(f"[yellow]note:[/] {len(plan.customers.created):,} new customers are recorded "
                             "in the audit log only; give --customers-out FILE to write them", highlight=False)
-    if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
-            f"Write {output} and {audit}?", default=True, err=True):
-        raise typer.Exit(1)
-    at = audit_time(plan.now)
-
-    def write_logs() -> None:  # the audit log (and the customers) before the output is replaced
-        merges = merge_event_chunks(records, plan.merge, at) if plan.merge is not None else iter(())
-        write_audit(audit, run_event("convert", records, output, at, now=plan.now,
-                                     appended=[c for _, c in plan.appended]),
-                    itertools.chain(merges, [convert_event_lines(records, plan, at) + "\n"]),
-                    other_events(records, plan, at))
-        if customers_out:
-            write(customers_output(known, plan.customers.created),
-                  customers_out, output_format(customers_out, known, records.sources[0].fmt))
-
+    confirm(output, audit, yes)
     with steps(ctx.progress, ctx.verbose) as step:
         step("converting, writing the audit log and the output")
-        converted = write_run(lambda: apply_convert(records, plan), output, write_logs)
+        converted = write_convert(records, plan, output, audit, customers=known, customers_out=customers_out)
     if not quiet:
         extra = f", {customers_out}" if customers_out else ""
         err_console().print(f"wrote {output} ({len(converted):,} records){extra} and {audit}", highlight=False)
@@ -487,7 +447,7 @@ def check(
         records = ctx.load(files)
         step("checking")
         report = check_records(
-            records, ctx.config, require=parse_require(require) if require is not None else None,
+            records, ctx.config, require=comma_list(require) if require is not None else None,
             max_duplicates=max_duplicates, ignore=ignored, by=parse_by(by or []), include_closed=include_closed,
             email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
             max_group=max_group, max_problems=listed)

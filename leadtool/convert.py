@@ -10,27 +10,23 @@ customers that get created go through a Python loop.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import polars as pl
 
-from . import __version__
 from .config import Config
 from .customers import MODES, CustomerResult, Customers, assign_customers
-from .emails import display_name_expr, first_address_expr, lower_address
 from .errors import UsageError
 from .fields import is_id_column
-from .groups import IDX, Groups, find_groups
+from .match.emails import display_name_expr, first_address_expr, lower_address
+from .match.groups import Groups, find_groups
+from .match.normalize import archived_expr, is_empty, type_expr, won_expr
 from .merge import MergePlan, apply_merge, plan_merge
-from .normalize import archived_expr, is_empty, type_expr, won_expr
-from .records import ID, KIND_PREFIX, ROW, SRC, Records
+from .records import ID, IDX, KIND_PREFIX, ORIG, ROW, SRC, Records
 
-ORIG = "__lt_cidx"  # a record's position in the input records, carried through the merge
 #: the columns conversion sets, appended (header = technical name) when the files lack them
 SET_FIELDS = ("type", "date_conversion", "partner_id", "user_id", "team_id", "stage_id")
 NOW_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -87,14 +83,6 @@ class ConvertPlan:
         }
 
 
-def parse_ids(values: Sequence[str]) -> list[str]:
-    """`--ids 1,2 --ids 3`."""
-    out: list[str] = []
-    for value in values:
-        out += [v.strip() for v in value.split(",") if v.strip()]
-    return out
-
-
 def run_time(now: str | None = None) -> str:
     """The run's time as `YYYY-MM-DD HH:MM:SS` UTC (`--now` checked and kept)."""
     if now is None:
@@ -107,11 +95,6 @@ def run_time(now: str | None = None) -> str:
     except ValueError:
         raise UsageError(f"--now {now!r}: expected YYYY-MM-DD HH:MM:SS (UTC)") from None
     return text
-
-
-def audit_time(now: str) -> str:
-    """The audit's `at` form of a run time."""
-    return now.replace(" ", "T") + "Z"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -217,55 +200,70 @@ def dedupe_groups(records: Records, selected: pl.Series, config: Config | None =
 
 
 # ----------------------------------------------------------------------------- planning
-def plan_convert(records: Records, options: ConvertOptions, *, customers: Customers | None = None,
-                 config: Config | None = None) -> ConvertPlan:
-    """Decide the whole run without changing anything."""
-    config = config or Config()
+def check_options(options: ConvertOptions, config: Config) -> None:
+    """Option errors, before any file is read: an unknown customer mode, an empty salesperson,
+    and a run that could convert nothing."""
     if options.customer not in MODES:
         raise UsageError(f"--customer {options.customer!r}: expected one of {', '.join(MODES)}")
-    for sp in options.salespersons:
-        if not sp.strip():
+    for person in options.salespersons:
+        if not person.strip():
             raise UsageError("--salesperson: an empty name")
-    now = run_time(options.now)
-    chosen = select_leads(records, options.ids, options.all, config)
-    to_convert = chosen.filter(pl.col("reason").is_null()).get_column(IDX)
+    if not options.ids and not options.all and config.leads_enabled and not config.teams_without_leads():
+        raise UsageError("nothing to convert: give --ids or --all (or turn a team's leads mode off)")
 
-    # merge first (SPEC 3): the groups holding a selected lead
-    mplan: MergePlan | None = None
-    base = records.with_frame(records.frame.with_columns(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias(ORIG)))
-    merged = base
-    away = pl.DataFrame(schema={IDX: pl.UInt32, "into": pl.String})
-    heads = pl.DataFrame(schema={IDX: pl.UInt32, "merged": pl.List(pl.String)})
-    if options.dedupe and to_convert.len():
-        groups = dedupe_groups(records, to_convert, config, options.max_group)
-        if groups.info.height:
-            mplan = plan_merge(records, groups, head=options.head, config=config)
-            ok = mplan.merged_groups
-            members = mplan.members.join(ok.select("group", "head"), on="group")
-            away = members.filter(pl.col("pos") > 0).select(IDX, pl.col("head").alias("into"))
-            heads = ok.select(pl.col("head_idx").alias(IDX), pl.col("merged").cast(pl.List(pl.String)))
-            merged = apply_merge(base, mplan)
-    target_idx = (pl.concat([to_convert.to_frame(), heads.select(IDX)])
-                  .unique().join(away.select(IDX), on=IDX, how="anti").sort(IDX).get_column(IDX))
 
-    # the converted records as they are after merging, in output order
-    rec = merged
-    frame = rec.frame
-    t = frame.filter(pl.col(ORIG).is_in(target_idx.implode())).with_columns(
-        pl.col(ORIG).is_in(heads.get_column(IDX).implode()).alias("_head"))
-    sub = rec.with_frame(t)
+@dataclass
+class _MergedFirst:
+    """The merge-first step (docs/convert.md): the plan (None when nothing merges), the records
+    after it (each carrying its input position in `ORIG`), the merged-away records (idx, into:
+    the head's id) and the heads (idx, merged: the ids merged into them)."""
 
-    # assignment: round-robin in output order over the converted leads that get a salesperson
-    people = [s.strip() for s in options.salespersons]
-    user_blank = _blank(rec, rec.col("user_id"))
-    gets = (pl.lit(options.force_assignment) | user_blank) if people else pl.lit(False)
-    t = t.with_columns(gets.alias("_gets"), _text(rec, "user_id").alias("_user_before"),
-                       _team_expr(rec).alias("_team_before"))
+    plan: MergePlan | None
+    records: Records
+    away: pl.DataFrame
+    heads: pl.DataFrame
+
+
+def _merge_first(records: Records, to_convert: pl.Series, options: ConvertOptions, config: Config) -> _MergedFirst:
+    """Groups holding a selected lead are merged (docs/merge.md) before conversion."""
+    base = records.with_frame(records.frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ORIG)))
+    none = _MergedFirst(None, base, pl.DataFrame(schema={IDX: pl.UInt32, "into": pl.String}),
+                        pl.DataFrame(schema={IDX: pl.UInt32, "merged": pl.List(pl.String)}))
+    if not options.dedupe or not to_convert.len():
+        return none
+    groups = dedupe_groups(records, to_convert, config, options.max_group)
+    if not groups.info.height:
+        return none
+    plan = plan_merge(records, groups, head=options.head, config=config)
+    merged = plan.merged_groups
+    members = plan.members.join(merged.select("group", "head"), on="group")
+    return _MergedFirst(
+        plan=plan, records=apply_merge(base, plan),
+        away=members.filter(pl.col("pos") > 0).select(IDX, pl.col("head").alias("into")),
+        heads=merged.select(pl.col("head_idx").alias(IDX), pl.col("merged").cast(pl.List(pl.String))))
+
+
+def _converted(first: _MergedFirst, to_convert: pl.Series) -> pl.DataFrame:
+    """The records that get converted, as they are after merging, in output order: the selected
+    leads that were not merged away, and the heads their groups merged into (`_head`)."""
+    targets = (pl.concat([to_convert.to_frame(), first.heads.select(IDX)])
+               .unique().join(first.away.select(IDX), on=IDX, how="anti").sort(IDX).get_column(IDX))
+    return first.records.frame.filter(pl.col(ORIG).is_in(targets.implode())).with_columns(
+        pl.col(ORIG).is_in(first.heads.get_column(IDX).implode()).alias("_head"))
+
+
+def _assign(conv: pl.DataFrame, merged: Records, options: ConvertOptions) -> pl.DataFrame:
+    """Salesperson round-robin (in output order, over the leads that get one) and team:
+    `_new_user`/`_new_team` (null: unchanged) and the resulting `_user`/`_team`."""
+    people = [p.strip() for p in options.salespersons]
+    gets_person = ((pl.lit(options.force_assignment) | _blank(merged, merged.col("user_id"))) if people
+                   else pl.lit(False))
+    conv = conv.with_columns(gets_person.alias("_gets"), _text(merged, "user_id").alias("_user_before"),
+                             _team_expr(merged).alias("_team_before"))
     if people:
-        k = (pl.col("_gets").cast(pl.Int64).cum_sum() - 1) % len(people)
+        turn = (pl.col("_gets").cast(pl.Int64).cum_sum() - 1) % len(people)
         new_user = pl.when(pl.col("_gets")).then(
-            k.replace_strict(list(range(len(people))), people, default=None, return_dtype=pl.String)
+            turn.replace_strict(list(range(len(people))), people, default=None, return_dtype=pl.String)
         ).otherwise(None)
     else:
         new_user = pl.lit(None, dtype=pl.String)
@@ -275,61 +273,66 @@ def plan_convert(records: Records, options: ConvertOptions, *, customers: Custom
         new_team = pl.when(gets_team).then(pl.lit(team)).otherwise(None)
     else:
         new_team = pl.lit(None, dtype=pl.String)
-    t = t.with_columns(new_user.alias("_new_user"), new_team.alias("_new_team"))
-    t = t.with_columns(pl.coalesce("_new_user", "_user_before").alias("_user"),
-                       pl.coalesce("_new_team", "_team_before").alias("_team"))
-    # stage: an empty stage becomes the team's first stage
-    teams = t.get_column("_team").unique().to_list()
-    first = [config.first_stage(x) for x in teams]
-    stage_col = rec.col("stage_id")
-    t = t.with_columns(pl.when(_blank(rec, stage_col)).then(
-        pl.col("_team").replace_strict(teams, first, return_dtype=pl.String)).otherwise(None)
-        .alias("_new_stage"))
-    t = t.with_columns(pl.coalesce("_new_stage", _text(rec, "stage_id")).alias("_stage"))
-    # date_conversion: the run's time; a merged head keeps its own
-    dc = rec.col("date_conversion")
-    keep_dc = pl.col("_head") & ~_blank(rec, dc) if dc else pl.lit(False)
-    t = t.with_columns(pl.when(keep_dc).then(pl.col(dc) if dc else pl.lit("")).otherwise(pl.lit(now))
-                       .alias("_date"))
+    conv = conv.with_columns(new_user.alias("_new_user"), new_team.alias("_new_team"))
+    return conv.with_columns(pl.coalesce("_new_user", "_user_before").alias("_user"),
+                             pl.coalesce("_new_team", "_team_before").alias("_team"))
 
-    # customers
-    pcol = rec.col("partner_id")
-    partner_is_id = bool(pcol) and is_id_column(rec.headers[pcol])
-    email_col = rec.col("email_from")
+
+def _stage_and_date(conv: pl.DataFrame, merged: Records, config: Config, now: str) -> pl.DataFrame:
+    """An empty stage becomes the team's first stage (`_new_stage`, `_stage`); date_conversion
+    is the run's time, except on a merged head that has one already (`_date`)."""
+    teams = conv.get_column("_team").unique().to_list()
+    firsts = [config.first_stage(team) for team in teams]
+    conv = conv.with_columns(pl.when(_blank(merged, merged.col("stage_id"))).then(
+        pl.col("_team").replace_strict(teams, firsts, return_dtype=pl.String)).otherwise(None).alias("_new_stage"))
+    conv = conv.with_columns(pl.coalesce("_new_stage", _text(merged, "stage_id")).alias("_stage"))
+    dc = merged.col("date_conversion")
+    keep_own = pl.col("_head") & ~_blank(merged, dc) if dc else pl.lit(False)
+    return conv.with_columns(pl.when(keep_own).then(pl.col(dc) if dc else pl.lit("")).otherwise(pl.lit(now))
+                             .alias("_date"))
+
+
+def _link_customers(conv: pl.DataFrame, merged: Records, records: Records, customers: Customers | None,
+                    mode: str) -> tuple[pl.DataFrame, CustomerResult]:
+    """Each converted lead's customer (linked or created, docs/convert.md): `cust_id`,
+    `cust_name`, `created`, `how` and `_new_partner` (the customer column's new value: the
+    customer's id when the column holds ids (`partner_id/id`), else its name; null when unchanged)."""
+    pcol = merged.col("partner_id")
+    partner_is_id = bool(pcol) and is_id_column(merged.headers[pcol])
+    converted = merged.with_frame(conv)
+    email_col = merged.col("email_from")
     if email_col:
         email = pl.col(email_col)
         # the key is the first address lower-cased (emails.email_keys): one search for both
-        first = t.select(first_address_expr(email)).to_series()
+        first = conv.select(first_address_expr(email)).to_series()
         email_parts = [pl.lit(lower_address(first)).alias("ekey"), pl.lit(first.fill_null("")).alias("email"),
                        display_name_expr(email).fill_null("").alias("display")]
     else:
         email_parts = [pl.lit(None, dtype=pl.String).alias("ekey"), pl.lit("").alias("email"),
                        pl.lit("").alias("display")]
-    lead_view = t.select(
-        pl.col(ORIG).alias("idx"), pl.col(ID).alias("id"), _text(sub, "partner_id").alias("partner"),
+    lead_view = conv.select(
+        pl.col(ORIG).alias("idx"), pl.col(ID).alias("id"), _text(converted, "partner_id").alias("partner"),
         *email_parts,
-        *[_text(sub, f).alias(f) for f in ("contact_name", "partner_name", "name", *_COPY_FIELDS)],
+        *[_text(converted, f).alias(f) for f in ("contact_name", "partner_name", "name", *_COPY_FIELDS)],
         pl.col("_user").alias("user_id"))
-    extra_ids = (records.frame.get_column(pcol).unique().to_list() if pcol else [])
-    cust = assign_customers(lead_view, customers, options.customer, partner_is_id, extra_ids)
-    links = cust.links.rename({"idx": ORIG})
-    t = t.join(links, on=ORIG, how="left", maintain_order="left")
-    cust_value = pl.when(pl.col("how").is_null() | (pl.col("how") == "own")).then(None).otherwise(
+    existing_ids = records.frame.get_column(pcol).unique().to_list() if pcol else []
+    result = assign_customers(lead_view, customers, mode, partner_is_id, existing_ids)
+    conv = conv.join(result.links.rename({"idx": ORIG}), on=ORIG, how="left", maintain_order="left")
+    new_partner = pl.when(pl.col("how").is_null() | (pl.col("how") == "own")).then(None).otherwise(
         pl.col("cust_id") if partner_is_id else pl.col("cust_name"))
-    t = t.with_columns(cust_value.alias("_new_partner"))
+    return conv.with_columns(new_partner.alias("_new_partner")), result
 
-    # the columns conversion sets; missing ones are appended when a converted record needs them
-    word = opportunity_word(rec)
-    want: dict[str, pl.Expr] = {
-        "type": pl.lit(word), "date_conversion": pl.col("_date"), "stage_id": pl.col("_stage"),
-        "user_id": pl.col("_new_user"), "team_id": pl.col("_new_team"), "partner_id": pl.col("_new_partner"),
-    }
-    needed = {"type", "date_conversion", "stage_id"} if t.height else set()
-    if t.height and people:
+
+def _appended_columns(conv: pl.DataFrame, records: Records, options: ConvertOptions
+                      ) -> tuple[list[tuple[str, str]], list[str]]:
+    """The columns conversion sets that the files lack and a converted record needs: appended
+    at the end (header = the technical name). Returns them and the output's columns."""
+    needed = {"type", "date_conversion", "stage_id"} if conv.height else set()
+    if conv.height and options.salespersons:
         needed.add("user_id")
-    if t.height and team:
+    if conv.height and (options.team or "").strip():
         needed.add("team_id")
-    if t.height and t.get_column("_new_partner").is_not_null().any():
+    if conv.height and conv.get_column("_new_partner").is_not_null().any():
         needed.add("partner_id")
     appended: list[tuple[str, str]] = []
     columns = list(records.columns)
@@ -338,46 +341,79 @@ def plan_convert(records: Records, options: ConvertOptions, *, customers: Custom
             col = _unique_column(fld, columns)
             columns.append(col)
             appended.append((fld, col))
+    return appended, columns
+
+
+def _new_values(conv: pl.DataFrame, records: Records, appended: list[tuple[str, str]]
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`updates` (idx and the new value of every column conversion sets) and `changes` (idx,
+    column, before, after: the cells whose value changes)."""
+    new_value: dict[str, pl.Expr] = {
+        "type": pl.lit(opportunity_word(records)), "date_conversion": pl.col("_date"), "stage_id": pl.col("_stage"),
+        "user_id": pl.col("_new_user"), "team_id": pl.col("_new_team"), "partner_id": pl.col("_new_partner"),
+    }
     col_of = {**{f: records.col(f) for f in SET_FIELDS if records.col(f)}, **dict(appended)}
     added = {c for _, c in appended}
-    upd = []
-    long = []
+    updated: list[pl.Expr] = []
+    changed: list[pl.DataFrame] = []
     for fld in SET_FIELDS:
         col = col_of.get(fld)
         if col is None:
             continue
         before = pl.col(col) if col not in added else pl.lit("", dtype=pl.String)
-        after = pl.coalesce(want[fld], before)
-        upd.append(after.alias(col))
-        long.append(t.select(pl.col(ORIG).alias("idx"), pl.lit(col).alias("column"),
-                             before.alias("before"), after.alias("after"))
-                    .filter(pl.col("before") != pl.col("after")))
-    updates = t.select(pl.col(ORIG).alias("idx"), *upd)
-    changes = (pl.concat(long).sort("idx", maintain_order=True) if long
+        after = pl.coalesce(new_value[fld], before)
+        updated.append(after.alias(col))
+        changed.append(conv.select(pl.col(ORIG).alias("idx"), pl.lit(col).alias("column"),
+                                   before.alias("before"), after.alias("after"))
+                       .filter(pl.col("before") != pl.col("after")))
+    updates = conv.select(pl.col(ORIG).alias("idx"), *updated)
+    changes = (pl.concat(changed).sort("idx", maintain_order=True) if changed
                else pl.DataFrame(schema={"idx": pl.UInt32, "column": pl.String, "before": pl.String,
                                          "after": pl.String}))
-    targets = t.select(pl.col(ORIG).alias("idx"), pl.col(ID).alias("id"), pl.col(SRC), pl.col(ROW),
-                       "cust_id", "cust_name", "created", "how",
-                       pl.col("_user").alias("salesperson"), pl.col("_team").alias("team"),
-                       pl.col("_stage").alias("stage"))
+    return updates, changes
 
-    # what happens to each record, for the preview and the skip events
-    view = targets.join(heads.rename({IDX: "idx"}), on="idx", how="left").select(
+
+def _lead_actions(records: Records, targets: pl.DataFrame, first: _MergedFirst, chosen: pl.DataFrame) -> pl.DataFrame:
+    """What happens to each record the run touches, for the preview and the skip events."""
+    view = targets.join(first.heads.rename({IDX: "idx"}), on="idx", how="left").select(
         "idx", "id", pl.lit("convert").alias("action"), pl.lit(None, pl.String).alias("into"),
         pl.lit(None, pl.String).alias("reason"), "merged",
         pl.col("cust_id").alias("customer_id"), pl.col("cust_name").alias("customer_name"),
         pl.col("how").alias("customer_how"), "salesperson", "team", "stage")
     ids = records.frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("idx"), pl.col(ID).alias("id"))
-    gone = away.rename({IDX: "idx"}).join(ids, on="idx").select(
+    gone = first.away.rename({IDX: "idx"}).join(ids, on="idx").select(
         "idx", "id", pl.lit("merge").alias("action"), "into")
     skipped = chosen.filter(pl.col("reason").is_not_null()).select(
         pl.col(IDX).alias("idx"), "id", pl.lit("skip").alias("action"), "reason")
     # an opportunity named by --ids that a merge already takes in is not also a skip
     skipped = skipped.join(pl.concat([view.select("idx"), gone.select("idx")]), on="idx", how="anti",
                            maintain_order="left")
-    leads = pl.concat([view, gone, skipped], how="diagonal_relaxed").sort("idx")
-    return ConvertPlan(leads=leads, targets=targets, updates=updates, changes=changes, merge=mplan,
-                       customers=cust, appended=appended, now=now, options=options, columns=columns)
+    return pl.concat([view, gone, skipped], how="diagonal_relaxed").sort("idx")
+
+
+def plan_convert(records: Records, options: ConvertOptions, *, customers: Customers | None = None,
+                 config: Config | None = None) -> ConvertPlan:
+    """Decide the whole run without changing anything: selection, merge first, assignment,
+    stage and date, customers, then the values every converted record will carry."""
+    config = config or Config()
+    check_options(options, config)
+    now = run_time(options.now)
+    chosen = select_leads(records, options.ids, options.all, config)
+    to_convert = chosen.filter(pl.col("reason").is_null()).get_column(IDX)
+    first = _merge_first(records, to_convert, options, config)
+    merged = first.records
+    conv = _assign(_converted(first, to_convert), merged, options)
+    conv = _stage_and_date(conv, merged, config, now)
+    conv, linked = _link_customers(conv, merged, records, customers, options.customer)
+    appended, columns = _appended_columns(conv, records, options)
+    updates, changes = _new_values(conv, records, appended)
+    targets = conv.select(pl.col(ORIG).alias("idx"), pl.col(ID).alias("id"), pl.col(SRC), pl.col(ROW),
+                          "cust_id", "cust_name", "created", "how",
+                          pl.col("_user").alias("salesperson"), pl.col("_team").alias("team"),
+                          pl.col("_stage").alias("stage"))
+    return ConvertPlan(leads=_lead_actions(records, targets, first, chosen), targets=targets, updates=updates,
+                       changes=changes, merge=first.plan, customers=linked, appended=appended, now=now,
+                       options=options, columns=columns)
 
 
 # ----------------------------------------------------------------------------- applying
@@ -401,67 +437,3 @@ def apply_convert(records: Records, plan: ConvertPlan) -> Records:
         frame = frame.update(plan.updates.rename({"idx": ORIG}), on=ORIG, how="left")
     frame = frame.drop(ORIG)
     return replace(records, frame=frame, columns=list(plan.columns), headers=headers, fields=fields)
-
-
-# ----------------------------------------------------------------------------- audit
-def _js(expr: pl.Expr) -> pl.Expr:
-    """JSON text of each value, encoded by polars."""
-    return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
-
-
-def _before_kinds(records: Records, changes: pl.DataFrame) -> pl.DataFrame:
-    """JSON inputs: the kind of each changed cell before the run (`r`: a JSON number, boolean
-    or null; `a`: an absent key), so that undo writes it back as it was."""
-    kind_cols = {c: f"{KIND_PREFIX}{c}" for c in records.columns if f"{KIND_PREFIX}{c}" in records.frame.columns}
-    if not kind_cols or changes.height == 0:
-        return changes.with_columns(pl.lit(None, dtype=pl.String).alias("kind"))
-    long = (records.frame.select(list(kind_cols.values()))
-            .with_row_index("idx").unpivot(index="idx", variable_name="column", value_name="kind")
-            .with_columns(pl.col("column").str.strip_prefix(KIND_PREFIX), pl.col("idx").cast(pl.UInt32)))
-    return changes.join(long.filter(pl.col("kind").is_not_null()), on=["idx", "column"], how="left",
-                        maintain_order="left")
-
-
-def convert_event_lines(records: Records, plan: ConvertPlan, at: str) -> pl.Series:
-    """One `convert` event per converted record, in output order: id, file and row (its
-    original place), changes {column: {before, after}} and customer."""
-    t = plan.targets
-    if t.height == 0:
-        return pl.Series("line", [], dtype=pl.String)
-    files = [s.path for s in records.sources]
-    col_js = {c: json.dumps(c, ensure_ascii=False) for c in plan.columns}
-    kinds = _before_kinds(records, plan.changes)
-    changes = (kinds.select(
-        "idx", (pl.col("column").replace_strict(col_js, return_dtype=pl.String) + ':{"before":'
-                + _js(pl.col("before")) + ',"after":' + _js(pl.col("after"))
-                + pl.when(pl.col("kind").is_in(["r", "a"])).then(',"kind":"' + pl.col("kind") + '"')
-                .otherwise(pl.lit("")) + "}").alias("c"))
-        .group_by("idx", maintain_order=True).agg(pl.col("c").str.join(",")))
-    customer = pl.when(pl.col("how").is_null()).then(pl.lit("null")).otherwise(
-        '{"id":' + _js(pl.col("cust_id")) + ',"name":' + _js(pl.col("cust_name"))
-        + ',"created":' + pl.when(pl.col("created")).then(pl.lit("true")).otherwise(pl.lit("false")) + "}")
-    head = f'{{"event":"convert","at":{json.dumps(at)},"version":{json.dumps(__version__)},"id":'
-    lines = t.join(changes, on="idx", how="left", maintain_order="left").select(
-        (pl.lit(head) + _js(pl.col("id")) + ',"file":'
-         + _js(pl.col(SRC).replace_strict(list(range(len(files))), files, return_dtype=pl.String))
-         + ',"row":' + pl.col(ROW).cast(pl.String)
-         + ',"changes":{' + pl.col("c").fill_null("") + '},"customer":' + customer + "}").alias("line"))
-    return lines.get_column("line")
-
-
-def other_events(records: Records, plan: ConvertPlan, at: str) -> list[dict[str, Any]]:
-    """`create_customer` events (the new customer's values), then `skip` events."""
-    events: list[dict[str, Any]] = []
-    for cust in plan.customers.created:
-        values = {k: v for k, v in cust.items() if k not in ("lead", "parent_name")}
-        events.append({"event": "create_customer", "at": at, "version": __version__, "id": cust["id"],
-                       "name": cust["name"], "lead": cust["lead"], "values": values})
-    skipped = plan.leads.filter(pl.col("action") == "skip")
-    if skipped.height:
-        files = [s.path for s in records.sources]
-        pos = records.frame[skipped.get_column("idx")].select(SRC, ROW)
-        for (rid, reason), (src, row) in zip(skipped.select("id", "reason").iter_rows(), pos.iter_rows(),
-                                             strict=True):
-            events.append({"event": "skip", "at": at, "version": __version__, "id": rid,
-                           "reason": reason, "file": files[src], "row": row})
-    return events

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from .emails import email_key_expr
 from .errors import InputError, UsageError
 from .fields import PARTNER_FIELDS, is_id_column, resolve_headers
 from .io import read_file
+from .match.emails import email_key_expr
 from .records import KIND_PREFIX, FileFormat, Records, Source
 
 MODES = ("auto", "create", "link", "none")

@@ -15,8 +15,8 @@ import polars as pl
 
 from .config import Config
 from .errors import UsageError
-from .groups import IDX, Groups
-from .normalize import (
+from .match.groups import Groups
+from .match.normalize import (
     archived_expr,
     created_expr,
     id_int_expr,
@@ -24,16 +24,13 @@ from .normalize import (
     number_expr,
     type_expr,
 )
-from .records import HIDDEN_PREFIX, ID, KIND_PREFIX, Records
+from .records import GROUP, HEAD_IDX, ID, IDX, KIND_PREFIX, POS, Records
 
 HEAD_RULE_FIELDS = ("id", "create_date", "probability", "active", "date_conversion")
 ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
 COMPOSED_RULES = ("concat", "union")
 PRIORITY_LABELS = {"low": 0, "normal": 0, "medium": 1, "high": 2, "very high": 3}
 HEADS = ("oldest", "odoo")
-G = "__lt_group"  # helper columns get hidden names: a data column may be called "group"
-P = "__lt_pos"
-HEAD = "__lt_head_idx"
 
 
 @dataclass
@@ -125,11 +122,11 @@ class _Groups:
     def __init__(self, data: pl.DataFrame) -> None:
         self.data = data
         self._best: dict[tuple[str, bool], tuple[pl.Series, pl.Series]] = {}
-        self.is_head = data.get_column(P) == 0
+        self.is_head = data.get_column(POS) == 0
         self.is_last = self.is_head.shift(-1, fill_value=True)
         self.starts = self.is_head.arg_true()
         self.heads = data.filter(self.is_head)
-        self.groups = self.heads.get_column(G)
+        self.groups = self.heads.get_column(GROUP)
 
     def first_rows(self, preds: dict[str, pl.Expr], last: bool = False) -> dict[str, tuple[pl.Series, pl.Series]]:
         """For each named predicate, the row of the first (or last) record of each group, in
@@ -143,7 +140,7 @@ class _Groups:
         for name in preds:
             rows = at.get_column(name)
             # a fill crosses group borders: keep only rows that lie in the group itself
-            found = (self.data.get_column(G).gather(rows) == self.groups).fill_null(False)
+            found = (self.data.get_column(GROUP).gather(rows) == self.groups).fill_null(False)
             out[name] = rows.fill_null(0), found
         return out
 
@@ -161,8 +158,8 @@ class _Groups:
         return self._best[memo]
 
     def _find_best(self, key: pl.Expr, smallest: bool) -> tuple[pl.Series, pl.Series]:
-        k = self.data.select(key.alias("k"), pl.col(G))
-        agg = k.group_by(G, maintain_order=True).agg(
+        k = self.data.select(key.alias("k"), pl.col(GROUP))
+        agg = k.group_by(GROUP, maintain_order=True).agg(
             (pl.col("k").arg_min() if smallest else pl.col("k").arg_max()).alias("at"),
             pl.col("k").is_not_null().any().alias("any"))
         rows = (self.starts + agg.get_column("at").cast(pl.UInt32).fill_null(0))
@@ -176,7 +173,7 @@ class _Groups:
 
     def per_group(self, frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Series:
         """A group-by result aligned to all groups (null where a group has no row)."""
-        return (self.heads.select(G).join(frame, on=G, how="left", maintain_order="left")
+        return (self.heads.select(GROUP).join(frame, on=GROUP, how="left", maintain_order="left")
                 .get_column(name).cast(dtype))
 
 
@@ -220,14 +217,14 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
         return (pl.Series([""] * g.heads.height, dtype=pl.String).zip_with(head_open, v),
                 _single(head_ids.zip_with(head_open, s)))
     if rule == "concat":
-        agg = g.data.filter(ne).group_by(G, maintain_order=True).agg(
+        agg = g.data.filter(ne).group_by(GROUP, maintain_order=True).agg(
             pl.col(col).str.join("\n\n").alias("v"),
             pl.col(col).str.strip_chars_start().str.starts_with("<").all().alias("html"),
             pl.col(ID).alias("src"))
         html = agg.get_column("html")
         if html.any():  # HTML notes (rare) are joined with <br><br> instead
-            groups = agg.filter(html).get_column(G).implode()
-            joined = (g.data.filter(ne & pl.col(G).is_in(groups)).group_by(G, maintain_order=True)
+            groups = agg.filter(html).get_column(GROUP).implode()
+            joined = (g.data.filter(ne & pl.col(GROUP).is_in(groups)).group_by(GROUP, maintain_order=True)
                       .agg(pl.col(col).str.join("<br><br>").alias("v")))
             agg = agg.with_columns(agg.get_column("v").scatter(html.arg_true(), joined.get_column("v")))
         return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
@@ -235,12 +232,12 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
         # one pass per group: its tags in head order without repeats, its sources, and the
         # separator of its first cell that has one (`,` or `, `)
         tags = pl.col(col).str.split(",").list.explode(keep_nulls=False, empty_as_null=False).str.strip_chars()
-        agg = g.data.filter(ne).group_by(G, maintain_order=True).agg(
+        agg = g.data.filter(ne).group_by(GROUP, maintain_order=True).agg(
             tags.filter(tags != "").unique(maintain_order=True).alias("t"),
             pl.col(ID).alias("src"),
             pl.col(col).filter(pl.col(col).str.contains(",", literal=True)).first()
             .str.contains(", ", literal=True).fill_null(False).alias("spaced"))
-        agg = agg.select(G, "src", pl.when(pl.col("t").list.len() > 0).then(
+        agg = agg.select(GROUP, "src", pl.when(pl.col("t").list.len() > 0).then(
             pl.col("t").list.join(pl.when(pl.col("spaced")).then(pl.lit(", ")).otherwise(pl.lit(",")))).alias("v"))
         return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
     if rule == "priority":
@@ -254,7 +251,7 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
         return v, _single(s)
     if rule in ("max", "min"):
         num = number_expr(pl.col(col))
-        all_numeric = g.data.select((num.is_not_null() | ~ne).all().over(G)).to_series()
+        all_numeric = g.data.select((num.is_not_null() | ~ne).all().over(GROUP)).to_series()
         numeric = g.best(pl.when(ne).then(num), smallest=rule == "min")
         text = g.best(pl.when(ne).then(pl.col(col)), smallest=rule == "min")
         use_num = all_numeric.filter(g.is_head)
@@ -274,9 +271,9 @@ def _new_kinds(g: _Groups, col: str, sources: pl.Series, composed: bool, changed
     if composed:
         new = pl.Series(kind, [None] * g.heads.height, dtype=pl.String)
     else:
-        where = pl.DataFrame({G: g.groups, ID: sources.list.first()})
-        lookup = g.data.select(G, ID, kind).unique([G, ID], keep="first", maintain_order=True)
-        new = where.join(lookup, on=[G, ID], how="left", maintain_order="left").get_column(kind)
+        where = pl.DataFrame({GROUP: g.groups, ID: sources.list.first()})
+        lookup = g.data.select(GROUP, ID, kind).unique([GROUP, ID], keep="first", maintain_order=True)
+        new = where.join(lookup, on=[GROUP, ID], how="left", maintain_order="left").get_column(kind)
     return new.zip_with(changed.fill_null(False), head_kind)
 
 
@@ -296,7 +293,7 @@ def _prepared(records: Records, members: pl.DataFrame) -> pl.DataFrame:
     addr = [records.col(f) for f in ADDRESS_FIELDS if records.col(f)]
     extra.append(pl.sum_horizontal([_nonempty(c).cast(pl.Int32) for c in addr]).alias("__lt_addr")
                  if addr else pl.lit(0).alias("__lt_addr"))
-    return pl.concat([members.select(pl.col("group").alias(G), pl.col("pos").alias(P)), rows.with_columns(extra)],
+    return pl.concat([members.select(pl.col("group").alias(GROUP), pl.col("pos").alias(POS)), rows.with_columns(extra)],
                      how="horizontal")
 
 
@@ -355,7 +352,7 @@ def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
                 "source": sources.filter(changed).cast(pl.List(pl.String)),
                 "composed": pl.Series([col in composed] * int(changed.sum()), dtype=pl.Boolean),
             }))
-    values = pl.DataFrame(after).with_columns(g.groups.alias(G), g.heads.get_column(IDX).alias(HEAD),
+    values = pl.DataFrame(after).with_columns(g.groups.alias(GROUP), g.heads.get_column(IDX).alias(HEAD_IDX),
                                               *[k.alias(name) for name, k in kinds.items()])
     schema = {"group": pl.UInt32, "column": pl.String, "before": pl.String, "after": pl.String,
               "source": pl.List(pl.String), "composed": pl.Boolean}
@@ -381,7 +378,7 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
     frame = records.frame
     if plan.values.height:
         changed = set(plan.changes.get_column("column").unique().to_list())
-        heads = plan.values.get_column(HEAD)
+        heads = plan.values.get_column(HEAD_IDX)
         # each changed column gets its heads' new values scattered in (a fifth of the cost of
         # a gather and a coalesce over the whole column); a kind may be null (a string): the
         # heads' rows take theirs as they are
@@ -396,7 +393,3 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
         query = query.filter(pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1)
                              .scatter(away, False))
     return query
-
-
-def data_columns(frame: pl.DataFrame) -> list[str]:
-    return [c for c in frame.columns if not c.startswith(HIDDEN_PREFIX)]

@@ -12,7 +12,18 @@ import polars as pl
 SRC = "__lt_src"  # index into Records.sources
 ROW = "__lt_row"  # 1-based data row in its file (header excluded)
 ID = "__lt_id"  # the record's id as the spec defines it (id column, else row number)
+IDX = "__lt_idx"  # a record's position in Records.frame
+GROUP = "__lt_group"  # group number inside the merge plan (a data column may be called "group")
+POS = "__lt_pos"  # position in head order inside the merge plan (0 is the head)
+HEAD_IDX = "__lt_head_idx"  # the head's IDX, beside a group's merged values
+ORIG = "__lt_cidx"  # a record's position in the input, carried through a merge by convert
+SUB = "__lt_sub"  # undo of an edited file: order of unknown records after a known one
+HEAD_FLAG = "__lt_is_head"  # audit records: whether the record was its group's head
+FILE = "__lt_file"  # audit records: the file a record came from, as the run event names it
+KEY = "__lt_key"  # grouping: an email key given by the caller
+LINE = "__lt_line"  # check: the line where a record starts in its file
 HIDDEN_PREFIX = "__lt_"
+PLACEHOLDER = "__lt_placeholder"  # the one column of a frame whose records have no columns
 KIND_PREFIX = "__lt_kind:"  # JSON only: per-cell kind ('r' raw JSON literal, 'a' absent key)
 
 
@@ -91,6 +102,12 @@ class Records:
     def data(self) -> pl.DataFrame:
         """Only the data columns, in output order."""
         return self.frame.select(self.columns)
+
+    def source_path(self, src: str = SRC, *, short: bool = False) -> pl.Expr:
+        """The path (as given; `short`: the file name without folders) of the source number in
+        column `src`: the one lookup from a record to its file."""
+        paths = [s.name if short else s.path for s in self.sources]
+        return pl.col(src).replace_strict(list(range(len(paths))), paths, return_dtype=pl.String)
 
     def field_values(self, field_name: str) -> pl.Expr:
         """The field's column as an expression, or empty strings when it is missing."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from .config import Config
-from .normalize import archived_expr, closed_expr, email_key_of, is_empty, type_expr
+from .match.normalize import archived_expr, closed_expr, email_key_of, is_empty, type_expr
 from .records import SRC, Records
 
 

@@ -50,8 +50,8 @@ def assert_one_line_error(result, *needles: str) -> str:
 
 def dupes_document(records, groups, table) -> dict:
     """The `dupes --format json` document built record by record, the plain way: the oracle
-    `leadtool.dupes.json_text` must match once laid out by json.dumps."""
-    from leadtool.dupes import SHOWN_FIELDS, stats
+    `leadtool.render.dupes.json_text` must match once laid out by json.dumps."""
+    from leadtool.match.table import SHOWN_FIELDS, stats
 
     reasons = dict(zip(groups.info["group"].to_list(), groups.info["reasons"].to_list(), strict=True))
     out: list[dict] = []

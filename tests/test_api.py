@@ -37,12 +37,12 @@ def test_any_dataframe_works() -> None:
                           "Created on": ["2024-02-01", "2024-01-01", ""]})
     groups = leadtool.find_groups(plain)
     assert groups["id"].tolist() == ["2", "1"] and groups["head"].tolist() == [True, False]
-    merged = leadtool.merge(plain)
+    merged = leadtool.merge_records(plain)
     assert merged["Opportunity"].tolist() == ["b", "c"]  # the older record (row 2) is kept, in place
 
 
 def test_check_and_undo(tmp_path: Path) -> None:
-    report = leadtool.check(leadtool.load(str(SAMPLE)))
+    report = leadtool.check_records(leadtool.load(str(SAMPLE)))
     assert report["valid"] is False and report["stats"]["duplicate_groups"] == 8
     out = tmp_path / "out.csv"
     CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(out), "--yes", "--quiet"])
@@ -57,7 +57,7 @@ def test_email_key_export() -> None:
 
 def test_library_convert_equals_cli(tmp_path: Path) -> None:
     df = leadtool.load(str(SAMPLE))
-    converted = leadtool.convert(df, all=True, salespersons=["Ann"], now="2024-06-01 12:00:00")
+    converted = leadtool.convert_leads(df, all=True, salespersons=["Ann"], now="2024-06-01 12:00:00")
     leadtool.write(converted, str(tmp_path / "lib.csv"))
     result = CliRunner().invoke(app, ["convert", str(SAMPLE), "-o", str(tmp_path / "cli.csv"), "--all",
                                       "--salesperson", "Ann", "--now", "2024-06-01 12:00:00", "--yes", "--quiet"])

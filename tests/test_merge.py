@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from leadtool.cli import app
 from leadtool.config import parse_config
-from leadtool.groups import find_groups
 from leadtool.io import load
+from leadtool.match.groups import find_groups
 from leadtool.merge import apply_merge, plan_merge
 
 GOLDEN = Path(__file__).parent / "golden" / "merge"
@@ -237,7 +237,7 @@ def test_failed_audit_log_leaves_old_output(tmp_path: Path, monkeypatch: pytest.
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("leadtool.cli.write_audit", broken)
+    monkeypatch.setattr("leadtool.audit.log.write_audit", broken)
     result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes"])
     assert result.exit_code == 2 and "disk full" in result.stderr
     assert out.read_text() == "old content\n"  # the output is only renamed into place after the audit log
@@ -280,7 +280,7 @@ def test_interrupt_while_writing_exits_130_and_leaves_no_partial_output(
         Path(path).write_text("1,partial")  # the staging file is half written when Ctrl-C comes
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("leadtool.outputs.write", interrupted)
+    monkeypatch.setattr("leadtool.io.publish.write", interrupted)
     result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", str(out), "--yes", "--quiet"])
     assert result.exit_code == 130
     assert out.read_text() == "old content\n"
@@ -296,13 +296,12 @@ def test_verbose_prints_how_long_each_step_took(tmp_path: Path) -> None:
 
 
 def test_dupes_json_text_escapes_as_json_dumps(tmp_path: Path) -> None:
-    import importlib
 
-    from leadtool.groups import find_groups
     from leadtool.io import load
+    from leadtool.match.groups import find_groups
+    from leadtool.match.table import duplicate_table
     from leadtool.merge import ordered_members
-
-    dupes = importlib.import_module("leadtool.dupes")
+    from leadtool.render.dupes import json_text
     src = tmp_path / "odd.csv"
     names = ["back\\slash", "ctl\x01\x1f", "line\u2028sep", "del\x7f", "emoji 😀", 'say "hi"', "tab\there"]
     rows = "".join(f'{i},"{n.replace(chr(34), chr(34) * 2)}",p{i % 2}@x.com\n' for i, n in enumerate(names, 1))
@@ -312,8 +311,8 @@ def test_dupes_json_text_escapes_as_json_dumps(tmp_path: Path) -> None:
     for path in (src, lonely):
         records = load([str(path)])
         found = find_groups(records)
-        table = dupes.duplicate_table(records, found, ordered_members(records, found))
-        assert dupes.json_text(records, found, table) == json.dumps(
+        table = duplicate_table(records, found, ordered_members(records, found))
+        assert json_text(records, found, table) == json.dumps(
             dupes_document(records, found, table), ensure_ascii=False, indent=2)
 
 

@@ -149,21 +149,20 @@ def test_closed_and_empty_emails_never_merged(data: bytes) -> None:
 @given(export())
 def test_dupes_json_is_what_json_dumps_writes(data: bytes) -> None:
     # the polars-built JSON text is exactly json.dumps of the documented document
-    import importlib
 
-    from leadtool.groups import find_groups
     from leadtool.io import load
+    from leadtool.match.groups import find_groups
+    from leadtool.match.table import duplicate_table
     from leadtool.merge import ordered_members
-
-    dupes = importlib.import_module("leadtool.dupes")
+    from leadtool.render.dupes import json_text
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / "in.csv"
         src.write_bytes(data)
         records = load([str(src)])
         found = find_groups(records)
-        table = dupes.duplicate_table(records, found, ordered_members(records, found))
+        table = duplicate_table(records, found, ordered_members(records, found))
         expected = json.dumps(dupes_document(records, found, table), ensure_ascii=False, indent=2)
-        assert dupes.json_text(records, found, table) == expected
+        assert json_text(records, found, table) == expected
         result = runner.invoke(app, ["dupes", str(src), "--format", "json"])
         assert result.exit_code == 0 and result.stdout == expected + "\n"
 

@@ -7,7 +7,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadtool.groups import IDX, components
+from leadtool.match.groups import components
+from leadtool.records import IDX
 
 
 def union_find(pairs: list[tuple[int, str]]) -> dict[int, int]:
@@ -57,8 +58,8 @@ def test_one_kind_of_key_gives_the_groups_of_the_general_path(emails):
     import tempfile
     from pathlib import Path
 
-    from leadtool.groups import find_groups, link_records
     from leadtool.io import load
+    from leadtool.match.groups import find_groups, link_records
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "leads.csv"

@@ -1,7 +1,6 @@
-"""`leadtool dupes`: the duplicate groups as a flat table (one row per record, head first),
-and as the stable JSON document scripts read.
+"""`dupes --format json` and `--format csv`: the group table as the stable documents scripts read.
 
-JSON shape (documented in the README):
+JSON shape (docs/groups.md):
 {"stats": {"records": N, "groups": G, "records_in_groups": M, "large_groups": L},
  "groups": [{"group": 1, "reasons": ["email:jane@x.com"], "size": 2, "large": false,
              "head": "12", "records": [{"id": "12", "head": true, "file": "a.csv", "row": 3,
@@ -16,38 +15,10 @@ import json
 
 import polars as pl
 
-from .groups import IDX, Groups
-from .io import json_str
-from .records import ROW, SRC, Records
-
-SHOWN_FIELDS = ("name", "email_from", "partner_name", "create_date")
-CSV_COLUMNS = ("group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS)
-
-
-def duplicate_table(records: Records, groups: Groups, members: pl.DataFrame) -> pl.DataFrame:
-    """One row per grouped record, groups in order, each group in head order."""
-    files = [s.path for s in records.sources]
-    rows = records.frame[members[IDX]]
-    shown = [(records.field_values(f)).alias(f) for f in SHOWN_FIELDS]
-    table = pl.concat([
-        members.select("group", pl.col("__lt_id").alias("id"), (pl.col("pos") == 0).alias("head")),
-        rows.select(
-            pl.col(SRC).replace_strict(list(range(len(files))), files, return_dtype=pl.String)
-            .alias("file"), pl.col(ROW).alias("row"), *shown),
-    ], how="horizontal")
-    info = groups.info.select("group", pl.col("reasons").list.join(" ").alias("reasons"),
-                              "size", "large")
-    return table.join(info, on="group", maintain_order="left").select(
-        "group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS, "size", "large")
-
-
-def stats(records: Records, groups: Groups) -> dict[str, int]:
-    return {
-        "records": len(records),
-        "groups": groups.info.height,
-        "records_in_groups": int(groups.info["size"].sum() or 0),
-        "large_groups": int(groups.info["large"].sum() or 0),
-    }
+from ..io.jsontext import json_str
+from ..match.groups import Groups
+from ..match.table import CSV_COLUMNS, SHOWN_FIELDS, stats
+from ..records import Records
 
 
 def json_text(records: Records, groups: Groups, table: pl.DataFrame) -> str:
@@ -90,13 +61,8 @@ def json_bytes(records: Records, groups: Groups, table: pl.DataFrame) -> bytes:
     return ('{\n  "stats": ' + stats_text + ',\n  "groups": [\n').encode("utf-8") + text + b"\n  ]\n}"
 
 
-def as_csv(table: pl.DataFrame) -> str:
-    """`group,id,...`: what `merge --groups FILE` reads back."""
-    return csv_bytes(table).decode("utf-8")
-
-
 def csv_bytes(table: pl.DataFrame) -> bytes:
-    """`as_csv` as UTF-8, for stdout (no round trip through a str)."""
+    """`group,id,...` as UTF-8 (what `merge --groups FILE` reads back), for stdout."""
     out = io.BytesIO()
     table.select(CSV_COLUMNS).with_columns(pl.col("head").cast(pl.String).str.to_lowercase()).write_csv(out)
     return out.getvalue()

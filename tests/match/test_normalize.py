@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadtool.normalize import ARCHIVED_VALUES, _archived, number_expr
+from leadtool.match.normalize import ARCHIVED_VALUES, _archived, number_expr
 
 CELLS = st.one_of(
     st.text(max_size=8),

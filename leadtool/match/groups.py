@@ -3,22 +3,20 @@ as the connected components of a record-key graph, computed with joins and group
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
-from .config import Config
+from ..config import Config
+from ..errors import UsageError
+from ..options import comma_list
+from ..records import IDX, KEY, Records
 from .emails import email_keys_all_expr
-from .errors import InputError, UsageError
+from .manual import manual_edges
 from .normalize import closed_expr, email_key_of
 from .phones import check_region, phone_keys
-from .records import ID, Records
 
-IDX = "__lt_idx"  # a record's position in Records.frame
 BY_CHOICES = ("email", "customer", "phone")
 
 
@@ -38,41 +36,13 @@ class Groups:
 
 def parse_by(values: Sequence[str]) -> list[str]:
     """`--by email,phone` or repeated `--by`."""
-    out: list[str] = []
-    for value in values:
-        for part in value.split(","):
-            part = part.strip().lower()
-            if not part:
-                continue
-            if part not in BY_CHOICES:
-                raise UsageError(f"--by {part!r}: expected one of {', '.join(BY_CHOICES)}")
-            if part not in out:
-                out.append(part)
+    out = comma_list(values, lower=True)
+    for part in out:
+        if part not in BY_CHOICES:
+            raise UsageError(f"--by {part!r}: expected one of {', '.join(BY_CHOICES)}")
     return out or ["email"]
 
 
-def read_groups_file(path: str) -> list[list[str]]:
-    """A `group,id` CSV (as `dupes --format csv` writes): ids of each group, in file order."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", file=path)
-    text = p.read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or "group" not in reader.fieldnames or "id" not in reader.fieldnames:
-        raise InputError("a groups file needs the columns 'group' and 'id'", file=path)
-    groups: dict[str, list[str]] = {}
-    for row in reader:
-        g, i = (row.get("group") or "").strip(), (row.get("id") or "").strip()
-        if g and i:
-            groups.setdefault(g, []).append(i)
-    return list(groups.values())
-
-
-def parse_group_options(values: Sequence[str]) -> list[list[str]]:
-    return [[i.strip() for i in v.split(",") if i.strip()] for v in values]
-
-
-KEY = "__lt_key"  # a given email key inside the edge computation
 
 
 def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key: str,
@@ -114,25 +84,6 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
             part, prefix = phone_keys(records, frame, default_region), ""
         parts.append((prefix, part.select(IDX, pl.col(part.columns[1]).alias("key"))))
     return parts
-
-
-def _manual_edges(records: Records, manual: Sequence[Sequence[str]]) -> pl.DataFrame:
-    rows_idx: list[int] = []
-    rows_key: list[str] = []
-    if not manual:
-        return pl.DataFrame(schema={IDX: pl.UInt32, "key": pl.String})
-    ids = records.frame.select(pl.col(ID), pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX))
-    first = ids.unique(ID, keep="first", maintain_order=True)
-    lookup = dict(zip(first[ID].to_list(), first[IDX].to_list(), strict=True))
-    for k, group in enumerate(manual):
-        if len(group) < 2:
-            raise UsageError(f"--group {','.join(group)}: a group needs at least two ids")
-        for rid in group:
-            if rid not in lookup:
-                raise UsageError(f"--group: no record has the id {rid!r}")
-            rows_idx.append(lookup[rid])
-            rows_key.append(f"manual:{k}")
-    return pl.DataFrame({IDX: rows_idx, "key": rows_key}, schema={IDX: pl.UInt32, "key": pl.String})
 
 
 def components(edges: pl.DataFrame) -> pl.DataFrame:
@@ -186,7 +137,7 @@ def link_records(records: Records, *, by: Sequence[str] = ("email",), include_cl
     if default_region is not None:
         check_region(default_region)
     auto = _edges(records, by, include_closed, email_key, canonical, default_region, config, keys)
-    others = [e for e in (_manual_edges(records, manual), extra_edges) if e is not None and e.height]
+    others = [e for e in (manual_edges(records, manual), extra_edges) if e is not None and e.height]
     prefix = ""
     if len(auto) == 1 and not others:  # one kind of key: its prefix is added to the reasons only
         prefix, edges = auto[0]

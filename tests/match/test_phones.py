@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadtool.cli import app
-from leadtool.phones import _region, e164
+from leadtool.match.phones import _region, e164
 
 runner = CliRunner()
 

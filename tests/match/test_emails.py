@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from leadtool.emails import (
+from leadtool.match.emails import (
     display_name_expr,
     email_key,
     email_key_expr,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from .config import Config
+from ..config import Config
+from ..records import ID, SRC, Records
 from .emails import email_key_expr
-from .records import ID, SRC, Records
 
 ARCHIVED_VALUES = ("false", "0", "no")
 

@@ -10,12 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadtool.check import PROBLEM_KEYS, RULES, _indexed, _rule_duplicate_id, check_records, line_numbers
+from leadtool.check import PROBLEM_KEYS, RULES, check_records
+from leadtool.check.lines import line_numbers
+from leadtool.check.rules import indexed, rule_duplicate_id
 from leadtool.config import Config, TeamConfig
 from leadtool.errors import ConfigError, UsageError
-from leadtool.groups import IDX
 from leadtool.io import load
-from leadtool.report import escape_data, escape_property, github_line, step_summary
+from leadtool.records import IDX
+from leadtool.render.check import escape_data, escape_property, github_line, step_summary
 
 HEADER = "id,name,type,active,email_from,probability,create_date,team_id,stage_id\n"
 CLEAN = HEADER + (
@@ -331,7 +333,7 @@ def test_duplicate_id_matches_a_plain_reference(ids, order):
         if v.strip() and v.strip() in seen:
             expected.append(i)
         seen.add(v.strip())
-    found = _rule_duplicate_id(records, _indexed(records)).collect()
+    found = rule_duplicate_id(records, indexed(records)).collect()
     assert sorted(found.get_column(IDX).to_list()) == expected
 
 def test_leads_mode_global_off_and_closed(tmp_path):
@@ -497,8 +499,9 @@ def test_problems_in_line_then_rule_order_with_and_without_file_level(tmp_path):
 def test_listed_duplicates_carry_the_group_numbers_and_reasons_of_dupes(tmp_path):
     """The groups are numbered and described only for the listed problems: the numbers and
     reasons must still be those `dupes` gives every group (input order of first records)."""
-    from leadtool.dupes import stats
-    from leadtool.groups import IDX, find_groups
+    from leadtool.match.groups import find_groups
+    from leadtool.match.table import stats
+    from leadtool.records import IDX
 
     rows = ["id,email_from,partner_id"]
     # groups whose first records interleave, a later group listed alone, one customer-only link

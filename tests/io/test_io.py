@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import leadtool.io as lio
 from leadtool.errors import InputError, UsageError
+from leadtool.io.decode import count_byte
 from leadtool.records import ID, ROW, SRC
 
 
@@ -435,7 +436,7 @@ def _fail_in_encode_chunks(monkeypatch) -> None:
         yield b"a,b\r\n"
         raise OSError("disk full")
 
-    monkeypatch.setattr(lio, "encode_chunks", failing)
+    monkeypatch.setattr("leadtool.io.writing.encode_chunks", failing)
 
 
 def _fail_in_polars_writer(monkeypatch) -> None:
@@ -574,7 +575,8 @@ def test_stdin_only_once() -> None:
 
 def test_outputs_are_ordinary_files(tmp_path: Path) -> None:
     """mkstemp makes 0600 files: a written output gets the usual mode, or the replaced file's."""
-    from leadtool.io import _UMASK, load, write
+    from leadtool.io import load, write
+    from leadtool.io.files import _UMASK
 
     src = tmp_path / "in.csv"
     src.write_text("id,email_from\n1,a@x.com\n")
@@ -615,16 +617,16 @@ def test_mapped_file_reads_as_a_copied_one(tmp_path: Path, monkeypatch, name: st
     path = tmp_path / (name + (".json" if name == "json" else ".csv"))
     path.write_bytes(_CASES[name])
     copied = _outcome(path)
-    monkeypatch.setattr(lio, "_MAP_FROM", 1)
+    monkeypatch.setattr("leadtool.io.decode._MAP_FROM", 1)
     mapped = _outcome(path)
     assert mapped == copied
 
 
 def test_count_byte_on_large_buffers(monkeypatch) -> None:
     data = b'ab"c\n"' * 1000 + b'"'
-    monkeypatch.setattr(lio, "_MAP_FROM", 10)  # numpy, in slices
-    assert lio.count_byte(data, ord('"')) == data.count(b'"') == 2001
-    assert lio.count_byte(b"", ord('"')) == 0
+    monkeypatch.setattr("leadtool.io.decode._MAP_FROM", 10)  # numpy, in slices
+    assert count_byte(data, ord('"')) == data.count(b'"') == 2001
+    assert count_byte(b"", ord('"')) == 0
 
 
 def test_json_with_escapes_and_a_raw_del_is_not_an_ascii_file() -> None:
@@ -637,12 +639,12 @@ def test_json_with_escapes_and_a_raw_del_is_not_an_ascii_file() -> None:
 def test_an_error_while_reading_is_not_masked(tmp_path: Path, monkeypatch, map_from: int) -> None:
     path = tmp_path / "a.csv"
     path.write_bytes(b"id,name\n1,x\n")
-    monkeypatch.setattr(lio, "_MAP_FROM", map_from)
+    monkeypatch.setattr("leadtool.io.decode._MAP_FROM", map_from)
 
     def broken(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(lio, "_parse", broken)
+    monkeypatch.setattr("leadtool.io.reading._parse", broken)
     with pytest.raises(ValueError, match="boom"):
         lio.load([str(path)])
 
@@ -685,10 +687,10 @@ def test_a_polars_panic_falls_back_to_the_exact_reader(tmp_path: Path, monkeypat
 
     path = tmp_path / "leads.csv"
     path.write_bytes(b'id,name,notes\n1,"Ann","two\nlines"\n2,Bob,00123\n')
-    expected = lio.load([str(path)]).frame.drop(lio.ID).rows()
+    expected = lio.load([str(path)]).frame.drop(ID).rows()
 
     def panic(*args, **kwargs):
         raise pl.exceptions.PanicException("boom")
 
-    monkeypatch.setattr(lio.pl, "read_csv", panic)
-    assert lio.load([str(path)]).frame.drop(lio.ID).rows() == expected
+    monkeypatch.setattr(pl, "read_csv", panic)
+    assert lio.load([str(path)]).frame.drop(ID).rows() == expected

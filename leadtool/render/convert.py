@@ -7,13 +7,10 @@ from typing import Any
 
 from rich.table import Table
 
+from .text import short
+
 _HOW = {"own": "its own", "email": "linked by email", "company": "linked by company",
         "created": "created"}
-
-
-def _cut(value: Any, width: int = 36) -> str:
-    text = "" if value is None else str(value).replace("\r\n", "⏎").replace("\n", "⏎")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _customer(row: dict[str, Any]) -> str:
@@ -22,7 +19,7 @@ def _customer(row: dict[str, Any]) -> str:
         return "[dim]-[/]"
     name = row.get("customer_name") or row.get("customer_id") or ""
     ident = row.get("customer_id")
-    label = _cut(name, 30) + (f" [dim]({ident})[/]" if ident and ident != name else "")
+    label = short(name, 30) + (f" [dim]({ident})[/]" if ident and ident != name else "")
     style = "green" if how == "created" else "cyan"
     return f"[{style}]{_HOW.get(how, how)}[/]: {label}"
 
@@ -39,12 +36,12 @@ def convert_preview(plan: Any, limit: int | None = 20) -> Table:
         if action == "convert":
             merged = row.get("merged") or []
             text = "[green]convert[/]" + (f" [dim](merged {', '.join(merged)})[/]" if merged else "")
-            t.add_row(_cut(row["id"], 20), text, _customer(row), _cut(row["salesperson"], 24),
-                      _cut(row["team"], 20), _cut(row["stage"], 20))
+            t.add_row(short(row["id"], 20), text, _customer(row), short(row["salesperson"], 24),
+                      short(row["team"], 20), short(row["stage"], 20))
         elif action == "merge":
-            t.add_row(_cut(row["id"], 20), f"[yellow]merge into {row['into']}[/]", "", "", "", "")
+            t.add_row(short(row["id"], 20), f"[yellow]merge into {row['into']}[/]", "", "", "", "")
         else:
-            t.add_row(_cut(row["id"], 20), f"[red]skip[/]: {row['reason']}", "", "", "", "")
+            t.add_row(short(row["id"], 20), f"[red]skip[/]: {row['reason']}", "", "", "", "")
     if not t.row_count:
         t.add_row("[dim](no lead to convert)[/]", "", "", "", "", "")
     return t

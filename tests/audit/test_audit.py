@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from leadtool.cli import app
 
-SAMPLES = Path(__file__).parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 runner = CliRunner()
 
 
@@ -101,9 +101,9 @@ def test_edited_merged_file_keeps_new_records_where_they_stand(tmp_path: Path) -
 @pytest.mark.parametrize("batch", [1, 2, 5])
 def test_merge_events_are_the_same_whatever_the_batch(batch: int) -> None:
     """The audit log is built a batch of records at a time; batches may end inside a group."""
-    from leadtool.audit import merge_event_chunks
-    from leadtool.groups import find_groups
+    from leadtool.audit.merge_events import merge_event_chunks
     from leadtool.io import load
+    from leadtool.match.groups import find_groups
     from leadtool.merge import plan_merge
 
     records = load([str(SAMPLES / "leads.json")])
@@ -117,8 +117,8 @@ def test_merge_events_are_the_same_whatever_the_batch(batch: int) -> None:
 
 
 def test_record_table_across_batches_and_key_sets() -> None:
-    from leadtool.audit import FILE, HEAD_FLAG, _RecordTable
-    from leadtool.records import ID, KIND_PREFIX, ROW
+    from leadtool.audit.read import _RecordTable
+    from leadtool.records import FILE, HEAD_FLAG, ID, KIND_PREFIX, ROW
 
     table = _RecordTable(batch=2)
     table.add({"head": "1", "records": {

@@ -1,6 +1,6 @@
-"""Writing a run's results: the audit log and the output file at the same time (polars
-releases the GIL, so the two use both cores), the output replacing its target only once the
-audit log is complete (SPEC 3.3)."""
+"""A run's outputs published together: the audit log and the output are written at the same
+time (polars releases the GIL, so the two use both cores), the output replacing its target only
+once the audit log is complete."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .errors import UsageError
-from .io import new_file_mode, write
-from .records import Records
+from ..errors import UsageError
+from ..records import Records
+from .files import new_file_mode
+from .writing import write
 
 
 def write_run(make_records: Callable[[], Records], output: str, write_audit_log: Callable[[], None]) -> Records:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import phonenumbers
 import polars as pl
 
-from .records import Records
+from ..records import IDX, Records
 
 # Odoo exports the country's name; a few common ones, else a 2-letter code is taken as is
 COUNTRY_CODES = {
@@ -22,7 +22,7 @@ COUNTRY_CODES = {
 
 def check_region(region: str) -> None:
     """--default-region: a region libphonenumber knows (BE, US, ...), else a usage error."""
-    from .errors import UsageError
+    from ..errors import UsageError
 
     if region.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise UsageError(f"--default-region {region!r}: expected a two-letter country code (BE, FR, US, ...)")
@@ -51,7 +51,6 @@ def e164(number: str, region: str | None) -> str | None:
 def phone_keys(records: Records, frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
     """(idx, 'phone:E164') for the phone and mobile of each record in `frame`. Parsing runs
     once per distinct (number, region), not once per record."""
-    from .groups import IDX
 
     country = records.col("country_id")
     parts = []

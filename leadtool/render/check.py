@@ -12,31 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .check import CheckReport
-from .errors import UsageError
+from ..check import CheckReport
+from .text import short
 
 FORMATS = ("text", "json", "github")
 SUMMARY_ROWS = 50  # problems listed in the step summary
-
-
-# ----------------------------------------------------------------------------- shared
-def parse_count(value: str, option: str) -> int | None:
-    """`--limit 50` / `--limit all` (None)."""
-    if value.strip().lower() == "all":
-        return None
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise UsageError(f"{option} {value!r}: expected a number (0 or more) or 'all'")
-    return n
-
-
-def _short(value: Any, width: int = 60) -> str:
-    text = "" if value is None else str(value)
-    text = text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def summary_line(report: CheckReport) -> str:
@@ -65,8 +45,8 @@ def check_table(report: CheckReport, limit: int | None = 50) -> Table:
     t.add_column("message", overflow="fold")
     shown = report.problems if limit is None else report.problems[:limit]
     for p in shown:
-        cells = [Text(str(p["row"])), Text(p["rule"], style="red"), Text(_short(p["id"], 20)),
-                 Text(_short(p["message"], 160))]
+        cells = [Text(str(p["row"])), Text(p["rule"], style="red"), Text(short(p["id"], 20)),
+                 Text(short(p["message"], 160))]
         t.add_row(*([Text(p["file"])] if several else []), *cells)
     return t
 
@@ -120,7 +100,7 @@ def github_lines(report: CheckReport) -> list[str]:
 
 
 def _md_cell(value: Any, width: int = 120) -> str:
-    text = _short(value, width)
+    text = short(value, width)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("|", "\\|"))
 

@@ -1,60 +1,14 @@
-"""Rich tables and JSON for people and scripts. Nothing here decides anything: it shows the
-data the library returned."""
+"""Rich tables for `inspect`, `dupes` and the merge preview. Nothing here decides anything: it
+shows the data the library returned."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import sys
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-from .summary import FileSummary
-
-
-def discard(stream: IO[str] | None = None) -> None:
-    """The reader of a stream went away (`leadtool ... | head`): what is left of the output
-    goes nowhere, so that the command ends with its own exit code."""
-    stream = stream or sys.stdout
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
-        os.close(devnull)
-
-
-@contextlib.contextmanager
-def reader_may_leave() -> Iterator[None]:
-    """Printing a report whose exit code matters (check): a reader that leaves early does
-    not turn an invalid dataset into exit 0."""
-    try:
-        yield
-    except BrokenPipeError:
-        discard()
-
-
-class _Console(Console):
-    def on_broken_pipe(self) -> None:  # rich's own exits 1
-        discard(self.file)
-
-
-def make_console(stderr: bool = False, quiet: bool = False) -> Console:
-    return _Console(stderr=stderr, quiet=quiet, highlight=False, soft_wrap=False)
-
-
-def err_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def dump_json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2)
-
-
-def print_json(obj: Any) -> None:
-    sys.stdout.write(dump_json(obj) + "\n")
+from ..summary import FileSummary
+from .text import short
 
 
 def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
@@ -88,11 +42,6 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
     return tables
 
 
-def _short(value: str | None, width: int = 40) -> str:
-    text = (value or "").replace("\r\n", "⏎").replace("\n", "⏎")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def dupes_table(table: Any, limit: int | None = None) -> Table:
     """One row per grouped record; the head marked with ★."""
     t = Table(title="Duplicate groups", title_justify="left")
@@ -107,13 +56,13 @@ def dupes_table(table: Any, limit: int | None = None) -> Table:
                 break
             last = row["group"]
             group = f"{row['group']}" + (" [red](large)[/]" if row["large"] else "")
-            reason = _short(row["reasons"], 50)
+            reason = short(row["reasons"], 50)
             t.add_section()
         else:
             group, reason = "", ""
         rid = f"★ {row['id']}" if row["head"] else f"  {row['id']}"
-        t.add_row(group, reason, rid, _short(row["name"]), _short(row["email_from"]),
-                  _short(row["partner_name"], 30), _short(row["create_date"], 20))
+        t.add_row(group, reason, rid, short(row["name"]), short(row["email_from"]),
+                  short(row["partner_name"], 30), short(row["create_date"], 20))
     return t
 
 
@@ -136,8 +85,8 @@ def merge_preview(plan: Any, records: Any, limit: int | None = 20) -> list[Table
         if part is not None and not g["skipped"]:
             for c in part.iter_rows(named=True):
                 src = c["source"] or []
-                t.add_row(records.headers.get(c["column"], c["column"]), _short(c["before"]),
-                          _short(c["after"]), ", ".join(src) if c["composed"] else (src[0] if src else ""))
+                t.add_row(records.headers.get(c["column"], c["column"]), short(c["before"]),
+                          short(c["after"]), ", ".join(src) if c["composed"] else (src[0] if src else ""))
         if not t.row_count:
             t.add_row("[dim](no value changes)[/]", "", "", "")
         tables.append(t)

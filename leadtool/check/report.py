@@ -1,0 +1,228 @@
+"""`leadtool check` (SPEC 5): validate a dataset for CI. Every rule is a polars filter over the
+whole frame; only the final, capped list of problems becomes Python dicts.
+
+Rules (their names are the stable ids `--ignore` and `[check] ignore` take):
+
+- `duplicates`: every record of a duplicate group but the group's first record in input order
+  (the message names that one), when there are more groups than `max_duplicates`; the groups are
+  those `dupes` finds with the same options (closed records left out).
+- `duplicate-id`: each record whose id cell (stripped, non-empty) an earlier record already has;
+  only when an id column exists.
+- `missing-required`: each record with an empty required field; one problem (line 1) per file
+  that lacks a required column.
+- `invalid-email`: a non-empty `email_from` with no parseable address (SPEC 1.3).
+- `bad-date`: a non-empty `create_date` not in the forms of SPEC 3.1.
+- `bad-probability`: a non-empty `probability` that is not a number (`100,0` is one) or is
+  outside 0-100.
+- `unknown-type`: a non-empty `type` other than `lead` / `opportunity` (any case).
+- `leads-mode`: an open lead (not archived, not won) of a team whose leads mode is off in the
+  config (SPEC 4: it should have been converted).
+
+Report (`CheckReport.as_dict()`, also what `--format json` prints):
+`{"valid": bool, "stats": {...}, "problems": [{"rule", "file", "row", "id", "column", "value",
+"message"}, ...]}`. `row` is the 1-based line where the record starts in a CSV file (header on
+line 1, multi-line quoted values counted), the 1-based data row for JSON and JSON Lines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from ..config import Config
+from ..errors import ConfigError, UsageError
+from ..match.emails import email_keys
+from ..match.groups import Linked
+from ..options import comma_list
+from ..records import ID, IDX, LINE, ROW, SRC, Records
+from .lines import line_numbers
+from .rules import (
+    RULES,
+    duplicate_texts,
+    indexed,
+    no_problems,
+    rule_date,
+    rule_duplicate_id,
+    rule_duplicates,
+    rule_email,
+    rule_leads_mode,
+    rule_missing,
+    rule_probability,
+    rule_type,
+)
+
+DEFAULT_MAX_PROBLEMS = 1000
+PROBLEM_KEYS = ("rule", "file", "row", "id", "column", "value", "message")
+
+
+@dataclass
+class CheckReport:
+    """The outcome: `valid` is true when there is no problem at all. `problems` holds at most
+    `max_problems` entries (file order, then line, then rule); `stats["problems"]` counts them
+    all and `stats["by_rule"]` per rule."""
+
+    valid: bool
+    stats: dict[str, Any]
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "stats": self.stats, "problems": self.problems}
+
+
+# ----------------------------------------------------------------------------- options
+def parse_rules(values: Iterable[str], *, where: str = "--ignore", config_path: str | None = None) -> list[str]:
+    """Rule names (repeated or comma lists); an unknown name is an error (exit 2)."""
+    out: list[str] = []
+    for part in comma_list(values):
+        name = part.lower()
+        if name not in RULES:
+            msg = f"{where} {part!r}: unknown rule (rules: {', '.join(RULES)})"
+            if config_path is not None:
+                raise ConfigError(msg, file=config_path)
+            raise UsageError(msg)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+ORDER = "__lt_order"
+
+
+def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataFrame,
+              limit: int | None) -> pl.DataFrame:
+    """The first `limit` problems in file order, then line, then rule (a record's problems of
+    one rule in the order found), with their file, row and id. Records are in file and row
+    order, so one integer orders them: position, then rule (each part holds one rule); a
+    file-level problem takes the slot just before the file's first record."""
+    slots = len(RULES) + 1
+    keyed = [part.with_columns(
+        (pl.col(IDX).cast(pl.UInt64) * slots + 1 + RULES.index(part.get_column("rule")[0])).alias(ORDER))
+        for part in parts if part.height]
+    if limit is not None and sum(part.height for part in keyed) > limit:
+        # only the problems up to the limit-th key are sorted and gathered (ties kept)
+        cut = pl.concat([part.get_column(ORDER) for part in keyed]).bottom_k(limit).max()
+        keyed = [part.filter(pl.col(ORDER) <= cut) for part in keyed]
+    found = pl.concat(keyed) if keyed else no_problems().collect().with_columns(pl.lit(0, pl.UInt64).alias(ORDER))
+    found = found.sort(ORDER, maintain_order=True)
+    if limit is not None:
+        found = found.head(limit)
+    located = pl.concat([found, frame.select(SRC, ROW, ID)[found.get_column(IDX)]], how="horizontal")
+    if file_level:  # a missing column: line 1 of the file, before its records
+        starts = frame.get_column(SRC).search_sorted(pl.Series([p["src"] for p in file_level], dtype=pl.UInt32))
+        n = len(file_level)
+        files = pl.DataFrame(
+            {IDX: [None] * n, "rule": ["missing-required"] * n, "column": [p["column"] for p in file_level],
+             "value": [None] * n, "message": [p["message"] for p in file_level], "ref": [None] * n,
+             "post": [None] * n, "group": [None] * n, ORDER: (starts.cast(pl.UInt64) * slots).to_list(),
+             SRC: [p["src"] for p in file_level], ROW: [0] * n, ID: [None] * n},
+            schema=located.schema)
+        located = pl.concat([files.sort(SRC, maintain_order=True), located]).sort(ORDER, maintain_order=True)
+        if limit is not None:
+            located = located.head(limit)
+    return located.drop(ORDER)
+
+
+def check_records(
+    records: Records, config: Config | None = None, *, require: Sequence[str] | None = None,
+    max_duplicates: int | None = None, ignore: Sequence[str] | None = None,
+    by: Sequence[str] = ("email",), include_closed: bool = False, email_key: str = "first",
+    canonical: bool = False, default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
+    max_group: int = 50, max_problems: int | None = DEFAULT_MAX_PROBLEMS,
+) -> CheckReport:
+    """Validate records. `require`, `max_duplicates` and `ignore` default to the config's
+    `[check]` table (an explicit value wins, as on the command line). `max_problems` caps the
+    listed problems (None: all); the counts in `stats` are always complete."""
+    config = config or Config()
+    if require is None:
+        require = config.check_require
+    require = comma_list(require)
+    if ignore is None:
+        ignored = parse_rules(config.check_ignore, where="check.ignore", config_path=config.path or "leadtool.toml")
+    else:
+        ignored = parse_rules(ignore)
+    if max_duplicates is None:
+        max_duplicates = config.check_max_duplicates if config.check_max_duplicates is not None else 0
+    if max_duplicates < 0:
+        raise UsageError(f"--max-duplicates {max_duplicates}: expected 0 or more")
+    if max_problems is not None and max_problems < 0:
+        raise UsageError(f"--max-problems {max_problems}: expected 0 or more")
+    active = [r for r in RULES if r not in ignored]
+
+    frame = indexed(records)
+    stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
+                             "duplicate_groups": None, "records_in_duplicate_groups": None,
+                             "large_groups": None, "max_duplicates": max_duplicates}
+    file_level: list[dict] = []
+    if "missing-required" in active and require:
+        missing, file_level = rule_missing(records, frame, require)
+
+    def per_record_rules() -> list[pl.DataFrame]:
+        rules: list[pl.LazyFrame] = []
+        if "duplicate-id" in active:
+            rules.append(rule_duplicate_id(records, frame))
+        if "missing-required" in active and require:
+            rules.append(missing)
+        if "bad-date" in active:
+            rules.append(rule_date(records, frame))
+        if "bad-probability" in active:
+            rules.append(rule_probability(records, frame))
+        if "unknown-type" in active:
+            rules.append(rule_type(records, frame))
+        if "leads-mode" in active:
+            rules.append(rule_leads_mode(records, frame, config))
+        return pl.collect_all(rules)
+
+    parts: list[pl.DataFrame] = []
+    linked: Linked | None = None
+    # the per-record rules (their eager parts too) run in polars, without the GIL, while the
+    # email keys and the groups are found
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        per_record = pool.submit(per_record_rules)
+        # the email key of every record, computed once for the duplicates and the invalid emails
+        email = records.col("email_from")
+        keys = email_keys(frame.get_column(email), canonical) if email else None
+        if "duplicates" in active:
+            group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
+                                 default_region=default_region, manual=manual, max_group=max_group, keys=keys)
+            dup, dup_stats, linked = rule_duplicates(records, frame, config, group_options)
+            stats.update(dup_stats)
+            if dup_stats["duplicate_groups"] > max_duplicates:
+                parts.append(dup)
+        if "invalid-email" in active and email and keys is not None:
+            parts.append(rule_email(records, frame, keys).collect())
+        parts += per_record.result()  # their order is free: problems are sorted by rule below
+    counts = Counter({"missing-required": len(file_level)})
+    for part in parts:  # each holds the problems of one rule
+        if part.height:
+            counts[part.get_column("rule")[0]] += part.height
+    listed = _in_order(parts, file_level, frame, max_problems)
+    total = sum(counts.values())
+    if linked is not None and (listed.get_column("rule") == "duplicates").any():
+        listed = duplicate_texts(records, frame, listed, linked)
+    # line numbers only as far as the listed problems reach (a referenced record comes earlier)
+    reach = listed.select(pl.max_horizontal(pl.col(IDX).max(), pl.col("ref").max())).item()
+    lines = line_numbers(records, 0 if reach is None else reach + 1)
+    line_of = lines.to_frame(LINE).with_row_index(IDX).with_columns(pl.col(IDX).cast(pl.UInt32))
+    listed = (listed.join(line_of, on=IDX, how="left", maintain_order="left")
+              .join(line_of.rename({IDX: "ref", LINE: "ref_line"}), on="ref", how="left", maintain_order="left"))
+    message = (pl.when(pl.col("ref").is_not_null())
+               .then(pl.col("message") + pl.col("ref_line").cast(pl.String) + pl.col("post").fill_null(""))
+               .otherwise(pl.col("message")))
+    listed = listed.select(
+        pl.col("rule"), records.source_path().alias("file"), pl.col(LINE).fill_null(1).alias("row"),
+        pl.col(ID).alias("id"), "column", "value", message.alias("message"))
+    problems = listed.to_dicts()  # bounded by max_problems
+    stats.update({
+        "problems": total,
+        "problems_listed": len(problems),
+        "by_rule": {r: int(counts.get(r, 0)) for r in active},
+        "ignored": ignored,
+        "required": list(require),
+    })
+    return CheckReport(valid=total == 0, stats=stats, problems=problems)
+

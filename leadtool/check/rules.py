@@ -1,0 +1,237 @@
+"""The check rules: each a polars filter over the whole frame, giving one row per problem."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from ..config import Config
+from ..fields import FIELDS, resolve_headers
+from ..match.groups import Linked, link_records, reasons_of
+from ..match.normalize import closed_expr, instant_expr, is_empty, number_expr, type_expr
+from ..records import ID, IDX, SRC, Records
+
+RULES: tuple[str, ...] = (
+    "duplicates", "duplicate-id", "missing-required", "invalid-email", "bad-date",
+    "bad-probability", "unknown-type", "leads-mode",
+)
+RULE_HELP: dict[str, str] = {
+    "duplicates": "a record of a duplicate group after its first (more groups than --max-duplicates)",
+    "duplicate-id": "the same id on several records",
+    "missing-required": "an empty required field, or a required column missing from a file",
+    "invalid-email": "a non-empty email_from with no parseable address",
+    "bad-date": "a non-empty create_date that is not a date",
+    "bad-probability": "a probability that is not a number or is outside 0-100",
+    "unknown-type": "a type other than lead or opportunity",
+    "leads-mode": "an open lead of a team whose leads mode is off (should be converted)",
+}
+
+
+# one row per problem: `message` + the line of record `ref` + `post` when `ref` is set (lines are
+# computed at the end, only as far as the listed problems reach; duplicates get their texts
+# only then too, from their `group`)
+_SCHEMA = {IDX: pl.UInt32, "rule": pl.String, "column": pl.String, "value": pl.String,
+           "message": pl.String, "ref": pl.UInt32, "post": pl.String, "group": pl.UInt32}
+
+
+
+def _required_column(records: Records, name: str) -> str | None:
+    """The internal column of a required name: a field (technical name or Odoo label), else a
+    header as written in the file; None when no file has it."""
+    fld = name if name in FIELDS else resolve_headers([name], {}).get(0)
+    if fld and records.col(fld):
+        return records.col(fld)
+    for col, header in records.headers.items():
+        if header == name:
+            return col
+    return None
+
+
+
+def indexed(records: Records) -> pl.DataFrame:
+    return records.frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX))
+
+
+def no_problems() -> pl.LazyFrame:
+    return pl.LazyFrame(schema=_SCHEMA)
+
+
+def _problems(frame: pl.DataFrame | pl.LazyFrame, mask: pl.Expr, rule: str, column: str | None, value: pl.Expr,
+              message: pl.Expr) -> pl.LazyFrame:
+    # lazy, so that the filter only copies the columns the result needs, and so that all the
+    # per-record rules run as one parallel batch (`pl.collect_all`)
+    return frame.lazy().filter(mask).select(
+        pl.col(IDX), pl.lit(rule).alias("rule"), pl.lit(column, dtype=pl.String).alias("column"),
+        value.cast(pl.String).alias("value"), message.alias("message"),
+        pl.lit(None, dtype=pl.UInt32).alias("ref"), pl.lit(None, dtype=pl.String).alias("post"),
+        pl.lit(None, dtype=pl.UInt32).alias("group"))
+
+
+def _quoted(expr: pl.Expr, width: int = 60) -> pl.Expr:
+    """A value inside a message: quoted, shortened."""
+    short = pl.when(expr.str.len_chars() > width).then(expr.str.slice(0, width - 1) + "…").otherwise(expr)
+    return "'" + short + "'"
+
+
+def _elsewhere(records: Records, ref_src: str) -> pl.Expr:
+    """` of FILE` when the referenced record is in another file than the problem's."""
+    return pl.when(pl.col(SRC) != pl.col(ref_src)).then(" of " + records.source_path(ref_src)).otherwise(pl.lit(""))
+
+
+def rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | None,
+                     group_options: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, int], Linked]:
+    """Every grouped record but the first of its group in input order, naming that first one
+    (not necessarily the head a merge would keep: that depends on --head). The groups are not
+    numbered nor described here: `duplicate_texts` does it for the listed ones only."""
+    linked = link_records(records, config=config, **group_options)
+    sizes = linked.labels.get_column("label").value_counts(name="size").get_column("size")
+    stats = {"duplicate_groups": sizes.len(), "records_in_duplicate_groups": linked.labels.height,
+             "large_groups": int((sizes > group_options["max_group"]).sum())}
+    none = pl.lit(None, dtype=pl.String)
+    # a record's label is the first record of its group
+    out = linked.labels.filter(pl.col(IDX) != pl.col("label")).select(
+        pl.col(IDX), pl.lit("duplicates").alias("rule"), none.alias("column"), none.alias("value"),
+        none.alias("message"), pl.col("label").alias("ref"), none.alias("post"),
+        pl.lit(None, dtype=pl.UInt32).alias("group"))
+    return out, stats, linked
+
+
+def duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame, linked: Linked) -> pl.DataFrame:
+    """The group number, value (reasons), message and post of the listed duplicates. Groups
+    are numbered as `dupes` numbers them: in input order of their first record (label)."""
+    dup = pl.col("rule") == "duplicates"
+    firsts = listed.filter(dup).get_column("ref").unique()
+    reasons = (reasons_of(linked, linked.labels.filter(pl.col("label").is_in(firsts.implode())))
+               .select(pl.col("label").alias("ref"), pl.col("reasons").list.join(" ").alias("__lt_reasons")))
+    listed = listed.join(reasons, on="ref", how="left", maintain_order="left")
+    ref = listed.get_column("ref").fill_null(0)
+    listed = listed.with_columns(
+        frame.get_column(SRC).gather(ref).alias("__lt_ref_src"), frame.get_column(ID).gather(ref).alias("__lt_ref_id"),
+        pl.when(dup).then(pl.lit(linked.group_numbers(ref))).alias("group"))
+    elsewhere = _elsewhere(records, "__lt_ref_src")
+    return listed.with_columns(
+        pl.when(dup).then(pl.col("__lt_reasons")).otherwise(pl.col("value")).alias("value"),
+        pl.when(dup).then(pl.format("duplicate of id {} on line ", pl.col("__lt_ref_id")))
+        .otherwise(pl.col("message")).alias("message"),
+        pl.when(dup).then(pl.format("{} (group {}: {})", elsewhere, pl.col("group"), pl.col("__lt_reasons")))
+        .otherwise(pl.col("post")).alias("post"),
+    ).drop("__lt_ref_src", "__lt_ref_id", "__lt_reasons")
+
+
+def rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
+    col = records.col("id")
+    if not col:
+        return no_problems()
+    stripped = pl.col(col).str.strip_chars()
+    # repeats are rare: a sort of numbers finds the candidates much faster than a hash table
+    # of a million strings. The usual ids are whole numbers (a repeated number is a candidate
+    # only: '7' and '007' are two ids), else the stripped values' hashes (collisions included).
+    values = frame.get_column(col).cast(pl.UInt64, strict=False)
+    if values.null_count():  # a cell that is not a plain number: blank, text, spaces
+        values = frame.select(stripped.hash()).to_series()
+    # in id order already, as exports often are: no sort needed
+    ordered = values if values.is_sorted() or values.is_sorted(descending=True) else values.sort()
+    candidates = ordered.filter(ordered == ordered.shift(1))
+    if candidates.is_empty():
+        return no_problems()
+    ids = (frame.lazy().filter(pl.lit(values).is_in(candidates.unique().implode()))
+           .select(pl.col(IDX), pl.col(SRC), stripped.alias("v"), pl.col(col).alias("raw")))
+    repeated = ids.filter((pl.len().over("v") > 1) & (pl.col("v") != ""))
+    dup = repeated.with_columns(pl.col(IDX).first().over("v").alias("first_idx"),
+                                pl.col(SRC).first().over("v").alias("first_src")).filter(
+        pl.col(IDX) != pl.col("first_idx"))
+    elsewhere = _elsewhere(records, "first_src")
+    return dup.select(pl.col(IDX), pl.lit("duplicate-id").alias("rule"), pl.lit(records.headers[col]).alias("column"),
+                      pl.col("raw").alias("value"),
+                      pl.format("id {} is already used by the record on line ", _quoted(pl.col("v"))).alias("message"),
+                      pl.col("first_idx").alias("ref"), elsewhere.alias("post"),
+                      pl.lit(None, dtype=pl.UInt32).alias("group"))
+
+
+def rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) -> tuple[pl.LazyFrame, list[dict]]:
+    """Empty required cells, and (separately) files without a required column."""
+    parts: list[pl.LazyFrame] = []
+    file_level: list[dict] = []
+    for name in require:
+        col = _required_column(records, name)
+        have = [i for i, s in enumerate(records.sources) if col is not None and col in s.columns]
+        for i in range(len(records.sources)):
+            if i not in have:
+                file_level.append({"src": i, "column": name,
+                                   "message": f"required column {name!r} is missing from the file"})
+        if not have:
+            continue
+        mask = pl.col(SRC).is_in(have) & is_empty(pl.col(col))
+        parts.append(_problems(frame, mask, "missing-required", records.headers[col], pl.col(col),
+                               pl.lit(f"required field {name!r} is empty")))
+    return (pl.concat(parts) if parts else no_problems()), file_level
+
+
+def rule_email(records: Records, frame: pl.DataFrame, keys: pl.Series) -> pl.LazyFrame:
+    col = records.col("email_from")
+    # a key is missing for empty cells and invalid ones only: the rest are never looked at
+    rest = frame.lazy().filter(pl.lit(keys).is_null())
+    return _problems(rest, ~is_empty(pl.col(col)), "invalid-email", records.headers[col], pl.col(col),
+                     pl.format("invalid email {}: no address found", _quoted(pl.col(col))))
+
+
+def rule_date(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
+    col = records.col("create_date")
+    if not col:
+        return no_problems()
+    # Odoo's own form parses in one pass; only the rest goes through every form of SPEC 3.1
+    odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
+    rest = frame.lazy().select(IDX, col).filter(odoo_form.is_null()).collect()  # a few records
+    bad = ~is_empty(pl.col(col)) & instant_expr(pl.col(col)).is_null()
+    return _problems(rest, bad, "bad-date", records.headers[col], pl.col(col),
+                     pl.format("create_date {} is not a date (YYYY-MM-DD[ HH:MM:SS] or ISO 8601)",
+                               _quoted(pl.col(col))))
+
+
+def rule_probability(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
+    col = records.col("probability")
+    if not col:
+        return no_problems()
+    # the usual cell is a plain number from 0 to 100: only the others need the full parse
+    plain = pl.col(col).cast(pl.Float64, strict=False).is_between(0, 100)
+    frame = frame.filter(~plain.fill_null(False))
+    number = number_expr(pl.col(col))
+    bad_number = number.is_null() | number.is_nan()
+    mask = ~is_empty(pl.col(col)) & (bad_number | (number < 0) | (number > 100))
+    message = (pl.when(bad_number).then(pl.format("probability {} is not a number", _quoted(pl.col(col))))
+               .otherwise(pl.format("probability {} is outside 0-100", _quoted(pl.col(col)))))
+    return _problems(frame, mask, "bad-probability", records.headers[col], pl.col(col), message)
+
+
+def rule_type(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
+    col = records.col("type")
+    if not col:
+        return no_problems()
+    value = pl.col(col).str.strip_chars().str.to_lowercase()
+    mask = (value != "") & ~value.is_in(["lead", "opportunity"])
+    frame = frame.filter(~pl.col(col).is_in(["lead", "opportunity", ""]))  # the usual cells, cheaply
+    return _problems(frame, mask, "unknown-type", records.headers[col], pl.col(col),
+                     pl.format("type {} is neither lead nor opportunity", _quoted(pl.col(col))))
+
+
+def rule_leads_mode(records: Records, frame: pl.DataFrame, config: Config | None) -> pl.LazyFrame:
+    if config is None or (config.leads_enabled and not config.teams_without_leads()):
+        return no_problems()  # every team keeps its leads
+    col = records.col("team_id")
+    team = pl.col(col).str.strip_chars() if col else pl.lit("", dtype=pl.String)
+    open_leads = frame.filter((type_expr(records) == "lead") & ~closed_expr(records, config))
+    teams = open_leads.select(team.unique()).to_series().to_list()  # a handful of distinct teams
+    off = [t for t in teams if not config.team_uses_leads(t)]
+    if not off:
+        return no_problems()
+    message = (pl.when(team == "")
+               .then(pl.lit("lead without a team while leads mode is off ([leads] enabled = false): "
+                            "it should have been converted (leadtool convert)"))
+               .otherwise(pl.format("lead of team {} whose leads mode is off: it should have been "
+                                    "converted (leadtool convert)", _quoted(team))))
+    return _problems(open_leads, team.is_in(off), "leads-mode", records.headers[col] if col else None,
+                     team if col else pl.lit(None, dtype=pl.String), message)
+
+

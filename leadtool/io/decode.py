@@ -1,0 +1,178 @@
+"""Bytes to text: reading a file (mapped when large), the encoding (UTF-8, BOM, cp1252 detected,
+or given) and where a bad byte is."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import mmap
+import os
+import re
+import stat
+import sys
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+
+SNIFF_BYTES = 1 << 16
+BOM = b"\xef\xbb\xbf"
+
+
+# --------------------------------------------------------------------------- reading
+def read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", file=path)
+    if p.is_dir():
+        raise InputError("is a directory, not a file", file=path)
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), file=path) from None
+
+
+_MAP_FROM = 32 << 20  # bytes: a larger regular file is mapped, not copied into memory
+
+
+@contextlib.contextmanager
+def mapped(path: str) -> Iterator[mmap.mmap | None]:
+    """A large regular file's bytes without a copy: polars reads it by its path and only
+    windows of it are ever copied (None: read it whole)."""
+    view = None
+    if path != "-":
+        try:
+            with open(path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if stat.S_ISREG(info.st_mode) and info.st_size >= _MAP_FROM:
+                    view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            view = None  # read_bytes says why
+    try:
+        yield view
+    finally:
+        if view is not None:
+            with contextlib.suppress(BufferError):
+                view.close()
+
+
+def whole(data: bytes | mmap.mmap) -> bytes:
+    return data if isinstance(data, bytes) else data[:]
+
+
+def count_byte(data: bytes | mmap.mmap, byte: int) -> int:
+    """How often a byte occurs: numpy on a large buffer (4x bytes.count), in slices so that
+    no large temporary is made."""
+    if len(data) < _MAP_FROM:
+        return whole(data).count(bytes([byte]))
+    import numpy as np  # not on every start: it takes 50 ms to import
+
+    total, step = 0, 1 << 24
+    array = np.frombuffer(data, dtype=np.uint8)
+    try:
+        for start in range(0, len(array), step):
+            total += int(np.count_nonzero(array[start:start + step] == byte))
+    finally:
+        del array  # a live view would keep the map from closing
+    return total
+
+
+def _line_of(data: bytes | str, offset: int) -> int:
+    nl = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(nl, 0, offset) + 1  # type: ignore[arg-type]
+
+
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+_HIGH_RUN = re.compile(rb"[\x80-\xff]{3}")
+_ASCII = bytes(range(0x80))
+
+
+def _looks_cp1252(data: bytes) -> bool:
+    """Western text saved by Excel or an old ERP: isolated accented letters and typographic
+    punctuation. Anything else that is not UTF-8 is more likely corrupt than cp1252.
+    Byte-level scans only, so that a large file is judged quickly."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        return False
+    if _HIGH_RUN.search(data):
+        return False
+    for b in set(data.translate(None, _ASCII)):
+        if b in _CP1252_UNDEFINED:
+            return False
+        ch = bytes([b]).decode("cp1252")
+        if ch in "ÃÂ":  # the signature of UTF-8 read as cp1252, or of broken UTF-8
+            return False
+        cat = unicodedata.category(ch)
+        if not (cat.startswith(("L", "P", "S", "N")) or ch == "\xa0"):
+            return False
+    return True
+
+
+class NotUTF8(Exception):
+    """Raised inside the parsers when bytes taken for UTF-8 turn out not to be."""
+
+
+def utf8_text(data: bytes | mmap.mmap) -> str:
+    try:
+        return whole(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotUTF8 from None
+
+
+UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig")
+_BLANK = b" \t\r\n\xef\xbb\xbf"
+
+
+def is_blank(data: bytes | mmap.mmap) -> bool:
+    """Nothing but white space (and a BOM), without copying a large file."""
+    if data[:SNIFF_BYTES].strip(_BLANK):
+        return False
+    return len(data) <= SNIFF_BYTES or not whole(data).strip(_BLANK)
+
+
+def decode(data: bytes | mmap.mmap, path: str, encoding: str | None,
+           lazy: bool = False) -> tuple[str | None, str, bool]:
+    """Returns (text or None when the bytes are valid UTF-8 as they are, encoding, bom).
+
+    `lazy`: for UTF-8 only check the sniffing window; the parser validates the rest (polars
+    does so natively) and raises NotUTF8, after which the caller decodes again eagerly."""
+    bom = data[:len(BOM)] == BOM
+    if lazy and (encoding is None or encoding.lower().replace("_", "-") in UTF8_NAMES):
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(data[:SNIFF_BYTES], final=False)
+            return None, "utf-8", bom
+        except UnicodeDecodeError:
+            pass
+    data = whole(data)
+    if encoding:
+        norm = encoding.lower().replace("_", "-")
+        if norm in UTF8_NAMES:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", file=path,
+                                 line=_line_of(data, exc.start)) from None
+            return None, "utf-8", bom
+        try:
+            text = data.decode(encoding)
+        except LookupError:
+            raise UsageError(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not valid {encoding} (byte 0x{data[exc.start]:02x})",
+                             file=path, line=_line_of(data, exc.start)) from None
+        return text, encoding, False
+    try:
+        data.decode("utf-8")
+        return None, "utf-8", bom
+    except UnicodeDecodeError as exc:
+        if _looks_cp1252(data):
+            return data.decode("cp1252"), "cp1252", False
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); give --encoding "
+            "(for example --encoding cp1252)", file=path, line=_line_of(data, exc.start)
+        ) from None
+

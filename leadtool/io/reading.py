@@ -1,0 +1,171 @@
+"""Files to Records: each file parsed, its headers mapped to fields, several files taken
+together in the order given, and every record given its id."""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+from collections.abc import Sequence
+
+import polars as pl
+
+from ..errors import InputError, UsageError
+from ..fields import resolve_headers
+from ..records import HIDDEN_PREFIX, ID, KIND_PREFIX, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source
+from .csv_read import read_csv
+from .decode import SNIFF_BYTES, NotUTF8, decode, is_blank, mapped, read_bytes, utf8_text, whole
+from .json_read import read_json, sniff_json_layout
+
+
+def _detect_kind(path: str, text: str) -> str:
+    lower = path.lower()
+    if lower.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if lower.endswith(".json"):
+        return "json"
+    if lower.endswith((".csv", ".tsv", ".tab", ".psv")):
+        return "csv"  # a CSV whose first header happens to start with '{' or '['
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("["):
+        return "json"
+    if stripped.startswith("{"):
+        return "jsonl"
+    return "csv"
+
+
+def read_file(path: str, *, encoding: str | None = None, delimiter: str | None = None,
+              data: bytes | None = None) -> tuple[Source, pl.DataFrame]:
+    """Parse one file into a frame with columns c0..cN-1 (and JSON kind columns)."""
+    with mapped(path) if data is None else contextlib.nullcontext() as view:
+        if data is None:
+            data = view if view is not None else read_bytes(path)
+        if is_blank(data):
+            raise InputError("empty file (not even a header line)", file=path)
+        try:
+            return _parse(data, *decode(data, path, encoding, lazy=True), path, delimiter)
+        except NotUTF8:  # the window was UTF-8, the rest is not: cp1252, or a precise error
+            data = whole(data)
+            return _parse(data, *decode(data, path, encoding), path, delimiter)
+
+
+def _parse(data: bytes | mmap.mmap, text: str | None, enc: str, bom: bool, path: str,
+           delimiter: str | None) -> tuple[Source, pl.DataFrame]:
+    fmt = FileFormat(encoding=enc, bom=bom, delimiter=delimiter or "")
+    head = text[:SNIFF_BYTES] if text is not None else data[:SNIFF_BYTES].decode("utf-8", "ignore")
+    fmt.kind = "csv" if delimiter else _detect_kind(path, head)  # type: ignore[assignment]
+    header_newlines = 0
+    if fmt.kind == "csv":
+        headers, frame, header_newlines = read_csv(data, text, path, fmt)
+    else:
+        full = text if text is not None else utf8_text(data)
+        full = full.lstrip("\ufeff")
+        sniff_json_layout(full, fmt)
+        headers, frame = read_json(full, path, fmt)
+    source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height,
+                    header_newlines=header_newlines)
+    return source, frame
+
+
+def _special(name: str) -> bool:
+    """Names polars' `pl.col` would not take literally (`*`, `^regex$`), and hidden names."""
+    return (name == "*" or (name.startswith("^") and name.endswith("$"))
+            or name.startswith(HIDDEN_PREFIX))
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """The internal column name of a header: the header itself when it is free and safe."""
+    base = name if name else "(blank)"
+    if base not in taken and name and not _special(name):
+        return base
+    k = 2
+    while f"{base}#{k}" in taken:
+        k += 1
+    return f"{base}#{k}"
+
+
+def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
+         mapping: dict[str, str] | None = None, opportunities: Sequence[str] = ()) -> Records:
+    """Read one or more exports into one Records, in the order given.
+
+    Columns are matched across files by the field they map to (else by header text), so an
+    "Email" column and an `email_from` column become one column.
+    """
+    if not paths:
+        raise UsageError("no input file given")
+    if list(paths).count("-") > 1:
+        raise UsageError("standard input ('-') can be given only once")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise UsageError(f"--delimiter {delimiter!r}: expected one character (or tab), not a quote or line break")
+    frames: list[pl.DataFrame] = []
+    sources: list[Source] = []
+    columns: list[str] = []
+    headers: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    by_key: dict[str, str] = {}  # field or header text -> internal column
+    opp_files = {str(p) for p in opportunities}
+    opp_sources: set[int] = set()
+    all_paths = list(paths) + [p for p in opportunities if p not in paths]
+    for index, path in enumerate(all_paths):
+        if path in opp_files:
+            opp_sources.add(index)
+        source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
+        file_fields = resolve_headers(source.headers, mapping or {}, path)
+        seen_in_file: set[str] = set()
+        rename: dict[str, str] = {}
+        for i, header in enumerate(source.headers):
+            fld = file_fields.get(i)
+            key = f"field:{fld}" if fld else f"header:{header}"
+            if key in seen_in_file or not header:
+                key = f"{key}#{i}"  # a repeated or blank header is its own column
+            seen_in_file.add(key)
+            col = by_key.get(key)
+            if col is None:
+                col = _unique(header, set(columns))
+                by_key[key] = col
+                columns.append(col)
+                headers[col] = header
+                if fld and fld not in fields:
+                    fields[fld] = col
+            source.columns.append(col)
+            rename[f"c{i}"] = col
+            kind = f"{KIND_PREFIX}c{i}"
+            if kind in raw.columns:
+                rename[kind] = f"{KIND_PREFIX}{col}"
+        frame = raw.rename(rename).with_columns(
+            pl.lit(index, dtype=pl.UInt32).alias(SRC),
+            pl.int_range(1, raw.height + 1, dtype=pl.UInt32).alias(ROW),
+        )
+        if PLACEHOLDER in frame.columns:
+            frame = frame.drop(PLACEHOLDER)
+        frames.append(frame)
+        sources.append(source)
+    if len(frames) > 1:  # a column missing from a file is empty for its records
+        frame = pl.concat(frames, how="diagonal_relaxed")
+        frame = frame.with_columns(pl.col(c).fill_null("") for c in columns)
+    else:
+        frame = frames[0]
+    records = Records(frame=frame, columns=columns, headers=headers, sources=sources,
+                      fields=fields, opportunity_sources=frozenset(opp_sources))
+    return with_ids(records)
+
+
+def with_ids(records: Records) -> Records:
+    """The id of each record: its `id` cell, else its data row number (`FILE:N` when several
+    files were given)."""
+    several = len(records.sources) > 1
+    names = pl.Series([s.name for s in records.sources], dtype=pl.String)
+    row = pl.col(ROW).cast(pl.String)
+    fallback = (pl.col(SRC).replace_strict(list(range(len(names))), names.to_list(),
+                                           return_dtype=pl.String) + ":" + row) if several else row
+    id_col = records.col("id")
+    if id_col:
+        blank = records.frame.select(pl.col(id_col).str.contains(r"^\s*$").alias("b")).get_column("b")
+        if not blank.any():
+            # the usual case, every record has an id: the column itself, no per-row work (a
+            # Series, not an expression, so that polars does not copy the frame into one chunk)
+            return records.with_frame(records.frame.with_columns(records.frame.get_column(id_col).alias(ID)))
+        expr = pl.when(blank).then(fallback).otherwise(pl.col(id_col))
+    else:
+        expr = fallback
+    return records.with_frame(records.frame.with_columns(expr.alias(ID)))
+

@@ -1,0 +1,36 @@
+"""The duplicate groups as a flat table, one row per grouped record, each group in head order:
+what `dupes` renders as a table, JSON or CSV, and what the library's `find_groups` returns."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..records import IDX, ROW, Records
+from .groups import Groups
+
+SHOWN_FIELDS = ("name", "email_from", "partner_name", "create_date")
+CSV_COLUMNS = ("group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS)
+
+
+def duplicate_table(records: Records, groups: Groups, members: pl.DataFrame) -> pl.DataFrame:
+    """One row per grouped record, groups in order, each group in head order."""
+    rows = records.frame[members[IDX]]
+    shown = [(records.field_values(f)).alias(f) for f in SHOWN_FIELDS]
+    table = pl.concat([
+        members.select("group", pl.col("__lt_id").alias("id"), (pl.col("pos") == 0).alias("head")),
+        rows.select(
+            records.source_path().alias("file"), pl.col(ROW).alias("row"), *shown),
+    ], how="horizontal")
+    info = groups.info.select("group", pl.col("reasons").list.join(" ").alias("reasons"),
+                              "size", "large")
+    return table.join(info, on="group", maintain_order="left").select(
+        "group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS, "size", "large")
+
+
+def stats(records: Records, groups: Groups) -> dict[str, int]:
+    return {
+        "records": len(records),
+        "groups": groups.info.height,
+        "records_in_groups": int(groups.info["size"].sum() or 0),
+        "large_groups": int(groups.info["large"].sum() or 0),
+    }
