@@ -245,12 +245,10 @@ def _decide_in_order(keys: pl.DataFrame, seen_email: dict[str, int], seen_compan
 _CREATED_KEYS = ("id", "name", "is_company", "parent_id", "parent_name", "email", *(cf for cf, _ in COPIED), "lead")
 
 
-def _create(rest: pl.DataFrame, mode: str, number: int,
-            company_text: tuple[str, str]) -> tuple[pl.DataFrame, list[dict[str, str]]]:
-    """The links of the leads that get a new customer (or one an earlier lead created), and
-    the new customers in creation order: per creating lead, in lead order, its company
-    (`partner_name`), then its contact (`contact_name`, else the display name in the email,
-    else the lead's name, email or id) unless it has a company and no contact name."""
+def _lead_texts(rest: pl.DataFrame) -> pl.DataFrame:
+    """Per lead that may get a new customer: its contact (`contact_name`, else the display name
+    in the email), company, email key, the values a new customer copies, and whether it can
+    create one at all (a contact or a company)."""
     def text(col: str) -> pl.Expr:
         return pl.col(col).fill_null("")
 
@@ -263,8 +261,17 @@ def _create(rest: pl.DataFrame, mode: str, number: int,
         text("email").alias("email"), text("name").str.strip_chars().alias("lead_name"),
         *[text(lf).alias(f"copy:{cf}") for cf, lf in COPIED],
         name_key_expr(pl.col("partner_name")).fill_null("").alias("nkey"))
-    leads = leads.with_columns(pl.when(pl.col("company") != "").then(pl.col("nkey")).alias("ckey"),
-                               ((pl.col("contact") != "") | (pl.col("company") != "")).alias("eligible"))
+    return leads.with_columns(pl.when(pl.col("company") != "").then(pl.col("nkey")).alias("ckey"),
+                              ((pl.col("contact") != "") | (pl.col("company") != "")).alias("eligible"))
+
+
+def _create(rest: pl.DataFrame, mode: str, number: int,
+            company_text: tuple[str, str]) -> tuple[pl.DataFrame, list[dict[str, str]]]:
+    """The links of the leads that get a new customer (or one an earlier lead created), and
+    the new customers in creation order: per creating lead, in lead order, its company
+    (`partner_name`), then its contact (`contact_name`, else the display name in the email,
+    else the lead's name, email or id) unless it has a company and no contact name."""
+    leads = _lead_texts(rest)
     if mode == "auto":
         decisions = _decide(leads.select("pos", "ekey", "ckey", "eligible"))
     else:  # create: every lead gets its own

@@ -199,8 +199,52 @@ def _resolve_first(g: _Groups, cols: list[str], records: Records) -> dict[str, t
     return out
 
 
+def _joined(g: _Groups, col: str, ne: pl.Expr) -> tuple[pl.Series, pl.Series]:
+    """`concat`: every informative value in head order, joined by a blank line, or by
+    `<br><br>` when all of a group's values are HTML."""
+    agg = g.data.filter(ne).group_by(GROUP, maintain_order=True).agg(
+        pl.col(col).str.join("\n\n").alias("v"),
+        pl.col(col).str.strip_chars_start().str.starts_with("<").all().alias("html"),
+        pl.col(ID).alias("src"))
+    html = agg.get_column("html")
+    if html.any():  # HTML notes (rare) are joined with <br><br> instead
+        groups = agg.filter(html).get_column(GROUP).implode()
+        joined = (g.data.filter(ne & pl.col(GROUP).is_in(groups)).group_by(GROUP, maintain_order=True)
+                  .agg(pl.col(col).str.join("<br><br>").alias("v")))
+        agg = agg.with_columns(agg.get_column("v").scatter(html.arg_true(), joined.get_column("v")))
+    return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
+
+
+def _united(g: _Groups, col: str, ne: pl.Expr) -> tuple[pl.Series, pl.Series]:
+    """`union`: one pass per group: its tags in head order without repeats, its sources, and
+    the separator of its first cell that has one (`,` or `, `)."""
+    tags = pl.col(col).str.split(",").list.explode(keep_nulls=False, empty_as_null=False).str.strip_chars()
+    agg = g.data.filter(ne).group_by(GROUP, maintain_order=True).agg(
+        tags.filter(tags != "").unique(maintain_order=True).alias("t"),
+        pl.col(ID).alias("src"),
+        pl.col(col).filter(pl.col(col).str.contains(",", literal=True)).first()
+        .str.contains(", ", literal=True).fill_null(False).alias("spaced"))
+    agg = agg.select(GROUP, "src", pl.when(pl.col("t").list.len() > 0).then(
+        pl.col("t").list.join(pl.when(pl.col("spaced")).then(pl.lit(", ")).otherwise(pl.lit(",")))).alias("v"))
+    return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
+
+
+def _extreme(g: _Groups, col: str, ne: pl.Expr, smallest: bool) -> tuple[pl.Series, pl.Series]:
+    """`max` / `min`: compared as numbers when every informative value of the group is one,
+    else as text."""
+    num = number_expr(pl.col(col))
+    all_numeric = g.data.select((num.is_not_null() | ~ne).all().over(GROUP)).to_series()
+    numeric = g.best(pl.when(ne).then(num), smallest=smallest)
+    text = g.best(pl.when(ne).then(pl.col(col)), smallest=smallest)
+    use_num = all_numeric.filter(g.is_head)
+    rows = numeric[0].zip_with(use_num, text[0])
+    found = numeric[1].zip_with(use_num, text[1])
+    v, s = g.at_rows(col, rows, found)
+    return v, _single(s)
+
+
 def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Series, pl.Series]:
-    """(value, sources) of one column for every group."""
+    """(value, sources) of one column for every group (docs/merge.md, field rules)."""
     ne = _informative(col, records)
     head_ids = g.heads.get_column(ID)
     if rule == "head":
@@ -217,48 +261,16 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
         return (pl.Series([""] * g.heads.height, dtype=pl.String).zip_with(head_open, v),
                 _single(head_ids.zip_with(head_open, s)))
     if rule == "concat":
-        agg = g.data.filter(ne).group_by(GROUP, maintain_order=True).agg(
-            pl.col(col).str.join("\n\n").alias("v"),
-            pl.col(col).str.strip_chars_start().str.starts_with("<").all().alias("html"),
-            pl.col(ID).alias("src"))
-        html = agg.get_column("html")
-        if html.any():  # HTML notes (rare) are joined with <br><br> instead
-            groups = agg.filter(html).get_column(GROUP).implode()
-            joined = (g.data.filter(ne & pl.col(GROUP).is_in(groups)).group_by(GROUP, maintain_order=True)
-                      .agg(pl.col(col).str.join("<br><br>").alias("v")))
-            agg = agg.with_columns(agg.get_column("v").scatter(html.arg_true(), joined.get_column("v")))
-        return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
+        return _joined(g, col, ne)
     if rule == "union":
-        # one pass per group: its tags in head order without repeats, its sources, and the
-        # separator of its first cell that has one (`,` or `, `)
-        tags = pl.col(col).str.split(",").list.explode(keep_nulls=False, empty_as_null=False).str.strip_chars()
-        agg = g.data.filter(ne).group_by(GROUP, maintain_order=True).agg(
-            tags.filter(tags != "").unique(maintain_order=True).alias("t"),
-            pl.col(ID).alias("src"),
-            pl.col(col).filter(pl.col(col).str.contains(",", literal=True)).first()
-            .str.contains(", ", literal=True).fill_null(False).alias("spaced"))
-        agg = agg.select(GROUP, "src", pl.when(pl.col("t").list.len() > 0).then(
-            pl.col("t").list.join(pl.when(pl.col("spaced")).then(pl.lit(", ")).otherwise(pl.lit(",")))).alias("v"))
-        return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
-    if rule == "priority":
-        v, s = g.at_rows(col, *g.best(pl.col("__lt_prio")))
-        return v, _single(s)
-    if rule == "address":
-        v, s = g.at_rows(col, *g.best(pl.col("__lt_addr")))
-        return v, _single(s)
-    if rule == "longest":
-        v, s = g.at_rows(col, *g.best(pl.when(ne).then(pl.col(col).str.len_chars())))
+        return _united(g, col, ne)
+    if rule in ("priority", "address", "longest"):
+        key = {"priority": pl.col("__lt_prio"), "address": pl.col("__lt_addr"),
+               "longest": pl.when(ne).then(pl.col(col).str.len_chars())}[rule]
+        v, s = g.at_rows(col, *g.best(key))
         return v, _single(s)
     if rule in ("max", "min"):
-        num = number_expr(pl.col(col))
-        all_numeric = g.data.select((num.is_not_null() | ~ne).all().over(GROUP)).to_series()
-        numeric = g.best(pl.when(ne).then(num), smallest=rule == "min")
-        text = g.best(pl.when(ne).then(pl.col(col)), smallest=rule == "min")
-        use_num = all_numeric.filter(g.is_head)
-        rows = numeric[0].zip_with(use_num, text[0])
-        found = numeric[1].zip_with(use_num, text[1])
-        v, s = g.at_rows(col, rows, found)
-        return v, _single(s)
+        return _extreme(g, col, ne, smallest=rule == "min")
     raise UsageError(f"unknown merge rule {rule!r}")
 
 

@@ -1,4 +1,4 @@
-"""The pandas edge (SPEC 6): the library does what the CLI does."""
+"""The pandas edge (docs/library.md): the library does what the CLI does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import leadtool
 from leadtool.cli import app
 
-SAMPLE = Path(__file__).parent.parent / "samples" / "leads.csv"
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "leads.csv"
 
 
 def test_load_keeps_text() -> None:
@@ -27,7 +27,8 @@ def test_library_merge_equals_cli(tmp_path: Path) -> None:
     assert {"group", "column", "before", "after", "source", "composed"} <= set(plan.changes.columns)
     merged = leadtool.apply_merge(df, plan)
     leadtool.write(merged, str(tmp_path / "lib.csv"))
-    CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(tmp_path / "cli.csv"), "--yes", "--quiet"])
+    result = CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(tmp_path / "cli.csv"), "--yes", "--quiet"])
+    assert result.exit_code == 0, result.output
     assert (tmp_path / "lib.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
     assert len(merged) == len(df) - sum(len(m) for m in plan.groups["merged"])
 
@@ -45,7 +46,8 @@ def test_check_and_undo(tmp_path: Path) -> None:
     report = leadtool.check_records(leadtool.load(str(SAMPLE)))
     assert report["valid"] is False and report["stats"]["duplicate_groups"] == 8
     out = tmp_path / "out.csv"
-    CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(out), "--yes", "--quiet"])
+    result = CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(out), "--yes", "--quiet"])
+    assert result.exit_code == 0, result.output
     restored = leadtool.undo(str(out) + ".audit.jsonl", leadtool.load(str(out)))
     leadtool.write(restored, str(tmp_path / "restored.csv"))
     assert (tmp_path / "restored.csv").read_bytes() == SAMPLE.read_bytes()
@@ -70,7 +72,8 @@ def test_audit_lines_are_the_logs_merge_events(tmp_path: Path) -> None:
 
     lines = leadtool.audit_lines(leadtool.plan_merge(leadtool.load(str(SAMPLE))), at="2024-06-01T12:00:00Z")
     out = tmp_path / "out.csv"
-    CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(out), "--yes", "--quiet"])
+    result = CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(out), "--yes", "--quiet"])
+    assert result.exit_code == 0, result.output
     logged = [json.loads(line) for line in Path(f"{out}.audit.jsonl").read_text().splitlines()[1:]]
     events = [json.loads(line) for line in lines]
     for event in logged + events:
@@ -78,3 +81,37 @@ def test_audit_lines_are_the_logs_merge_events(tmp_path: Path) -> None:
         for rec in event["records"].values():
             rec["file"] = "FILE"  # the library's frame has no file of its own
     assert events == logged
+
+
+def test_write_merge_writes_what_the_cli_writes(tmp_path: Path) -> None:
+    plan = leadtool.plan_merge(leadtool.load(str(SAMPLE)))
+    leadtool.write_merge(plan, str(tmp_path / "lib.csv"))
+    result = CliRunner().invoke(app, ["merge", str(SAMPLE), "-o", str(tmp_path / "cli.csv"), "--yes", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "lib.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
+    audit = (tmp_path / "lib.csv.audit.jsonl").read_text().splitlines()
+    assert len(audit) == 1 + len(plan.groups) and '"event": "run"' in audit[0]
+
+
+def test_apply_merge_reads_its_dataframe() -> None:
+    df = leadtool.load(str(SAMPLE))
+    plan = leadtool.plan_merge(df)
+    edited = df.copy()
+    edited.loc[edited.index[-1], "x_source"] = "edited after planning"
+    merged = leadtool.apply_merge(edited, plan)
+    assert merged["x_source"].tolist()[-1] == "edited after planning"
+    try:
+        leadtool.apply_merge(df.iloc[::-1], plan)
+    except leadtool.LeadtoolError as exc:
+        assert "other records" in str(exc)
+    else:
+        raise AssertionError("a plan applied to other records must be refused")
+
+
+def test_submodules_are_not_shadowed() -> None:
+    import leadtool.check
+    import leadtool.convert
+    import leadtool.merge
+
+    assert callable(leadtool.convert.plan_convert) and callable(leadtool.merge.plan_merge)
+    assert callable(leadtool.check.check_records)

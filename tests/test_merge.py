@@ -244,12 +244,24 @@ def test_failed_audit_log_leaves_old_output(tmp_path: Path, monkeypatch: pytest.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
-def test_progress_flags_and_device_outputs() -> None:
-    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", "-", "--audit", os.devnull,
+def test_device_outputs_are_written_to_never_replaced(tmp_path: Path) -> None:
+    """A named pipe as the audit log (any user can make one): written through, still a pipe."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "audit.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = runner.invoke(app, ["merge", str(GOLDEN / "rules.csv"), "-o", "-", "--audit", str(fifo),
                                  "--no-progress", "--quiet"])
-    assert result.exit_code == 0
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
     assert re.match(r"^id,name,type", result.stdout)
-    assert not Path(os.devnull).is_file()  # written to, never replaced by a regular file
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and received[0].startswith(b'{"event": "run"')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.pipe"]
 
 
 def test_output_keeps_the_replaced_files_mode(tmp_path: Path) -> None:

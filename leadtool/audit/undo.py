@@ -85,99 +85,114 @@ def _revert_conversions(frame: pl.DataFrame, known: pl.DataFrame, converts: list
 
 
 _GATHER_BATCH = 4  # columns put in order together (in parallel) at the end of undo
+_DROP = "__lt_drop"  # a merged file's row that gives way to the head's original row
 
 
-def undo(audit: AuditLog, merged: Records) -> UndoResult:
-    """Put back every merged-away record and every changed value, in original order.
+@dataclass
+class _Run:
+    """What the audit log says about the run it records: its inputs (file, rows), the input's
+    columns in order, and the merge events' records (`_merged_records`)."""
 
-    Records are placed by position: the merged file holds every original position except the
-    merged-away ones, in order. When its row count says it was edited since, heads and
-    converted records are found by id instead, and what cannot be found is named."""
+    inputs: list[dict[str, Any]]
+    src_of: dict[str, int]
+    cols: list[str]
+    originals: pl.DataFrame
+
+    def pos(self, rec: dict[str, Any]) -> tuple[int, int]:
+        """(source, row) of an event's record; an unknown file sorts after every input."""
+        return self.src_of.get(rec.get("file"), len(self.inputs)), int(rec.get("row", 0))
+
+
+def _run_of(audit: AuditLog, merged: Records) -> _Run:
     run = audit.run or {}
     inputs = run.get("inputs") or []
-    files = [i["file"] for i in inputs]
-    src_of = {f: k for k, f in enumerate(files)}
-    # from here on only `frame` holds the merged records, so that each step below can free
-    # the columns the step before it replaced (a 5M-row file is gigabytes a copy)
-    frame = merged.frame
-    merged = merged.with_frame(frame.clear())
-    result = UndoResult(records=merged)
+    src_of = {i["file"]: k for k, i in enumerate(inputs)}
+    # the input's order, also for columns the merged file no longer has
+    cols = list(run.get("columns") or merged.columns)
+    return _Run(inputs=inputs, src_of=src_of, cols=cols, originals=_merged_records(audit, src_of, cols))
 
-    def pos(rec: dict[str, Any]) -> tuple[int, int]:
-        return src_of.get(rec.get("file"), len(files)), int(rec.get("row", 0))
 
-    columns = run.get("columns") or merged.columns
-    cols = list(columns)  # the input's order, also for columns the merged file no longer has
-    originals = _merged_records(audit, src_of, cols)
-    converts = audit.of("convert")
-    result.created_customers = [str(e.get("customer", {}).get("id") if isinstance(e.get("customer"), dict)
-                                    else e.get("id")) for e in audit.of("create_customer")]
-    away = originals.filter(~pl.col(HEAD_FLAG))
-    expected = sum(int(i.get("rows", 0)) for i in inputs) - away.height
-    positional = bool(inputs) and expected == frame.height
-    if positional:  # every original position but the merged-away ones, in order
+def _placed(frame: pl.DataFrame, run: _Run, away: pl.DataFrame, converts: list[dict[str, Any]],
+            result: UndoResult) -> pl.DataFrame:
+    """The merged file's records with their original place (source, row, sub). By position
+    when the row count says the file is as written (every original position but the
+    merged-away ones, in order); else by id, and the edit is named."""
+    expected = sum(int(i.get("rows", 0)) for i in run.inputs) - away.height
+    if run.inputs and expected == frame.height:
         every = pl.concat([pl.DataFrame({SRC: pl.repeat(k, int(i["rows"]), dtype=pl.UInt32, eager=True),
                                          ROW: pl.int_range(1, int(i["rows"]) + 1, dtype=pl.UInt32, eager=True)})
-                           for k, i in enumerate(inputs)])
+                           for k, i in enumerate(run.inputs)])
         kept = every.join(away.select(SRC, ROW), on=[SRC, ROW], how="anti", maintain_order="left")
-        frame = frame.with_columns(kept.get_column(SRC), kept.get_column(ROW),
-                                   pl.lit(0, dtype=pl.UInt32).alias(SUB))
-    else:
-        result.problems.append(
-            f"the merged file has {frame.height} records where {expected} were written: it was "
-            "edited after the merge; records are matched by id")
-        frame = frame.with_columns(_places_by_id(frame, originals, [e for e in converts if "file" in e], pos))
-    json_file = merged.sources[0].fmt.kind != "csv"
+        return frame.with_columns(kept.get_column(SRC), kept.get_column(ROW), pl.lit(0, dtype=pl.UInt32).alias(SUB))
+    result.problems.append(
+        f"the merged file has {frame.height} records where {expected} were written: it was "
+        "edited after the merge; records are matched by id")
+    return frame.with_columns(_places_by_id(frame, run.originals, [e for e in converts if "file" in e], run.pos))
+
+
+def _with_every_column(frame: pl.DataFrame, cols: list[str], json_file: bool) -> pl.DataFrame:
+    """A column the merged file lacks is empty (JSON: an absent key for every record)."""
     for c in cols:
         kind = f"{KIND_PREFIX}{c}"
-        if c not in frame.columns:  # a key no record of the merged file has: absent from all
+        if c not in frame.columns:
             frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c),
                                        *([pl.lit("a", dtype=pl.String).alias(kind)] if json_file else []))
         elif json_file and kind not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(kind))
-    known = frame.select(SRC, ROW, SUB).filter(pl.col(SUB) == 0)  # places only: a filter copies
-    frame = _revert_conversions(frame, known, converts, cols, pos, result)
-    # heads back to their original values, merged-away records back in place; a head that is
-    # no longer in the merged file comes back from the audit log like a merged-away record
-    heads = originals.filter(pl.col(HEAD_FLAG))
+    return frame
+
+
+def _heads_and_away(run: _Run, known: pl.DataFrame, result: UndoResult) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The heads found in the merged file, and the records to put back: the merged-away ones,
+    and heads no longer in the merged file (named as problems)."""
+    heads = run.originals.filter(pl.col(HEAD_FLAG))
     missing = heads.join(known.select(SRC, ROW), on=[SRC, ROW], how="anti", maintain_order="left")
     for rid in missing.get_column(ID).to_list():
         result.problems.append(f"head {rid!r} is not in the merged file; restored from the audit log")
     heads = heads.join(missing.select(SRC, ROW), on=[SRC, ROW], how="anti")
-    away = pl.concat([away, missing])
+    return heads, pl.concat([run.originals.filter(~pl.col(HEAD_FLAG)), missing])
+
+
+def _parts(frame: pl.DataFrame, heads: pl.DataFrame, away: pl.DataFrame, run: _Run,
+           result: UndoResult) -> list[pl.DataFrame]:
+    """The merged file's rows (the heads' marked `_DROP`: they give way), then the heads'
+    original rows, then the merged-away records; appended, not copied. A kind column the
+    merged file lacks comes with the concatenation (null: a string)."""
+    cols = run.cols
     kind_cols = [c for c in cols if f"{KIND_PREFIX}{c}" in frame.columns
-                 or originals.get_column(f"{KIND_PREFIX}{c}").is_not_null().any()]
+                 or run.originals.get_column(f"{KIND_PREFIX}{c}").is_not_null().any()]
 
     def original_rows(rows: pl.DataFrame) -> pl.DataFrame:
         """Original rows from the audit; JSON cells get their kind back ('s': a string)."""
         return rows.select(SRC, ROW, *cols, *[pl.col(f"{KIND_PREFIX}{c}").fill_null("s") for c in kind_cols],
                            pl.lit(0, dtype=pl.UInt32).alias(SUB))
 
-    # the heads' rows of the merged file give way to their original rows; those and the
-    # merged-away records are appended (no copy) and everything is put in order by one gather
-    # (a kind column the merged file lacks comes with the concatenation, null: a string)
-    drop = "__lt_drop"
     hit: pl.Expr | pl.Series = pl.lit(False)
     parts = []
     if heads.height:
-        replaced = heads.select(SRC, ROW, pl.lit(0, dtype=pl.UInt32).alias(SUB), pl.lit(True).alias(drop))
+        replaced = heads.select(SRC, ROW, pl.lit(0, dtype=pl.UInt32).alias(SUB), pl.lit(True).alias(_DROP))
         hit = (frame.select(SRC, ROW, SUB).join(replaced, on=[SRC, ROW, SUB], how="left", maintain_order="left")
-               .get_column(drop).fill_null(False))
+               .get_column(_DROP).fill_null(False))
         parts.append(original_rows(heads))
         result.reverted_cells += heads.height
-    parts.insert(0, frame.with_columns(hit.alias(drop)))
+    parts.insert(0, frame.with_columns(hit.alias(_DROP)))
     if away.height:
         parts.append(original_rows(away))
         result.restored = away.height
-    del frame  # from here the parts hold the records
+    return parts
+
+
+def _in_order(parts: list[pl.DataFrame], cols: list[str]) -> pl.DataFrame:
+    """The parts as one frame in original order (source, row, sub), without the rows that gave
+    way. `parts` is emptied: from then on only the combined frame holds the records, and it is
+    gathered a few columns at a time, each batch's old columns dropped as soon as it is done, so
+    that the old and the new copy of the whole frame are never alive together."""
     combined = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+    parts.clear()
     order = (combined.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__lt_at"), SRC, ROW, SUB,
-                             pl.col(drop).fill_null(False))
-             .filter(~pl.col(drop)).sort([SRC, ROW, SUB], maintain_order=True).get_column("__lt_at"))
-    del parts  # from here `combined` alone holds the records
-    combined = combined.drop(drop)
-    # gathered a few columns at a time, each batch's old columns dropped as soon as it is done:
-    # the old and the new copy of the whole frame are never alive together (2.5 GB at 5M rows)
+                             pl.col(_DROP).fill_null(False))
+             .filter(~pl.col(_DROP)).sort([SRC, ROW, SUB], maintain_order=True).get_column("__lt_at"))
+    combined = combined.drop(_DROP)
     gathered: list[pl.DataFrame] = []
     names = combined.columns
     for start in range(0, len(names), _GATHER_BATCH):
@@ -187,10 +202,34 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
     del combined
     frame = pl.concat(gathered, how="horizontal") if gathered else pl.DataFrame()
     # only columns with a gap (a part without them) are filled: a pass over every column would
-    # copy the whole restored frame once more (gigabytes at 5M rows)
+    # copy the whole restored frame once more
     gaps = [c for c, n in zip(cols, frame.select(cols).null_count().row(0), strict=True) if n] if cols else []
-    frame = frame.with_columns(pl.col(c).fill_null("") for c in gaps).drop(SUB)
-    headers = {c: merged.headers.get(c, c) for c in cols}
-    result.records = with_ids(merged.with_frame(frame, columns=cols, headers=headers))
-    return result
+    return frame.with_columns(pl.col(c).fill_null("") for c in gaps).drop(SUB)
 
+
+def undo(audit: AuditLog, merged: Records) -> UndoResult:
+    """Put back every merged-away record and every changed value, in original order.
+
+    Records are placed by position: the merged file holds every original position except the
+    merged-away ones, in order. When its row count says it was edited since, heads and
+    converted records are found by id instead, and what cannot be found is named."""
+    run = _run_of(audit, merged)
+    # from here on only `frame` holds the merged records, so that each step below can free
+    # the columns the step before it replaced (a 5M-row file is gigabytes a copy)
+    frame = merged.frame
+    merged = merged.with_frame(frame.clear())
+    result = UndoResult(records=merged)
+    result.created_customers = [str(e.get("customer", {}).get("id") if isinstance(e.get("customer"), dict)
+                                    else e.get("id")) for e in audit.of("create_customer")]
+    converts = audit.of("convert")
+    frame = _placed(frame, run, run.originals.filter(~pl.col(HEAD_FLAG)), converts, result)
+    frame = _with_every_column(frame, run.cols, merged.sources[0].fmt.kind != "csv")
+    known = frame.select(SRC, ROW, SUB).filter(pl.col(SUB) == 0)  # places only: a filter copies
+    frame = _revert_conversions(frame, known, converts, run.cols, run.pos, result)
+    heads, away = _heads_and_away(run, known, result)
+    parts = _parts(frame, heads, away, run, result)
+    del frame  # from here the parts hold the records
+    restored = _in_order(parts, run.cols)
+    headers = {c: merged.headers.get(c, c) for c in run.cols}
+    result.records = with_ids(merged.with_frame(restored, columns=run.cols, headers=headers))
+    return result

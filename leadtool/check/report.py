@@ -127,6 +127,68 @@ def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataF
     return located.drop(ORDER)
 
 
+@dataclass
+class _Settings:
+    """The check's options once defaults are applied (explicit value, else `[check]`)."""
+
+    require: list[str]
+    ignored: list[str]
+    max_duplicates: int
+    active: list[str]
+
+
+def _settings(config: Config, require: Sequence[str] | None, ignore: Sequence[str] | None,
+              max_duplicates: int | None, max_problems: int | None) -> _Settings:
+    required = comma_list(config.check_require if require is None else require)
+    if ignore is None:
+        ignored = parse_rules(config.check_ignore, where="check.ignore", config_path=config.path or "leadtool.toml")
+    else:
+        ignored = parse_rules(ignore)
+    if max_duplicates is None:
+        max_duplicates = config.check_max_duplicates if config.check_max_duplicates is not None else 0
+    if max_duplicates < 0:
+        raise UsageError(f"--max-duplicates {max_duplicates}: expected 0 or more")
+    if max_problems is not None and max_problems < 0:
+        raise UsageError(f"--max-problems {max_problems}: expected 0 or more")
+    return _Settings(required, ignored, max_duplicates, [r for r in RULES if r not in ignored])
+
+
+def _per_record_rules(records: Records, frame: pl.DataFrame, config: Config, settings: _Settings,
+                      missing: pl.LazyFrame | None) -> list[pl.DataFrame]:
+    """The rules that look at each record on its own, collected as one parallel batch."""
+    active = settings.active
+    rules: list[pl.LazyFrame] = []
+    if "duplicate-id" in active:
+        rules.append(rule_duplicate_id(records, frame))
+    if missing is not None:
+        rules.append(missing)
+    if "bad-date" in active:
+        rules.append(rule_date(records, frame))
+    if "bad-probability" in active:
+        rules.append(rule_probability(records, frame))
+    if "unknown-type" in active:
+        rules.append(rule_type(records, frame))
+    if "leads-mode" in active:
+        rules.append(rule_leads_mode(records, frame, config))
+    return pl.collect_all(rules)
+
+
+def _with_lines(records: Records, listed: pl.DataFrame) -> list[dict[str, Any]]:
+    """The listed problems as dicts, with the line of each record and of the record a message
+    refers to (`ref`): computed only as far as the listed problems reach."""
+    reach = listed.select(pl.max_horizontal(pl.col(IDX).max(), pl.col("ref").max())).item()
+    lines = line_numbers(records, 0 if reach is None else reach + 1)
+    line_of = lines.to_frame(LINE).with_row_index(IDX).with_columns(pl.col(IDX).cast(pl.UInt32))
+    listed = (listed.join(line_of, on=IDX, how="left", maintain_order="left")
+              .join(line_of.rename({IDX: "ref", LINE: "ref_line"}), on="ref", how="left", maintain_order="left"))
+    message = (pl.when(pl.col("ref").is_not_null())
+               .then(pl.col("message") + pl.col("ref_line").cast(pl.String) + pl.col("post").fill_null(""))
+               .otherwise(pl.col("message")))
+    return listed.select(
+        pl.col("rule"), records.source_path().alias("file"), pl.col(LINE).fill_null(1).alias("row"),
+        pl.col(ID).alias("id"), "column", "value", message.alias("message")).to_dicts()
+
+
 def check_records(
     records: Records, config: Config | None = None, *, require: Sequence[str] | None = None,
     max_duplicates: int | None = None, ignore: Sequence[str] | None = None,
@@ -138,51 +200,20 @@ def check_records(
     `[check]` table (an explicit value wins, as on the command line). `max_problems` caps the
     listed problems (None: all); the counts in `stats` are always complete."""
     config = config or Config()
-    if require is None:
-        require = config.check_require
-    require = comma_list(require)
-    if ignore is None:
-        ignored = parse_rules(config.check_ignore, where="check.ignore", config_path=config.path or "leadtool.toml")
-    else:
-        ignored = parse_rules(ignore)
-    if max_duplicates is None:
-        max_duplicates = config.check_max_duplicates if config.check_max_duplicates is not None else 0
-    if max_duplicates < 0:
-        raise UsageError(f"--max-duplicates {max_duplicates}: expected 0 or more")
-    if max_problems is not None and max_problems < 0:
-        raise UsageError(f"--max-problems {max_problems}: expected 0 or more")
-    active = [r for r in RULES if r not in ignored]
-
+    settings = _settings(config, require, ignore, max_duplicates, max_problems)
+    active = settings.active
     frame = indexed(records)
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
                              "duplicate_groups": None, "records_in_duplicate_groups": None,
-                             "large_groups": None, "max_duplicates": max_duplicates}
-    file_level: list[dict] = []
-    if "missing-required" in active and require:
-        missing, file_level = rule_missing(records, frame, require)
-
-    def per_record_rules() -> list[pl.DataFrame]:
-        rules: list[pl.LazyFrame] = []
-        if "duplicate-id" in active:
-            rules.append(rule_duplicate_id(records, frame))
-        if "missing-required" in active and require:
-            rules.append(missing)
-        if "bad-date" in active:
-            rules.append(rule_date(records, frame))
-        if "bad-probability" in active:
-            rules.append(rule_probability(records, frame))
-        if "unknown-type" in active:
-            rules.append(rule_type(records, frame))
-        if "leads-mode" in active:
-            rules.append(rule_leads_mode(records, frame, config))
-        return pl.collect_all(rules)
-
+                             "large_groups": None, "max_duplicates": settings.max_duplicates}
+    missing, file_level = (rule_missing(records, frame, settings.require)
+                           if "missing-required" in active and settings.require else (None, []))
     parts: list[pl.DataFrame] = []
     linked: Linked | None = None
     # the per-record rules (their eager parts too) run in polars, without the GIL, while the
     # email keys and the groups are found
     with ThreadPoolExecutor(max_workers=1) as pool:
-        per_record = pool.submit(per_record_rules)
+        per_record = pool.submit(_per_record_rules, records, frame, config, settings, missing)
         # the email key of every record, computed once for the duplicates and the invalid emails
         email = records.col("email_from")
         keys = email_keys(frame.get_column(email), canonical) if email else None
@@ -191,7 +222,7 @@ def check_records(
                                  default_region=default_region, manual=manual, max_group=max_group, keys=keys)
             dup, dup_stats, linked = rule_duplicates(records, frame, config, group_options)
             stats.update(dup_stats)
-            if dup_stats["duplicate_groups"] > max_duplicates:
+            if dup_stats["duplicate_groups"] > settings.max_duplicates:
                 parts.append(dup)
         if "invalid-email" in active and email and keys is not None:
             parts.append(rule_email(records, frame, keys).collect())
@@ -201,28 +232,11 @@ def check_records(
         if part.height:
             counts[part.get_column("rule")[0]] += part.height
     listed = _in_order(parts, file_level, frame, max_problems)
-    total = sum(counts.values())
     if linked is not None and (listed.get_column("rule") == "duplicates").any():
         listed = duplicate_texts(records, frame, listed, linked)
-    # line numbers only as far as the listed problems reach (a referenced record comes earlier)
-    reach = listed.select(pl.max_horizontal(pl.col(IDX).max(), pl.col("ref").max())).item()
-    lines = line_numbers(records, 0 if reach is None else reach + 1)
-    line_of = lines.to_frame(LINE).with_row_index(IDX).with_columns(pl.col(IDX).cast(pl.UInt32))
-    listed = (listed.join(line_of, on=IDX, how="left", maintain_order="left")
-              .join(line_of.rename({IDX: "ref", LINE: "ref_line"}), on="ref", how="left", maintain_order="left"))
-    message = (pl.when(pl.col("ref").is_not_null())
-               .then(pl.col("message") + pl.col("ref_line").cast(pl.String) + pl.col("post").fill_null(""))
-               .otherwise(pl.col("message")))
-    listed = listed.select(
-        pl.col("rule"), records.source_path().alias("file"), pl.col(LINE).fill_null(1).alias("row"),
-        pl.col(ID).alias("id"), "column", "value", message.alias("message"))
-    problems = listed.to_dicts()  # bounded by max_problems
-    stats.update({
-        "problems": total,
-        "problems_listed": len(problems),
-        "by_rule": {r: int(counts.get(r, 0)) for r in active},
-        "ignored": ignored,
-        "required": list(require),
-    })
+    problems = _with_lines(records, listed)  # bounded by max_problems
+    total = sum(counts.values())
+    stats.update({"problems": total, "problems_listed": len(problems),
+                  "by_rule": {r: int(counts.get(r, 0)) for r in active},
+                  "ignored": settings.ignored, "required": list(settings.require)})
     return CheckReport(valid=total == 0, stats=stats, problems=problems)
-

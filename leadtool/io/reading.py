@@ -83,69 +83,79 @@ def _unique(name: str, taken: set[str]) -> str:
     return f"{base}#{k}"
 
 
-def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
-         mapping: dict[str, str] | None = None, opportunities: Sequence[str] = ()) -> Records:
-    """Read one or more exports into one Records, in the order given.
+class _Columns:
+    """The output's columns, the union of the files' in order of first appearance: a file's
+    header joins the column of the same field (else the same header text), so an "Email"
+    column and an `email_from` column become one; a repeated or blank header is its own."""
 
-    Columns are matched across files by the field they map to (else by header text), so an
-    "Email" column and an `email_from` column become one column.
-    """
-    if not paths:
-        raise UsageError("no input file given")
-    if list(paths).count("-") > 1:
-        raise UsageError("standard input ('-') can be given only once")
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
-        raise UsageError(f"--delimiter {delimiter!r}: expected one character (or tab), not a quote or line break")
-    frames: list[pl.DataFrame] = []
-    sources: list[Source] = []
-    columns: list[str] = []
-    headers: dict[str, str] = {}
-    fields: dict[str, str] = {}
-    by_key: dict[str, str] = {}  # field or header text -> internal column
-    opp_files = {str(p) for p in opportunities}
-    opp_sources: set[int] = set()
-    all_paths = list(paths) + [p for p in opportunities if p not in paths]
-    for index, path in enumerate(all_paths):
-        if path in opp_files:
-            opp_sources.add(index)
-        source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
-        file_fields = resolve_headers(source.headers, mapping or {}, path)
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        self.headers: dict[str, str] = {}
+        self.fields: dict[str, str] = {}
+        self._by_key: dict[str, str] = {}  # field or header text -> internal column
+
+    def add(self, source: Source, file_fields: dict[int, str], raw: pl.DataFrame) -> dict[str, str]:
+        """Take in one file's headers (setting `source.columns`); returns the renaming of its
+        parsed columns (c0.., and their JSON kinds) to the internal names."""
         seen_in_file: set[str] = set()
         rename: dict[str, str] = {}
         for i, header in enumerate(source.headers):
             fld = file_fields.get(i)
             key = f"field:{fld}" if fld else f"header:{header}"
             if key in seen_in_file or not header:
-                key = f"{key}#{i}"  # a repeated or blank header is its own column
+                key = f"{key}#{i}"
             seen_in_file.add(key)
-            col = by_key.get(key)
+            col = self._by_key.get(key)
             if col is None:
-                col = _unique(header, set(columns))
-                by_key[key] = col
-                columns.append(col)
-                headers[col] = header
-                if fld and fld not in fields:
-                    fields[fld] = col
+                col = _unique(header, set(self.columns))
+                self._by_key[key] = col
+                self.columns.append(col)
+                self.headers[col] = header
+                if fld and fld not in self.fields:
+                    self.fields[fld] = col
             source.columns.append(col)
             rename[f"c{i}"] = col
-            kind = f"{KIND_PREFIX}c{i}"
-            if kind in raw.columns:
-                rename[kind] = f"{KIND_PREFIX}{col}"
+            if f"{KIND_PREFIX}c{i}" in raw.columns:
+                rename[f"{KIND_PREFIX}c{i}"] = f"{KIND_PREFIX}{col}"
+        return rename
+
+
+def _check_load_options(paths: Sequence[str], delimiter: str | None) -> None:
+    if not paths:
+        raise UsageError("no input file given")
+    if list(paths).count("-") > 1:
+        raise UsageError("standard input ('-') can be given only once")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise UsageError(f"--delimiter {delimiter!r}: expected one character (or tab), not a quote or line break")
+
+
+def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
+         mapping: dict[str, str] | None = None, opportunities: Sequence[str] = ()) -> Records:
+    """Read one or more exports into one Records, in the order given (files given only with
+    `opportunities` come last); each record remembers its file and data row."""
+    _check_load_options(paths, delimiter)
+    frames: list[pl.DataFrame] = []
+    sources: list[Source] = []
+    columns = _Columns()
+    opp_files = {str(p) for p in opportunities}
+    all_paths = list(paths) + [p for p in opportunities if p not in paths]
+    for index, path in enumerate(all_paths):
+        source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
+        rename = columns.add(source, resolve_headers(source.headers, mapping or {}, path), raw)
         frame = raw.rename(rename).with_columns(
             pl.lit(index, dtype=pl.UInt32).alias(SRC),
             pl.int_range(1, raw.height + 1, dtype=pl.UInt32).alias(ROW),
         )
-        if PLACEHOLDER in frame.columns:
-            frame = frame.drop(PLACEHOLDER)
-        frames.append(frame)
+        frames.append(frame.drop(PLACEHOLDER) if PLACEHOLDER in frame.columns else frame)
         sources.append(source)
     if len(frames) > 1:  # a column missing from a file is empty for its records
         frame = pl.concat(frames, how="diagonal_relaxed")
-        frame = frame.with_columns(pl.col(c).fill_null("") for c in columns)
+        frame = frame.with_columns(pl.col(c).fill_null("") for c in columns.columns)
     else:
         frame = frames[0]
-    records = Records(frame=frame, columns=columns, headers=headers, sources=sources,
-                      fields=fields, opportunity_sources=frozenset(opp_sources))
+    records = Records(frame=frame, columns=columns.columns, headers=columns.headers, sources=sources,
+                      fields=columns.fields,
+                      opportunity_sources=frozenset(k for k, p in enumerate(all_paths) if p in opp_files))
     return with_ids(records)
 
 
