@@ -1,4 +1,4 @@
-"""The library's public edge (SPEC 6): the CLI's pipeline on pandas DataFrames.
+"""The library's public edge (docs/library.md): the CLI's pipeline on pandas DataFrames.
 
 A DataFrame from `load` has one text column per file column plus three bookkeeping columns
 (`__lt_src`, `__lt_row`, `__lt_id`: source file, data row, record id) and carries the file

@@ -1,4 +1,4 @@
-"""`leadtool.toml` (SPEC 7): read with tomllib, every table optional, unknown keys an error."""
+"""`leadtool.toml` (docs/config.md): read with tomllib, every table optional, unknown keys an error."""
 
 from __future__ import annotations
 

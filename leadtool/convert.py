@@ -1,7 +1,7 @@
-"""Converting leads into opportunities (SPEC 4): Odoo's lead-to-opportunity wizard in batch.
+"""Converting leads into opportunities (docs/convert.md): Odoo's lead-to-opportunity wizard in batch.
 
 `plan_convert` decides everything without changing anything: which leads (`--ids`, `--all`,
-teams whose leads mode is off), which are skipped and why, the merge-first groups (SPEC 3, the
+teams whose leads mode is off), which are skipped and why, the merge-first groups (docs/merge.md, the
 merge plan of `merge.py`), the salesperson round-robin, the team, the stage, the customer and
 the values every converted record will carry. `apply_convert` applies that plan; the preview,
 the audit log and undo read the same plan. Everything is polars over the whole frame; only the
@@ -47,7 +47,7 @@ class ConvertOptions:
     dedupe: bool = True
     now: str | None = None  # "YYYY-MM-DD HH:MM:SS" UTC; None: the run's time
     max_group: int = 50
-    head: str = "oldest"  # which record of a duplicate group is kept (SPEC 3.1): oldest or odoo
+    head: str = "oldest"  # which record of a duplicate group is kept (docs/merge.md#the-head): oldest or odoo
 
 
 @dataclass
@@ -186,7 +186,7 @@ def select_leads(records: Records, ids: Sequence[str] = (), all_leads: bool = Fa
 
 def dedupe_groups(records: Records, selected: pl.Series, config: Config | None = None,
                   max_group: int = 50) -> Groups:
-    """Groups of open records sharing an email key or a customer (SPEC 2) that hold at least
+    """Groups of open records sharing an email key or a customer (docs/groups.md#duplicate-groups) that hold at least
     one selected lead, numbered 1.. in input order."""
     found = find_groups(records, by=["email", "customer"], config=config, max_group=max_group)
     keep = (found.members.filter(pl.col(IDX).is_in(selected.implode())).select("group").unique())
@@ -418,7 +418,7 @@ def plan_convert(records: Records, options: ConvertOptions, *, customers: Custom
 
 # ----------------------------------------------------------------------------- applying
 def apply_convert(records: Records, plan: ConvertPlan) -> Records:
-    """The converted records: merged groups in their heads (SPEC 3), each converted record
+    """The converted records: merged groups in their heads (docs/merge.md), each converted record
     carrying its new values, appended columns at the end (type filled for every record)."""
     frame = records.frame.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ORIG))
     out = records.with_frame(frame)

@@ -1,4 +1,4 @@
-"""Customers for converted leads (SPEC 4): read a `res.partner` export with the same faithful
+"""Customers for converted leads (docs/convert.md): read a `res.partner` export with the same faithful
 reader as the leads, link leads to existing customers (own `partner_id`, email key, company
 name ignoring case and accents), create companies and contacts, and write the customers file
 back in its own format with the new customers after the existing ones.

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from .errors import UsageError
 
-#: canonical crm.lead fields (SPEC 1.2), in Odoo's form order
+#: canonical crm.lead fields (docs/formats.md#field-recognition), in Odoo's form order
 FIELDS: tuple[str, ...] = (
     "id", "name", "type", "active", "contact_name", "partner_name", "partner_id", "email_from",
     "phone", "mobile", "website", "function", "title", "street", "street2", "city", "zip",
@@ -100,7 +100,7 @@ _PARTNER_TABLE = _lookup(PARTNER_FIELDS, PARTNER_LABELS)
 
 
 def parse_map_options(items: Iterable[str]) -> dict[str, str]:
-    """`--map FIELD=HEADER` options as a mapping; the field must be one of SPEC 1.2's."""
+    """`--map FIELD=HEADER` options as a mapping; the field must be one of docs/formats.md#field-recognition."""
     mapping: dict[str, str] = {}
     for item in items:
         if "=" not in item:

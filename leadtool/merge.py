@@ -1,4 +1,4 @@
-"""The merge plan (SPEC 3) as data, and its application.
+"""The merge plan (docs/merge.md) as data, and its application.
 
 A plan says, for every group: the head, the other records in head order, and for every
 column the value the head will carry and the id(s) it comes from. The preview, `apply`,
@@ -63,7 +63,7 @@ class MergePlan:
 
 
 def _rules(records: Records, config: Config | None) -> dict[str, str]:
-    """The rule of every data column: SPEC 3.2 defaults, then the config's [merge.rules]
+    """The rule of every data column: docs/merge.md#field-rules defaults, then the config's [merge.rules]
     (by header or by field name)."""
     rules: dict[str, str] = {}
     by_field = {col: fld for fld, col in records.fields.items()}
@@ -91,7 +91,7 @@ def _rules(records: Records, config: Config | None) -> dict[str, str]:
 
 
 def head_order(records: Records, head: str = "oldest", config: Config | None = None) -> list[pl.Expr]:
-    """Sort keys that put each group's head first (SPEC 3.1)."""
+    """Sort keys that put each group's head first (docs/merge.md#the-head)."""
     if head == "oldest":
         return [created_expr(records).alias("_k1"), id_int_expr().alias("_k2"),
                 pl.col(ID).alias("_k3")]

@@ -1,4 +1,4 @@
-"""leadtool.toml (SPEC 6): every mistake is a one-line error naming the file, exit code 2;
+"""leadtool.toml (docs/config.md): every mistake is a one-line error naming the file, exit code 2;
 a valid file sets leads mode per team, stage order, merge rules and check defaults."""
 
 from __future__ import annotations

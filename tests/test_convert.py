@@ -1,4 +1,4 @@
-"""`leadtool convert` (SPEC 4): Odoo's lead-to-opportunity tests adapted to files, through the
+"""`leadtool convert` (docs/convert.md): Odoo's lead-to-opportunity tests adapted to files, through the
 CLI and the library. Expectations are written out in full."""
 
 from __future__ import annotations
@@ -392,7 +392,7 @@ def test_head_option_chooses_the_record_kept_by_the_merge_first(tmp_path: Path) 
         plan = plan_convert(records, ConvertOptions(all=True, customer="none", now=NOW, head=head))
         return apply_convert(records, plan).frame.get_column("id").to_list()
 
-    assert kept("oldest") == ["1"]  # the record created first (SPEC 3.1)
+    assert kept("oldest") == ["1"]  # the record created first (docs/merge.md#the-head)
     assert kept("odoo") == ["2"]  # Odoo's ranking: the opportunity before the lead
     with pytest.raises(UsageError, match="--head 'bad'"):
         kept("bad")

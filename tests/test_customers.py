@@ -1,4 +1,4 @@
-"""Customers of converted leads (SPEC 4): linking by the three rules, creating companies and
+"""Customers of converted leads (docs/convert.md): linking by the three rules, creating companies and
 contacts with copied fields and new ids, and the customers file written back."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Header -> Odoo field mapping (SPEC 1.2)."""
+"""Header -> Odoo field mapping (docs/formats.md#field-recognition)."""
 
 from __future__ import annotations
 

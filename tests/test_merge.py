@@ -1,4 +1,4 @@
-"""Merging (SPEC 3): golden files for the field rules and head choice, run through the CLI."""
+"""Merging (docs/merge.md): golden files for the field rules and head choice, run through the CLI."""
 
 from __future__ import annotations
 
@@ -357,7 +357,7 @@ def test_counts_are_checked_before_reading(tmp_path: Path, command: str, option:
 
 
 def test_opportunities_file_without_type_column(tmp_path: Path) -> None:
-    # SPEC 1.2: a file without a type column holds leads, unless given with --opportunities
+    # docs/formats.md#field-recognition: a file without a type column holds leads, unless given with --opportunities
     leads, opps = tmp_path / "leads.csv", tmp_path / "opps.csv"
     leads.write_text("id,name,email_from,create_date\n1,Lead A,a@x.com,2024-01-01\n2,Lead B,b@x.com,2024-01-01\n")
     opps.write_text("id,name,email_from,create_date\n10,Opp A,a@x.com,2024-02-01\n")
@@ -374,7 +374,7 @@ def test_opportunities_file_without_type_column(tmp_path: Path) -> None:
 
 
 def test_include_closed(tmp_path: Path) -> None:
-    # SPEC 2: archived and won records join automatic groups only with --include-closed
+    # docs/groups.md#duplicate-groups: archived and won records join automatic groups only with --include-closed
     src = tmp_path / "c.csv"
     src.write_text("id,email_from,active,probability\n1,a@x.com,True,10\n2,a@x.com,False,10\n"
                    "3,a@x.com,True,100\n4,b@x.com,True,10\n5,b@x.com,no,0\n")
@@ -412,7 +412,7 @@ def test_option_values_are_checked(args: list[str], needle: str) -> None:
 
 
 def test_won_stages_from_the_config_are_closed(tmp_path: Path) -> None:
-    # SPEC 1.2: won is a probability of 100, or a stage the config lists as won
+    # docs/formats.md#field-recognition: won is a probability of 100, or a stage the config lists as won
     src, config = tmp_path / "w.csv", tmp_path / "leadtool.toml"
     src.write_text("id,email_from,stage_id,probability\n1,a@x.com,Won,80\n2,a@x.com,New,10\n3,a@x.com,Qualified,20\n")
     config.write_text('[stages]\nwon = ["Won"]\n')

@@ -1,4 +1,4 @@
-"""`leadtool check` (SPEC 5): validate a dataset for CI. Every rule is a polars filter over the
+"""`leadtool check` (docs/check.md): validate a dataset for CI. Every rule is a polars filter over the
 whole frame; only the final, capped list of problems becomes Python dicts.
 
 Rules (their names are the stable ids `--ignore` and `[check] ignore` take):
@@ -10,13 +10,13 @@ Rules (their names are the stable ids `--ignore` and `[check] ignore` take):
   only when an id column exists.
 - `missing-required`: each record with an empty required field; one problem (line 1) per file
   that lacks a required column.
-- `invalid-email`: a non-empty `email_from` with no parseable address (SPEC 1.3).
-- `bad-date`: a non-empty `create_date` not in the forms of SPEC 3.1.
+- `invalid-email`: a non-empty `email_from` with no parseable address (docs/groups.md#email-key).
+- `bad-date`: a non-empty `create_date` not in the forms of docs/formats.md#numbers-and-dates.
 - `bad-probability`: a non-empty `probability` that is not a number (`100,0` is one) or is
   outside 0-100.
 - `unknown-type`: a non-empty `type` other than `lead` / `opportunity` (any case).
 - `leads-mode`: an open lead (not archived, not won) of a team whose leads mode is off in the
-  config (SPEC 4: it should have been converted).
+  config (docs/convert.md: it should have been converted).
 
 Report (`CheckReport.as_dict()`, also what `--format json` prints):
 `{"valid": bool, "stats": {...}, "problems": [{"rule", "file", "row", "id", "column", "value",

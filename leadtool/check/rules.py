@@ -181,7 +181,7 @@ def rule_date(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     col = records.col("create_date")
     if not col:
         return no_problems()
-    # Odoo's own form parses in one pass; only the rest goes through every form of SPEC 3.1
+    # Odoo's own form parses in one pass; only the rest goes through every form of docs/formats.md#numbers-and-dates
     odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
     rest = frame.lazy().select(IDX, col).filter(odoo_form.is_null()).collect()  # a few records
     bad = ~is_empty(pl.col(col)) & instant_expr(pl.col(col)).is_null()

@@ -1,4 +1,4 @@
-"""The email key (SPEC 1.3): Odoo's `email_normalize`, as polars expressions so that a
+"""The email key (docs/groups.md#email-key): Odoo's `email_normalize`, as polars expressions so that a
 million values are keyed in one pass."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Duplicate groups (SPEC 2): records joined by shared keys (email, customer, phone, manual),
+"""Duplicate groups (docs/groups.md#duplicate-groups): records joined by shared keys (email, customer, phone, manual),
 as the connected components of a record-key graph, computed with joins and group-bys."""
 
 from __future__ import annotations

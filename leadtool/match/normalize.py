@@ -17,7 +17,7 @@ def text(records: Records, field_name: str) -> pl.Expr:
 
 
 def is_empty(expr: pl.Expr) -> pl.Expr:
-    """Empty means the empty string or only white space (SPEC 3.2)."""
+    """Empty means the empty string or only white space (docs/merge.md#field-rules)."""
     return expr.fill_null("").str.strip_chars() == ""
 
 
@@ -120,7 +120,7 @@ def _instant_any(expr: pl.Expr) -> pl.Expr:
 
 def instant_expr(expr: pl.Expr) -> pl.Expr:
     """A date as an instant in UTC (naive datetimes are UTC, as Odoo exports); null when the
-    text is not one of the forms of SPEC 3.1."""
+    text is not one of the forms of docs/formats.md#numbers-and-dates."""
     return expr.map_batches(_instants, return_dtype=pl.Datetime("us"))
 
 

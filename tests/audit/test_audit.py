@@ -1,4 +1,4 @@
-"""Undo (SPEC 3.3, 5): every sample format comes back byte for byte after merge and after
+"""Undo (docs/audit.md#undo): every sample format comes back byte for byte after merge and after
 convert; an edited merged file undoes what it can and names the rest."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`leadtool check` (issue 5, SPEC 5): rules, exit codes, reports, line numbers."""
+"""`leadtool check` (docs/check.md): rules, exit codes, reports, line numbers."""
 
 from __future__ import annotations
 

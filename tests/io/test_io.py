@@ -1,4 +1,4 @@
-"""Reading and writing exports byte for byte (SPEC 1.1, issue 2)."""
+"""Reading and writing exports byte for byte (docs/formats.md#reading-files)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The email key (SPEC 1.3): Odoo's email_normalize."""
+"""The email key (docs/groups.md#email-key): Odoo's email_normalize."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`--by phone` (SPEC 2): E.164 keys from phone and mobile, the record's country or
+"""`--by phone` (docs/groups.md#duplicate-groups): E.164 keys from phone and mobile, the record's country or
 --default-region, and groups that close over email and phone together."""
 
 from __future__ import annotations
