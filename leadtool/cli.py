@@ -256,7 +256,7 @@ def dupes(
     table = duplicate_table(records, found, ordered_members(records, found, head=head,
                                                             config=ctx.config))
     if format == "json":
-        with atomic_output("-") as out:  # bytes as they are: no str round trip for 120 MB
+        with atomic_output("-") as out:  # bytes as they are: no str round trip
             out.write(dupes_json(records, found, table) + b"\n")
     elif format == "csv":
         with atomic_output("-") as out:
@@ -465,7 +465,7 @@ def check(
 # ----------------------------------------------------------------------------- entry point
 def app_for(args: Sequence[str]) -> typer.Typer:
     """`app` with only the command being run: typer builds every command's options from its
-    signature at each start, 24 ms for all six, 4 ms for one. Anything else (no command,
+    signature at each start, a sixth of the work for one command. Anything else (no command,
     `--help`, `--version`, a typo) gets the whole app and its usual messages."""
     chosen = [c for c in app.registered_commands
               if args and (c.name or get_command_name(c.callback.__name__ if c.callback else "")) == args[0]]
@@ -479,10 +479,10 @@ def app_for(args: Sequence[str]) -> typer.Typer:
 
 def run() -> None:
     """The `leadtool` command: `app`, then an exit without tearing down the heap. Freeing
-    a million rows' worth of frames one by one takes a third of a second; every file is
+    a million rows' worth of frames one by one takes a noticeable part of a run; every file is
     closed (and renamed into place) by then, so only the standard streams need flushing.
     numpy (imported to count quotes) gets one BLAS thread: leadtool does no linear algebra,
-    and OpenBLAS's idle threads spin for 0.1 CPU-second at start, on the cores polars uses."""
+    and OpenBLAS's idle threads spin at start, on the cores polars uses."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = 0
     try:

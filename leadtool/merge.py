@@ -391,8 +391,8 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
     if plan.values.height:
         changed = set(plan.changes.get_column("column").unique().to_list())
         heads = plan.values.get_column(HEAD_IDX)
-        # each changed column gets its heads' new values scattered in (a fifth of the cost of
-        # a gather and a coalesce over the whole column); a kind may be null (a string): the
+        # each changed column gets its heads' new values scattered in (far cheaper than a
+        # gather and a coalesce over the whole column); a kind may be null (a string): the
         # heads' rows take theirs as they are
         kind_cols = [k for k in plan.values.columns if k.startswith(KIND_PREFIX)]
         updated = [frame.get_column(k).clone().scatter(heads, plan.values.get_column(k)) for k in kind_cols]
@@ -402,6 +402,8 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
         frame = frame.with_columns(updated)
     query = frame.lazy()
     if away.len():
+        # the keep mask: one boolean per record, true but at the merged-away positions (a
+        # true followed by n-1 more, then false scattered in: no frame is built for it)
         query = query.filter(pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1)
                              .scatter(away, False))
     return query

@@ -18,10 +18,9 @@ from ..records import FILE, HEAD_FLAG, ID, KIND_PREFIX, ROW
 class AuditLog:
     """`events`: every event but the run, in order; merge events without their `records`,
     which are in `records` instead: one row per record (id, `HEAD_FLAG`, `FILE`, row, its
-    values by column, their kinds under `KIND_PREFIX` + column), in event order. A table
-    instead of a million small dicts: undo of a 1M-row merge needs gigabytes less. Merge
-    events also leave out their `changes` (undo takes every value from `records`): kept, they
-    were 1.7 GB of dicts for a 5M-row merge."""
+    values by column, their kinds under `KIND_PREFIX` + column), in event order: a table
+    instead of millions of small dicts, which would cost gigabytes. Merge events also leave
+    out their `changes`: undo takes every value from `records`."""
 
     path: str
     run: dict[str, Any] | None

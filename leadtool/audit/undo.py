@@ -48,6 +48,9 @@ def _places_by_id(frame: pl.DataFrame, originals: pl.DataFrame, converts: list[d
              ROW: [pos(e)[1] for e in converts]}, schema={ID: pl.String, SRC: pl.UInt32, ROW: pl.UInt32})])
     by_id = by_id.unique(ID, keep="last", maintain_order=True)  # a later event wins
     placed = frame.select(ID).join(by_id, on=ID, how="left", maintain_order="left")
+    # SUB orders the records of an edited file that the audit log does not know: each such
+    # record takes the place of the known record before it, and SUB counts 1, 2, ... after
+    # it (a known record itself has SUB 0; unknown records before any known one start at 1)
     run = pl.col(SRC).is_not_null().cum_sum()  # a known record and the unknown ones after it
     return placed.select(
         pl.col(SRC).forward_fill().fill_null(0),

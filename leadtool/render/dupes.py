@@ -24,13 +24,12 @@ from ..records import Records
 def json_text(records: Records, groups: Groups, table: pl.DataFrame) -> str:
     """The JSON document of the module docstring, laid out as `json.dumps(doc, ensure_ascii=False,
     indent=2)` would write it, character for character (the tests hold the two equal), but
-    built by polars: json.dumps indents in pure Python, 3 s for the 322k records of a 1M-row
-    export."""
+    built by polars: json.dumps indents in pure Python, seconds for a large export's groups."""
     return json_bytes(records, groups, table).decode("utf-8")
 
 
 def json_bytes(records: Records, groups: Groups, table: pl.DataFrame) -> bytes:
-    """`json_text` as UTF-8, for stdout: 120 MB at 1M rows, no round trip through a str."""
+    """`json_text` as UTF-8, for stdout: no round trip through a str (it is large)."""
     stats_text = json.dumps(stats(records, groups), ensure_ascii=False, indent=2).replace("\n", "\n  ")
     if table.height == 0:
         return ('{\n  "stats": ' + stats_text + ',\n  "groups": []\n}').encode("utf-8")
