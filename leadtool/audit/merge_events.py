@@ -10,7 +10,7 @@ import polars as pl
 from .. import __version__
 from ..io.jsontext import json_list, json_literal, json_str
 from ..merge import MergePlan
-from ..records import ID, IDX, KIND_PREFIX, ROW, SRC, Records
+from ..records import ID, IDX, KIND_PREFIX, ROW, Records
 
 _SPECIAL = r'[\x00-\x1f"\\]'  # the characters a JSON string escapes
 
@@ -23,7 +23,6 @@ def record_json(records: Records, idx: pl.Series, before: pl.Series | None = Non
     rows = records.frame[idx].with_columns(
         (before if before is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_before"),
         (after if after is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_after"))
-    files = [s.path for s in records.sources]
     # most columns never hold a quote, backslash or control character: quoting is enough
     special = rows.select(pl.col(c).str.join("").str.contains(_SPECIAL) for c in records.columns).row(0)
     # one flat list of literals and columns: a plain column's quotes go into the literals
@@ -42,8 +41,7 @@ def record_json(records: Records, idx: pl.Series, before: pl.Series | None = Non
         parts.append(pl.lit(text))
     # one concatenation of ~100 pieces runs on one core: slices of the columns run in parallel
     pieces = [pl.concat_str(parts[i:i + _SLICE]).alias(f"__lt_v{i}") for i in range(0, len(parts), _SLICE)]
-    file_js = pl.col(SRC).replace_strict(list(range(len(files))), [json_literal(f) for f in files],
-                                         return_dtype=pl.String)
+    file_js = json_str(records.source_path())
     kinds = _kinds_json(records, rows)
     return rows.lazy().select(
         pl.col(ID).alias("id"),

@@ -17,16 +17,6 @@ RULES: tuple[str, ...] = (
     "duplicates", "duplicate-id", "missing-required", "invalid-email", "bad-date",
     "bad-probability", "unknown-type", "leads-mode",
 )
-RULE_HELP: dict[str, str] = {
-    "duplicates": "a record of a duplicate group after its first (more groups than --max-duplicates)",
-    "duplicate-id": "the same id on several records",
-    "missing-required": "an empty required field, or a required column missing from a file",
-    "invalid-email": "a non-empty email_from with no parseable address",
-    "bad-date": "a non-empty create_date that is not a date",
-    "bad-probability": "a probability that is not a number or is outside 0-100",
-    "unknown-type": "a type other than lead or opportunity",
-    "leads-mode": "an open lead of a team whose leads mode is off (should be converted)",
-}
 
 
 # one row per problem: `message` + the line of record `ref` + `post` when `ref` is set (lines are

@@ -163,10 +163,8 @@ def with_ids(records: Records) -> Records:
     """The id of each record: its `id` cell, else its data row number (`FILE:N` when several
     files were given)."""
     several = len(records.sources) > 1
-    names = pl.Series([s.name for s in records.sources], dtype=pl.String)
     row = pl.col(ROW).cast(pl.String)
-    fallback = (pl.col(SRC).replace_strict(list(range(len(names))), names.to_list(),
-                                           return_dtype=pl.String) + ":" + row) if several else row
+    fallback = (records.source_path(short=True) + ":" + row) if several else row
     id_col = records.col("id")
     if id_col:
         blank = records.frame.select(pl.col(id_col).str.contains(r"^\s*$").alias("b")).get_column("b")

@@ -12,10 +12,6 @@ from .emails import email_key_expr
 ARCHIVED_VALUES = ("false", "0", "no")
 
 
-def text(records: Records, field_name: str) -> pl.Expr:
-    return records.field_values(field_name)
-
-
 def is_empty(expr: pl.Expr) -> pl.Expr:
     """Empty means the empty string or only white space (docs/merge.md#field-rules)."""
     return expr.fill_null("").str.strip_chars() == ""
