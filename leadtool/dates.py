@@ -52,12 +52,7 @@ class DateParse:
     first_bad_index: int | None  #: its 0-based position in the column
 
 
-def _parts(values: pl.Series) -> pl.DataFrame:
-    groups = values.str.extract_groups(_LOCAL)
-    return groups.struct.unnest() if groups.dtype != pl.Null else pl.DataFrame()
-
-
-def _local_instants(parts: pl.DataFrame, day_first: pl.Expr) -> pl.Expr:
+def _local_instants(day_first: pl.Expr) -> pl.Expr:
     a = pl.col("a").cast(pl.Int32)
     b = pl.col("b").cast(pl.Int32)
     y = pl.col("y").cast(pl.Int32)
@@ -87,60 +82,67 @@ def parse_dates(values: pl.Series, order: str | None = None) -> DateParse:
     if order is not None and order not in ORDERS:
         raise UsageError(f"--date-order {order!r}: expected dmy or mdy")
     text = values.cast(pl.String)
-    frame = pl.DataFrame({"v": text})
-    iso = frame.select(instant_expr(pl.col("v"))).to_series()
-    parts = _parts(text)
-    if parts.width == 0:
-        parts = pl.DataFrame({k: pl.Series([None] * len(text), dtype=pl.String)
-                              for k in ("a", "s1", "b", "s2", "y", "h", "mi", "s", "ap")})
-    local = parts.select(
-        (pl.col("a").is_not_null() & (pl.col("s1") == pl.col("s2"))
-         & ~((pl.col("s1") == "-") & (pl.col("y").str.len_chars() == 2))).alias("local"),
-        (pl.col("s1") == ".").alias("dot"),
-        pl.col("a").cast(pl.Int32).alias("ia"),
-        pl.col("b").cast(pl.Int32).alias("ib"),
-    ).with_columns(pl.col("local").fill_null(False), pl.col("dot").fill_null(False))
-    free = local["local"] & ~local["dot"]  # slash and dash dates: the order matters
-    ia = local["ia"]
-    ib = local["ib"]
-    says_dmy = bool((free & (ia > 12) & (ib <= 12)).any())
-    says_mdy = bool((free & (ib > 12) & (ia <= 12)).any())
-    conflicting = order is None and says_dmy and says_mdy
+    a, b = pl.col("a").cast(pl.Int32), pl.col("b").cast(pl.Int32)
+    local = (pl.col("a").is_not_null() & (pl.col("s1") == pl.col("s2"))
+             & ~((pl.col("s1") == "-") & (pl.col("y").str.len_chars() == 2))).fill_null(False)
+    parts = (pl.DataFrame({"v": text}).lazy()
+             .with_columns(pl.col("v").str.extract_groups(_LOCAL).alias("g")).unnest("g")
+             .with_columns(local.alias("local"))
+             .with_columns((pl.col("local") & (pl.col("s1") != ".")).alias("free"))
+             .collect())
+    free = pl.col("free")
+    stats = parts.select(
+        (free & (a > 12) & (b <= 12)).any().alias("dmy"),
+        (free & (b > 12) & (a <= 12)).any().alias("mdy"),
+        free.any().alias("any_free"),
+        pl.col("local").sum().alias("local"),
+        (pl.col("local") & (pl.col("y").str.len_chars() == 2)).sum().alias("yy"),
+    ).row(0, named=True)
+    conflicting = order is None and stats["dmy"] and stats["mdy"]
     if order is not None:
         chosen: str | None = order
-    elif says_dmy != says_mdy:
-        chosen = "dmy" if says_dmy else "mdy"
+    elif stats["dmy"] != stats["mdy"]:
+        chosen = "dmy" if stats["dmy"] else "mdy"
     else:
         chosen = None
-    no_rows = pl.Series([False] * len(text))
     if chosen is not None:
-        ambiguous_rows = no_rows
+        ambiguous_rows = pl.lit(False)
     elif conflicting:
-        ambiguous_rows = (free & (ia != ib)).fill_null(False)
+        ambiguous_rows = free & (a != b)
     else:
-        ambiguous_rows = (free & (ia <= 12) & (ib <= 12) & (ia != ib)).fill_null(False)
-    ambiguous = bool(ambiguous_rows.any())
+        ambiguous_rows = free & (a <= 12) & (b <= 12) & (a != b)
     # with no order, only dots and slash dates whose day equals their month are read
     day_first = (pl.col("s1") == ".") | pl.lit(chosen == "dmy")
-    readable = local["local"] & ~ambiguous_rows
-    local_instants = parts.select(_local_instants(parts, day_first)).to_series()
-    local_instants = local_instants.zip_with(readable, pl.Series([None] * len(text), dtype=pl.Datetime("us")))
-    instants = iso.fill_null(local_instants).alias(values.name)
-    present = text.str.strip_chars().fill_null("") != ""
-    bad = present & instants.is_null() & ~ambiguous_rows
-    bad_index = bad.arg_true()
-    first_bad_index = int(bad_index[0]) if len(bad_index) else None
-    ambiguous_index = ambiguous_rows.arg_true()
+    # ISO forms start with a 4-digit year: only those go through the (slower) ISO reader
+    iso_like = text.str.contains(r"^\s*\d{4}-").fill_null(False)
+    iso = pl.Series([None] * len(text), dtype=pl.Datetime("us"))
+    if iso_like.any():
+        found = text.filter(iso_like).to_frame("v").select(instant_expr(pl.col("v"))).to_series()
+        iso = iso.scatter(iso_like.arg_true(), found)
+    out = parts.with_columns(iso.alias("iso")).select(
+        pl.coalesce(pl.col("iso"),
+                    pl.when(pl.col("local") & ~ambiguous_rows).then(_local_instants(day_first)))
+        .alias("instant"),
+        ambiguous_rows.fill_null(False).alias("ambiguous"),
+        (pl.col("v").str.strip_chars().fill_null("") != "").alias("present"),
+    ).with_columns((pl.col("present") & pl.col("instant").is_null() & ~pl.col("ambiguous")).alias("bad"))
+    found_stats = out.select(
+        pl.col("ambiguous").any().alias("ambiguous"),
+        pl.col("ambiguous").arg_max().alias("ambiguous_at"),
+        pl.col("bad").sum().alias("bad"),
+        pl.col("bad").arg_max().alias("bad_at"),
+    ).row(0, named=True)
+    first_bad_index = found_stats["bad_at"] if found_stats["bad"] else None
     return DateParse(
-        instants=instants,
-        order=chosen if order is not None or bool(free.any()) else None,
+        instants=out.get_column("instant").alias(values.name),
+        order=chosen if order is not None or stats["any_free"] else None,
         inferred=order is None and chosen is not None,
-        local_count=int(local["local"].sum()),
-        two_digit_years=int((local["local"] & (parts["y"].str.len_chars() == 2)).fill_null(False).sum()),
-        ambiguous=ambiguous,
-        ambiguous_example=text[int(ambiguous_index[0])] if len(ambiguous_index) else None,
-        conflicting=conflicting and order is None,
-        bad_count=int(bad.sum()),
+        local_count=int(stats["local"]),
+        two_digit_years=int(stats["yy"]),
+        ambiguous=bool(found_stats["ambiguous"]),
+        ambiguous_example=text[found_stats["ambiguous_at"]] if found_stats["ambiguous"] else None,
+        conflicting=bool(conflicting),
+        bad_count=int(found_stats["bad"]),
         first_bad=text[first_bad_index] if first_bad_index is not None else None,
         first_bad_index=first_bad_index,
     )
