@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: C0 and C1 control characters and the Unicode line and paragraph separators
+_CONTROLS = {c: _ESCAPES.get(chr(c), f"\\x{c:02x}") for c in [*range(0x20), *range(0x7F, 0xA0)]}
+_CONTROLS.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def printable(text: str) -> str:
+    """`text` on one line with its control characters escaped (`\\n`, `\\x1b`): a file name or
+    value shown in a message can neither break the line nor drive the terminal."""
+    return text.translate(_CONTROLS)
+
 
 class LeadtoolError(Exception):
     """A problem the user can fix; shown as one line on stderr with exit code 2."""
@@ -25,7 +36,7 @@ class LeadtoolError(Exception):
         if self.column is not None:
             where.append(f"column {self.column!r}")
         text = " ".join(self.message.split())
-        return f"{': '.join(where)}: {text}" if where else text
+        return printable(f"{': '.join(where)}: {text}" if where else text)
 
 
 class InputError(LeadtoolError):

@@ -5,7 +5,6 @@ the CheckReport the library returned."""
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -13,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check import CheckReport
-from .text import short
+from .console import err_console, stdout_bytes
+from .text import cell, literal, short, warning
 
 FORMATS = ("text", "json", "github")
 SUMMARY_ROWS = 50  # problems listed in the step summary
@@ -45,9 +45,9 @@ def check_table(report: CheckReport, limit: int | None = 50) -> Table:
     t.add_column("message", overflow="fold")
     shown = report.problems if limit is None else report.problems[:limit]
     for p in shown:
-        cells = [Text(str(p["row"])), Text(p["rule"], style="red"), Text(short(p["id"], 20)),
-                 Text(short(p["message"], 160))]
-        t.add_row(*([Text(p["file"])] if several else []), *cells)
+        cells = [Text(str(p["row"])), literal(p["rule"], style="red"), cell(p["id"], 20),
+                 cell(p["message"], 160)]
+        t.add_row(*([literal(p["file"])] if several else []), *cells)
     return t
 
 
@@ -67,7 +67,7 @@ def print_text(report: CheckReport, console: Console, limit: int | None = 50) ->
         notes.append(f"ignored: {', '.join(report.stats['ignored'])}")
     if notes:
         line += f" ({'; '.join(notes)})"
-    console.print(Text(line, style="green" if report.valid else "bold red"))
+    console.print(literal(line, style="green" if report.valid else "bold red"))
 
 
 # ----------------------------------------------------------------------------- github
@@ -135,15 +135,18 @@ def append_step_summary(report: CheckReport, path: str | None = None) -> str | N
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(step_summary(report))
     except OSError as exc:  # the check ran: its exit code stands, the summary is only lost
-        Console(stderr=True, highlight=False).print(
-            f"[yellow]warning:[/] cannot write the step summary {path}: {exc.strerror or exc}")
+        err_console().print(warning("cannot write the step summary ", literal(path), ": ",
+                                    literal(exc.strerror or str(exc))))
         return None
     return path
 
 
 def print_github(report: CheckReport, out: TextIO | None = None) -> None:
+    """The workflow commands on `out`, else on standard output as UTF-8 (what the runner reads)."""
     append_step_summary(report)  # first: a reader that stops early must not lose it
-    out = out or sys.stdout
-    for line in github_lines(report):
-        out.write(line + "\n")
-    out.write(summary_line(report) + "\n")
+    text = "".join(line + "\n" for line in github_lines(report)) + summary_line(report) + "\n"
+    if out is not None:
+        out.write(text)
+        return
+    with stdout_bytes() as stream:
+        stream.write(text.encode("utf-8", "backslashreplace"))

@@ -1,5 +1,9 @@
-"""Where output goes: consoles for people (stdout, or stderr when data goes to stdout), JSON for
-scripts, and a reader that leaves early (`| head`) ending quietly."""
+"""Where output goes: consoles for people (stdout, or stderr when data goes to stdout), documents
+for scripts, and a reader that leaves early (`| head`) or a stream closed from the start (`>&-`)
+ending quietly, with the command's own exit code.
+
+The consoles never parse markup or emoji codes: a value `[red]x[/]` or `:smile:` is printed as
+typed. Our own styling is built as `rich.text.Text` (render/text.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +16,39 @@ from typing import IO, Any
 
 from rich.console import Console
 
+#: what a stream does with a character its encoding cannot hold (`PYTHONIOENCODING=ascii`)
+UNENCODABLE = "backslashreplace"
+
+
+def open_standard_streams() -> None:
+    """Called first thing: a standard stream the caller closed (`leadtool check x.csv >&-`) is
+    given the null device, so that what would go to it goes nowhere and no file opened later
+    takes its descriptor (and receives what was meant for the terminal). People's text that the
+    stream's encoding cannot hold is escaped (`\\xe9`) rather than an error."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stdin is None:
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 (lives as long as the process)
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors=UNENCODABLE)  # type: ignore[union-attr]
+
 
 def discard(stream: IO[str] | None = None) -> None:
     """The reader of a stream went away (`leadtool ... | head`): what is left of the output
     goes nowhere, so that the command ends with its own exit code."""
     stream = stream or sys.stdout
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stream.fileno())
         os.close(devnull)
@@ -34,16 +65,53 @@ def reader_may_leave() -> Iterator[None]:
 
 
 class _Console(Console):
-    def on_broken_pipe(self) -> None:  # rich's own exits 1
+    def on_broken_pipe(self) -> None:  # rich's own points stdout at the null device and exits 1
+        self.quiet = True
         discard(self.file)
 
 
+def quiet_broken_pipes() -> None:
+    """typer prints help and usage errors with consoles of its own: they too end quietly when
+    the reader goes away (`leadtool --help | head -1`) instead of exiting 1."""
+    Console.on_broken_pipe = _Console.on_broken_pipe  # type: ignore[method-assign]
+
+
+def _console(stderr: bool, quiet: bool = False, soft_wrap: bool = False) -> Console:
+    return _Console(stderr=stderr, quiet=quiet, markup=False, emoji=False, highlight=False,
+                    soft_wrap=soft_wrap)
+
+
 def make_console(stderr: bool = False, quiet: bool = False) -> Console:
-    return _Console(stderr=stderr, quiet=quiet, highlight=False, soft_wrap=False)
+    """Tables, previews and summaries."""
+    return _console(stderr, quiet)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    """Errors, warnings and `wrote ...` lines: one line each however long."""
+    return _console(True, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def stdout_bytes() -> Iterator[IO[bytes]]:
+    """Standard output for a document (JSON, CSV, workflow commands): UTF-8 bytes whatever
+    the locale, after whatever text was printed before."""
+    sys.stdout.flush()
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (a test's StringIO)
+        yield _TextBytes(sys.stdout)
+        return
+    yield out
+    out.flush()
+
+
+class _TextBytes:
+    """A text stream taking UTF-8 bytes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, data: bytes) -> int:
+        return self.stream.write(data.decode("utf-8"))
 
 
 def dump_json(obj: Any) -> str:
@@ -51,4 +119,5 @@ def dump_json(obj: Any) -> str:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(dump_json(obj) + "\n")
+    with stdout_bytes() as out:
+        out.write((dump_json(obj) + "\n").encode("utf-8", UNENCODABLE))

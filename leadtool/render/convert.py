@@ -1,27 +1,31 @@
 """The convert preview: what happens to each lead (convert, merge into N, skip with reason),
-its customer, salesperson, team and stage. It shows the plan; it decides nothing."""
+its customer, salesperson, team and stage. It shows the plan; it decides nothing. Every user's
+text (ids, names, reasons) is a literal `Text`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
-from .text import short
+from .text import cell, line, literal, styled
 
 _HOW = {"own": "its own", "email": "linked by email", "company": "linked by company",
         "created": "created"}
 
 
-def _customer(row: dict[str, Any]) -> str:
+def _customer(row: dict[str, Any]) -> Text:
     how = row.get("customer_how")
     if how is None:
-        return "[dim]-[/]"
+        return styled("-", "dim")
     name = row.get("customer_name") or row.get("customer_id") or ""
     ident = row.get("customer_id")
-    label = short(name, 30) + (f" [dim]({ident})[/]" if ident and ident != name else "")
+    label = line(cell(name, 30))
+    if ident and ident != name:
+        label.append_text(line(" ", literal(f"({ident})", "dim")))
     style = "green" if how == "created" else "cyan"
-    return f"[{style}]{_HOW.get(how, how)}[/]: {label}"
+    return line((_HOW.get(how, how), style), ": ", label)
 
 
 def convert_preview(plan: Any, limit: int | None = 20) -> Table:
@@ -35,19 +39,22 @@ def convert_preview(plan: Any, limit: int | None = 20) -> Table:
         action = row["action"]
         if action == "convert":
             merged = row.get("merged") or []
-            text = "[green]convert[/]" + (f" [dim](merged {', '.join(merged)})[/]" if merged else "")
-            t.add_row(short(row["id"], 20), text, _customer(row), short(row["salesperson"], 24),
-                      short(row["team"], 20), short(row["stage"], 20))
+            text = line(("convert", "green"))
+            if merged:
+                text.append_text(line(" ", literal(f"(merged {', '.join(merged)})", "dim")))
+            t.add_row(cell(row["id"], 20), text, _customer(row), cell(row["salesperson"], 24),
+                      cell(row["team"], 20), cell(row["stage"], 20))
         elif action == "merge":
-            t.add_row(short(row["id"], 20), f"[yellow]merge into {row['into']}[/]", "", "", "", "")
+            t.add_row(cell(row["id"], 20), line(("merge into ", "yellow"), literal(row["into"], "yellow")),
+                      "", "", "", "")
         else:
-            t.add_row(short(row["id"], 20), f"[red]skip[/]: {row['reason']}", "", "", "", "")
+            t.add_row(cell(row["id"], 20), line(("skip", "red"), ": ", literal(row["reason"])), "", "", "", "")
     if not t.row_count:
-        t.add_row("[dim](no lead to convert)[/]", "", "", "", "", "")
+        t.add_row(styled("(no lead to convert)", "dim"), "", "", "", "", "")
     return t
 
 
-def convert_summary(plan: Any, shown: int | None) -> str:
+def convert_summary(plan: Any, shown: int | None) -> Text:
     s = plan.summary()
     text = (f"{s['converted']:,} converted, {s['merged_away']:,} merged into them, "
             f"{s['skipped']:,} skipped; customers: {s['customers_created']:,} created, "
@@ -61,4 +68,4 @@ def convert_summary(plan: Any, shown: int | None) -> str:
     total = plan.leads.height
     if shown is not None and total > shown:
         text += f" ({total - shown:,} more rows not shown; --preview all shows every lead)"
-    return text
+    return literal(text)

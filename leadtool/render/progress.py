@@ -9,27 +9,32 @@ from collections.abc import Callable, Iterator
 
 from rich.console import Console
 
+from .console import err_console
+from .text import glyph, line, literal
+
 
 @contextlib.contextmanager
-def steps(enabled: bool, timings: bool = False) -> Iterator[Callable[[str], None]]:
-    """`step("reading")` names the step under way; a spinner shows it when enabled."""
-    console = Console(stderr=True)
+def steps(enabled: bool, timings: bool = False,
+          console: Console | None = None) -> Iterator[Callable[[str], None]]:
+    """`step("reading")` names the step under way; a spinner shows it when enabled. A step's
+    name is shown literally (a rich status would parse it as markup)."""
+    console = console or err_console()
     current: list[tuple[str, float]] = []
 
     def finish() -> None:
         if timings and current:
             name, start = current.pop()
-            console.print(f"[dim]{name}: {time.perf_counter() - start:.2f} s[/]", highlight=False)
+            console.print(line(literal(name, "dim"), (f": {time.perf_counter() - start:.2f} s", "dim")))
 
-    def step(name: str, update: Callable[[str], None] | None = None) -> None:
+    def step(name: str, update: Callable[..., None] | None = None) -> None:
         finish()
         current.append((name, time.perf_counter()))
         if update:
-            update(f"{name}…")
+            update(line(literal(name), glyph("…", "...")))
 
     if not enabled:
         yield step
     else:
-        with console.status("starting") as status:
+        with console.status(literal("starting")) as status:
             yield lambda name: step(name, status.update)
     finish()

@@ -1,5 +1,6 @@
 """Rich tables for `inspect`, `dupes` and the merge preview. Nothing here decides anything: it
-shows the data the library returned."""
+shows the data the library returned. Every cell and title holding a user's text (a value, an id,
+a header, a path) is a literal `Text`: it shows as typed on any console."""
 
 from __future__ import annotations
 
@@ -8,21 +9,21 @@ from typing import Any
 from rich.table import Table
 
 from ..summary import FileSummary
-from .text import short
+from .text import cell, glyph, line, literal, styled
 
 
 def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
     tables = []
     for s in summaries:
-        t = Table(title=f"{s.file}", title_justify="left", show_header=False, box=None,
+        t = Table(title=literal(s.file), title_justify="left", show_header=False, box=None,
                   padding=(0, 2))
         t.add_column("what", style="bold")
         t.add_column("value")
         fmt = s.format
         if s.quoting:
             fmt += f", {'every field quoted' if s.quoting == 'all' else 'quoted when needed'}"
-        t.add_row("format", fmt)
-        t.add_row("encoding", s.encoding)
+        t.add_row("format", literal(fmt))
+        t.add_row("encoding", literal(s.encoding))
         t.add_row("rows", f"{s.rows:,}")
         t.add_row("leads / opportunities", f"{s.leads:,} / {s.opportunities:,}")
         t.add_row("archived", f"{s.archived:,}")
@@ -36,33 +37,34 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
         m.add_column("header")
         m.add_column("field")
         for header, fld in s.mapping:
-            m.add_row(header if header else "[dim](blank)[/]",
-                      fld if fld else "[dim]unmapped, carried through[/]")
+            m.add_row(literal(header) if header else styled("(blank)", "dim"),
+                      literal(fld) if fld else styled("unmapped, carried through", "dim"))
         tables.append(m)
     return tables
 
 
 def dupes_table(table: Any, limit: int | None = None) -> Table:
-    """One row per grouped record; the head marked with ★."""
+    """One row per grouped record; the head marked with ★ (* where the terminal has no ★)."""
     t = Table(title="Duplicate groups", title_justify="left")
     for name in ("group", "reason", "id", "name", "email", "company", "created"):
         t.add_column(name, overflow="fold")
     shown_groups = 0
     last = None
+    star = glyph("★", "*")
     for row in table.iter_rows(named=True):
         if row["group"] != last:
             shown_groups += 1
             if limit is not None and shown_groups > limit:
                 break
             last = row["group"]
-            group = f"{row['group']}" + (" [red](large)[/]" if row["large"] else "")
-            reason = short(row["reasons"], 50)
+            group = line(str(row["group"]), (" (large)", "red") if row["large"] else "")
+            reason = cell(row["reasons"], 50)
             t.add_section()
         else:
-            group, reason = "", ""
-        rid = f"★ {row['id']}" if row["head"] else f"  {row['id']}"
-        t.add_row(group, reason, rid, short(row["name"]), short(row["email_from"]),
-                  short(row["partner_name"], 30), short(row["create_date"], 20))
+            group, reason = line(), line()
+        rid = line(f"{star} " if row["head"] else "  ", literal(row["id"]))
+        t.add_row(group, reason, rid, cell(row["name"]), cell(row["email_from"]),
+                  cell(row["partner_name"], 30), cell(row["create_date"], 20))
     return t
 
 
@@ -74,9 +76,12 @@ def merge_preview(plan: Any, records: Any, limit: int | None = 20) -> list[Table
     changes = plan.changes.join(shown.select("group"), on="group", maintain_order="left")
     changes = changes.partition_by("group", as_dict=True) if changes.height else {}
     for g in shown.iter_rows(named=True):
-        status = " [red]large group: not merged (--allow-large-groups)[/]" if g["skipped"] else ""
-        t = Table(title=f"group {g['group']}: keep {g['head']}, merge {', '.join(g['merged'] or [])}"
-                  f"  [dim]({' '.join(g['reasons'])})[/]{status}", title_justify="left")
+        title = line(f"group {g['group']}: keep ", literal(g["head"]), ", merge ",
+                     literal(", ".join(g["merged"] or [])), "  ",
+                     literal(f"({' '.join(g['reasons'])})", "dim"))
+        if g["skipped"]:
+            title.append(" large group: not merged (--allow-large-groups)", style="red")
+        t = Table(title=title, title_justify="left")
         t.add_column("column")
         t.add_column("before")
         t.add_column("after")
@@ -85,10 +90,10 @@ def merge_preview(plan: Any, records: Any, limit: int | None = 20) -> list[Table
         if part is not None and not g["skipped"]:
             for c in part.iter_rows(named=True):
                 src = c["source"] or []
-                t.add_row(records.headers.get(c["column"], c["column"]), short(c["before"]),
-                          short(c["after"]), ", ".join(src) if c["composed"] else (src[0] if src else ""))
+                t.add_row(literal(records.headers.get(c["column"], c["column"])), cell(c["before"]),
+                          cell(c["after"]), literal(", ".join(src) if c["composed"] else (src[0] if src else "")))
         if not t.row_count:
-            t.add_row("[dim](no value changes)[/]", "", "", "")
+            t.add_row(styled("(no value changes)", "dim"), "", "", "")
         tables.append(t)
     return tables
 
