@@ -3,9 +3,11 @@ import-compatible `/id` forms, and the user's own mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 
 #: canonical crm.lead fields (docs/formats.md#field-recognition), in Odoo's form order
 FIELDS: tuple[str, ...] = (
@@ -141,3 +143,24 @@ def resolve_headers(headers: list[str], mapping: Mapping[str, str], path: str = 
 def is_id_column(header: str) -> bool:
     """Odoo's import-compatible relation columns (`partner_id/id`) hold external ids."""
     return header.strip().lower().endswith(("/id", "/.id", "/external id"))
+
+
+def check_mapped_headers(mapping: Mapping[str, str], sources: Sequence[Any],
+                         options: Mapping[str, str] | None = None,
+                         config_path: str | None = None) -> None:
+    """A mapping naming a header that none of the files has is an error: its field would
+    otherwise be silently empty (a typo in `--map email_from="E-mail adress"` would make every
+    record look email-less). `options` holds the --map entries (the others came from the config
+    file `config_path`); `sources` are the files read (`records.Source`)."""
+    options = options or {}
+    present = {header for source in sources for header in source.headers}
+    for fld, header in mapping.items():
+        if header in present:
+            continue
+        files = ", ".join("<stdin>" if s.path == "-" else s.path for s in sources)
+        near = difflib.get_close_matches(header, sorted(present), n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        message = f"no input file has the header {header!r} (files: {files}){hint}"
+        if fld in options:
+            raise UsageError(f"--map {fld}={header!r}: {message}")
+        raise ConfigError(f"[map] {fld} = {header!r}: {message}", file=config_path)

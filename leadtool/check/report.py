@@ -103,7 +103,9 @@ def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataF
     keyed = [part.with_columns(
         (pl.col(IDX).cast(pl.UInt64) * slots + 1 + RULES.index(part.get_column("rule")[0])).alias(ORDER))
         for part in parts if part.height]
-    if limit is not None and sum(part.height for part in keyed) > limit:
+    if limit == 0:  # counted, none listed
+        keyed = []
+    elif limit is not None and sum(part.height for part in keyed) > limit:
         # only the problems up to the limit-th key are sorted and gathered (ties kept)
         cut = pl.concat([part.get_column(ORDER) for part in keyed]).bottom_k(limit).max()
         keyed = [part.filter(pl.col(ORDER) <= cut) for part in keyed]
