@@ -7,7 +7,9 @@ import contextlib
 import functools
 import gc
 import os
+import select
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -24,7 +26,7 @@ from .config import Config, load_config
 from .convert import ConvertOptions, check_options, plan_convert
 from .customers import read_customers
 from .errors import LeadtoolError, UsageError
-from .fields import parse_map_options
+from .fields import check_mapped_headers, parse_map_options
 from .io import atomic_output, load, refuse_overwrite, write
 from .io.nogc import no_gc
 from .match.groups import find_groups, parse_by
@@ -36,12 +38,21 @@ from .options import comma_list, parse_count
 from .records import Records
 from .render.check import FORMATS as CHECK_FORMATS
 from .render.check import print_github, print_text
-from .render.console import discard, err_console, make_console, print_json, reader_may_leave
+from .render.console import (
+    discard,
+    err_console,
+    make_console,
+    open_standard_streams,
+    quiet_broken_pipes,
+    print_json,
+    reader_may_leave,
+)
 from .render.convert import convert_preview, convert_summary
 from .render.dupes import csv_bytes as dupes_csv
 from .render.dupes import json_bytes as dupes_json
 from .render.progress import steps
 from .render.tables import dupes_table, inspect_tables, merge_preview, merge_summary
+from .render.text import error, line, literal, note, warning
 from .runs import write_convert, write_merge
 from .summary import summarize
 
@@ -88,7 +99,8 @@ class Context:
                  delimiter: str | None, opportunities: list[str] | None = None,
                  quiet: bool = False, verbose: bool = False, no_progress: bool = False) -> None:
         self.config: Config = load_config(config)
-        self.mapping = {**self.config.map, **parse_map_options(maps or [])}
+        self.options_map = parse_map_options(maps or [])
+        self.mapping = {**self.config.map, **self.options_map}
         self.encoding = encoding
         if delimiter == "\\t" or (delimiter or "").lower() == "tab":
             delimiter = "\t"
@@ -99,23 +111,51 @@ class Context:
         self.progress = not no_progress and not quiet and sys.stderr.isatty()
 
     def load(self, files: list[str]) -> Records:
-        return load(files, encoding=self.encoding, delimiter=self.delimiter,
-                    mapping=self.mapping, opportunities=self.opportunities)
+        """The files, read; a --map or [map] header that none of them has is an error (a
+        mapping that names nothing would otherwise leave its field silently empty)."""
+        records = load(files, encoding=self.encoding, delimiter=self.delimiter,
+                       mapping=self.mapping, opportunities=self.opportunities)
+        check_mapped_headers(self.mapping, records.sources, options=self.options_map,
+                             config_path=self.config.path)
+        return records
+
+
+def say(text: Any) -> None:
+    """One message on stderr; whatever the text, printing it never fails."""
+    try:
+        err_console().print(text)
+    except Exception:  # noqa: BLE001 (a stream that cannot take it: the exit code still tells)
+        with contextlib.suppress(Exception):
+            os.write(2, (ascii(str(text)) + "\n").encode("ascii"))
+
+
+def _internal(exc: BaseException) -> Any:
+    """`internal error: TYPE: MESSAGE` on one line, whatever the message holds."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 (an exception whose text itself fails)
+        message = "(no message)"
+    text = " ".join(f"{type(exc).__name__}: {message}".split())
+    return line(("internal error:", "bold red"), " ", literal(text),
+                " (run with --verbose for the traceback)")
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The one place errors are caught: one line on stderr, exit 2; Ctrl-C exits 130."""
+    """The one place errors are caught: one line on stderr, exit 2; Ctrl-C exits 130. A
+    library's warnings are not the user's business (--verbose shows them)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                if not kwargs.get("verbose"):
+                    warnings.simplefilter("ignore")
+                return fn(*args, **kwargs)
         except LeadtoolError as exc:
-            err_console().print(f"[bold red]error:[/] {exc.one_line()}", markup=True,
-                                highlight=False, soft_wrap=True)
+            say(error(exc.one_line()))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err_console().print("interrupted", highlight=False)
+            say("interrupted")
             raise typer.Exit(130) from None
         except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
             discard()
@@ -125,9 +165,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (Exception, pl.exceptions.PanicException) as exc:  # a bug or a panic: one line
             if kwargs.get("verbose"):
                 raise
-            err_console().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
-                                "(run with --verbose for the traceback)", highlight=False,
-                                soft_wrap=True)
+            say(_internal(exc))
             raise typer.Exit(2) from None
 
     return wrapper
@@ -158,6 +196,8 @@ def inspect(
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """What was recognised: format, field mapping, leads and opportunities, emails, duplicates."""
+    if format not in ("text", "json"):
+        raise UsageError(f"--format {format!r}: expected text or json")
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     summaries = summarize(ctx.load(files), ctx.config)
     if format == "json":
@@ -198,10 +238,40 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confir
 
 
 def confirm(output: str, audit: str | None, yes: bool) -> None:
-    """Asked only when a person is at the terminal (stdin and stdout) and --yes was not given."""
-    if not yes and sys.stdin.isatty() and sys.stdout.isatty() and not typer.confirm(
-            f"Write {output} and {audit}?", default=True, err=True):
-        raise typer.Exit(1)
+    """Asked only when a person is at the terminal (stdin and stdout) and --yes was not given.
+    Enter or y writes; n or the end of input (Ctrl-D) declines: nothing written, exit 1;
+    Ctrl-C interrupts at once (exit 130)."""
+    if yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    question = line("Write ", literal(output), " and ", literal(audit), "? [Y/n]: ")
+    while True:
+        answer = _answer(question)
+        if answer is None or answer in ("n", "no"):
+            say("declined: nothing written")
+            raise typer.Exit(1)
+        if answer in ("", "y", "yes"):
+            return
+        say(line("please answer y or n, not ", literal(repr(answer))))
+
+
+def _answer(question: Any) -> str | None:
+    """A line from the terminal, lowercased; None at the end of input. Waits in short slices:
+    Ctrl-C's signal may land on one of polars' threads, and a read blocked in the main thread
+    would then not see it until Enter."""
+    err = err_console()
+    err.print(question, end="")
+    fd = sys.stdin.fileno()
+    try:
+        while not select.select([fd], [], [], 0.05)[0]:
+            pass
+        data = os.read(fd, 4096)
+    except KeyboardInterrupt:
+        err.print()
+        raise
+    if not data:
+        err.print()
+        return None
+    return data.decode(sys.stdin.encoding or "utf-8", "replace").strip().lower()
 
 
 def audit_target(output: str, audit: str | None, dry_run: bool) -> str | None:
@@ -222,11 +292,10 @@ def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed
                         manual=manual, max_group=max_group, config=ctx.config)
     large = found.info.filter(pl.col("large"))
     if large.height:
-        err_console().print(
-            f"[yellow]warning:[/] {large.height} group(s) larger than --max-group {max_group} "
+        say(warning(
+            f"{large.height} group(s) larger than --max-group {max_group} "
             f"(group {', '.join(str(g) for g in large['group'].head(5).to_list())}"
-            f"{'...' if large.height > 5 else ''}): shown, not merged without --allow-large-groups",
-            highlight=False)
+            f"{'...' if large.height > 5 else ''}): shown, not merged without --allow-large-groups"))
     return found
 
 
@@ -314,8 +383,7 @@ def merge(
         step("merging, writing the audit log and the output")
         write_merge(records, plan, output, audit)
     if not quiet:
-        err_console().print(f"wrote {output} ({summary['records_kept']:,} records) and {audit}",
-                            highlight=False)
+        say(line("wrote ", literal(output), f" ({summary['records_kept']:,} records) and ", literal(audit)))
 
 
 # ----------------------------------------------------------------------------- undo
@@ -337,15 +405,14 @@ def undo(
         gc.freeze()  # the parsed log is millions of objects without cycles: no collection need scan them
     result = undo_log(log, ctx.load([input]))
     write(result.records, output)
-    err = err_console()
     for problem in result.problems:
-        err.print(f"[yellow]warning:[/] {problem}", highlight=False)
+        say(warning(literal(problem)))
     if result.created_customers and not quiet:
-        err.print(f"customers created by that run (remove them from your customers file): "
-                  f"{', '.join(result.created_customers)}", highlight=False)
+        say(line("customers created by that run (remove them from your customers file): ",
+                 literal(", ".join(result.created_customers))))
     if not quiet:
-        err.print(f"restored {result.restored:,} records and {result.reverted_cells:,} changed "
-                  f"records/cells; wrote {output}", highlight=False)
+        say(line(f"restored {result.restored:,} records and {result.reverted_cells:,} changed "
+                 "records/cells; wrote ", literal(output)))
 
 
 # ----------------------------------------------------------------------------- convert
@@ -402,15 +469,15 @@ def convert(
         console.print("dry run: nothing written")
         return
     if plan.customers.created and not customers_out and not quiet:
-        err_console().print(f"[yellow]note:[/] {len(plan.customers.created):,} new customers are recorded "
-                            "in the audit log only; give --customers-out FILE to write them", highlight=False)
+        say(note(f"{len(plan.customers.created):,} new customers are recorded in the audit log only; "
+                 "give --customers-out FILE to write them"))
     confirm(output, audit, yes)
     with steps(ctx.progress, ctx.verbose) as step:
         step("converting, writing the audit log and the output")
         converted = write_convert(records, plan, output, audit, customers=known, customers_out=customers_out)
     if not quiet:
-        extra = f", {customers_out}" if customers_out else ""
-        err_console().print(f"wrote {output} ({len(converted):,} records){extra} and {audit}", highlight=False)
+        say(line("wrote ", literal(output), f" ({len(converted):,} records)",
+                 *((", ", literal(customers_out)) if customers_out else ()), " and ", literal(audit)))
 
 
 # ----------------------------------------------------------------------------- check
@@ -484,9 +551,13 @@ def run() -> None:
     numpy (imported to count quotes) gets one BLAS thread: leadtool does no linear algebra,
     and OpenBLAS's idle threads spin at start, on the cores polars uses."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    open_standard_streams()
+    quiet_broken_pipes()
     code = 0
     try:
         app_for(sys.argv[1:])()
+    except BrokenPipeError:  # typer's own help or usage message to a reader that went away
+        discard()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc.code, str):
