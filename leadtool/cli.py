@@ -43,8 +43,8 @@ from .render.console import (
     err_console,
     make_console,
     open_standard_streams,
-    quiet_broken_pipes,
     print_json,
+    quiet_broken_pipes,
     reader_may_leave,
 )
 from .render.convert import convert_preview, convert_summary
@@ -558,11 +558,14 @@ def run() -> None:
         app_for(sys.argv[1:])()
     except BrokenPipeError:  # typer's own help or usage message to a reader that went away
         discard()
+    except LeadtoolError as exc:  # the same, to a standard output that cannot be written
+        say(error(exc.one_line()))
+        code = exc.exit_code
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc.code, str):
             sys.stderr.write(exc.code + "\n")
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a reader that went away: nothing to tell
+        with contextlib.suppress(OSError, ValueError, LeadtoolError):  # a reader that went away: nothing to tell
             stream.flush()
     os._exit(code)

@@ -8,6 +8,7 @@ typed. Our own styling is built as `rich.text.Text` (render/text.py)."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
@@ -16,8 +17,40 @@ from typing import IO, Any
 
 from rich.console import Console
 
+from ..errors import LeadtoolError
+
 #: what a stream does with a character its encoding cannot hold (`PYTHONIOENCODING=ascii`)
 UNENCODABLE = "backslashreplace"
+
+
+class OutputError(LeadtoolError):
+    """Standard output cannot be written (`> /dev/full`, a full disk)."""
+
+
+class _StandardOutput(io.RawIOBase):
+    """File descriptor 1, whose failed write is a one-line error naming standard output (a
+    reader that went away stays a BrokenPipeError: that one ends quietly)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        try:
+            return os.write(self._fd, data)
+        except (BrokenPipeError, BlockingIOError, InterruptedError):
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror or exc}", file="standard output") from None
 
 
 def open_standard_streams() -> None:
@@ -39,6 +72,10 @@ def open_standard_streams() -> None:
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     if sys.stderr is None:
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.fileno() == 1:
+        sys.stdout.flush()
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StandardOutput(1)), encoding=sys.stdout.encoding,
+                                      errors=sys.stdout.errors, line_buffering=sys.stdout.line_buffering)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError, OSError):
             stream.reconfigure(errors=UNENCODABLE)  # type: ignore[union-attr]
