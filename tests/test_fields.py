@@ -108,3 +108,71 @@ def test_partner_fields() -> None:
     assert got == {"id": "id", "Name": "name", "Is a Company": "is_company",
                    "Related Company": "parent_id", "email": "email"}
     assert set(PARTNER_FIELDS) >= {"name", "email", "is_company", "parent_id"}
+
+
+# ----------------------------------------------------------------------------- a mapping that names nothing
+def _two_files(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,name,Mail\n1,x,x@example.com\n", encoding="utf-8")
+    b.write_text("id,name,E-mail\n2,y,y@example.com\n", encoding="utf-8")
+    return a, b
+
+
+@pytest.mark.parametrize("command", [
+    ["inspect"], ["dupes"], ["check"], ["merge", "-o", "OUT", "--dry-run"],
+    ["convert", "--all", "-o", "OUT", "--dry-run"],
+])
+def test_a_map_header_no_file_has_is_an_error(cli, tmp_path, command) -> None:
+    """`--map email_from="E-mail address"` on files without that header: exit 2, one line naming
+    the header and the files, for every command (it used to say 'valid' with no email at all)."""
+    from conftest import assert_one_line_error
+
+    a, b = _two_files(tmp_path)
+    args = [str(tmp_path / "o.csv") if x == "OUT" else x for x in command]
+    line = assert_one_line_error(cli(args[0], a, b, *args[1:], "--map", "email_from=E-mail address"),
+                                 "--map email_from='E-mail address'", "no input file has the header",
+                                 str(a), str(b))
+    assert "did you mean 'E-mail'?" in line
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_map_header_of_one_file_is_enough(cli, tmp_path) -> None:
+    a, b = _two_files(tmp_path)
+    result = cli("check", a, b, "--map", "email_from=Mail", "--format", "json")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_config_map_header_no_file_has_names_the_config(cli, tmp_path) -> None:
+    from conftest import assert_one_line_error
+
+    a, _ = _two_files(tmp_path)
+    config = tmp_path / "leadtool.toml"
+    config.write_text('[map]\nemail_from = "Courriel"\n', encoding="utf-8")
+    assert_one_line_error(cli("check", a, "--config", config), str(config),
+                          "[map] email_from = 'Courriel': no input file has the header 'Courriel'", str(a))
+    # --map given for the same field replaces the config's header: no error
+    assert cli("check", a, "--config", config, "--map", "email_from=Mail").exit_code == 0
+
+
+def test_undo_checks_its_map_too(cli, tmp_path, samples) -> None:
+    from conftest import assert_one_line_error
+
+    out = tmp_path / "m.csv"
+    assert cli("merge", samples / "leads.csv", "-o", out, "--yes").exit_code == 0
+    assert_one_line_error(cli("undo", f"{out}.audit.jsonl", "--input", out, "-o", tmp_path / "r.csv",
+                              "--map", "email_from=Nope"), "'Nope'", str(out))
+
+
+def test_check_mapped_headers_alone() -> None:
+    from types import SimpleNamespace
+
+    from leadtool.errors import ConfigError
+    from leadtool.fields import check_mapped_headers
+
+    sources = [SimpleNamespace(path="a.csv", headers=["id", "Mail"]), SimpleNamespace(path="-", headers=["x"])]
+    check_mapped_headers({"email_from": "Mail"}, sources)
+    with pytest.raises(UsageError, match=r"'Nope' \(files: a.csv, <stdin>\)$"):
+        check_mapped_headers({"email_from": "Nope"}, sources, options={"email_from": "Nope"})
+    with pytest.raises(ConfigError, match=r"^c.toml: \[map\] email_from = 'mail'.*did you mean 'Mail'\?$") as err:
+        check_mapped_headers({"email_from": "mail"}, sources, config_path="c.toml")
+    assert err.value.one_line().startswith("c.toml: [map]")
