@@ -9,6 +9,7 @@ import gc
 import os
 import select
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -129,20 +130,22 @@ def say(text: Any) -> None:
             os.write(2, (ascii(str(text)) + "\n").encode("ascii"))
 
 
-def _internal(exc: BaseException) -> Any:
-    """`internal error: TYPE: MESSAGE` on one line, whatever the message holds."""
+def _internal(exc: BaseException, verbose: bool = False) -> Any:
+    """`internal error: TYPE: MESSAGE` on one line, whatever the message holds (the same exit
+    code with --verbose, which prints the traceback before it)."""
     try:
         message = str(exc)
     except Exception:  # noqa: BLE001 (an exception whose text itself fails)
         message = "(no message)"
     text = " ".join(f"{type(exc).__name__}: {message}".split())
     return line(("internal error:", "bold red"), " ", literal(text),
-                " (run with --verbose for the traceback)")
+                "" if verbose else " (run with --verbose for the traceback)")
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The one place errors are caught: one line on stderr, exit 2; Ctrl-C exits 130. A
-    library's warnings are not the user's business (--verbose shows them)."""
+    """The one place errors are caught: one line on stderr, exit 2; Ctrl-C exits 130. A bug is
+    exit 2 too, its traceback shown with --verbose. A library's warnings are not the user's
+    business (--verbose shows them)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -163,9 +166,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except (Exception, pl.exceptions.PanicException) as exc:  # a bug or a panic: one line
-            if kwargs.get("verbose"):
-                raise
-            say(_internal(exc))
+            verbose = bool(kwargs.get("verbose"))
+            if verbose:
+                with contextlib.suppress(Exception):
+                    traceback.print_exc()
+            say(_internal(exc, verbose))
             raise typer.Exit(2) from None
 
     return wrapper

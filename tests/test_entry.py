@@ -96,3 +96,29 @@ def test_a_panic_inside_polars_is_one_line_and_exit_2(monkeypatch) -> None:
     monkeypatch.setattr(cli, "check_records", panic)
     result = CliRunner().invoke(cli.app, ["check", str(SAMPLES / "leads.csv")])
     assert_one_line_error(result, "internal error", "PanicException", "index out of bounds")
+
+
+def test_an_internal_error_with_verbose_is_exit_2_after_its_traceback(monkeypatch) -> None:
+    """--verbose adds the traceback; it does not change the exit code (it used to be 1)."""
+    from typer.testing import CliRunner
+
+    import leadtool.cli as cli
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("[/] division by zero")
+
+    monkeypatch.setattr(cli, "check_records", bug)
+    result = CliRunner().invoke(cli.app, ["check", str(SAMPLES / "leads.csv"), "--verbose"])
+    assert result.exit_code == 2
+    err = result.stderr.strip().split("\n")
+    assert "Traceback (most recent call last):" in err and "in bug" in result.stderr
+    assert err[-1] == "internal error: ZeroDivisionError: [/] division by zero"
+
+
+def test_inspect_rejects_an_unknown_format(cli) -> None:
+    """`inspect --format X` was the table; like every other --format it is an error now."""
+    from conftest import assert_one_line_error
+
+    assert_one_line_error(cli("inspect", SAMPLES / "leads.csv", "--format", "yaml"),
+                          "--format 'yaml': expected text or json")
+    assert cli("inspect", SAMPLES / "leads.csv", "--format", "json").exit_code == 0
