@@ -75,7 +75,8 @@ def open_standard_streams() -> None:
     if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.fileno() == 1:
         sys.stdout.flush()
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StandardOutput(1)), encoding=sys.stdout.encoding,
-                                      errors=sys.stdout.errors, line_buffering=sys.stdout.line_buffering)
+                                      errors=sys.stdout.errors, line_buffering=sys.stdout.line_buffering,
+                                      write_through=sys.stdout.write_through)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError, OSError):
             stream.reconfigure(errors=UNENCODABLE)  # type: ignore[union-attr]
