@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from .fuzzy_blocking import A, B, DEFAULT_BLOCKING, MAX_BLOCK, WINDOW, CutBlock, candidate_pairs
-from .fuzzy_compare import BY_NAME, COMPARISONS, NULL, Comparison, Encoded, compare, encode
+from .fuzzy_blocking import DEFAULT_BLOCKING, MAX_BLOCK, WINDOW, A, B, CutBlock, candidate_pairs
+from .fuzzy_compare import BY_NAME, COMPARISONS, Comparison, Encoded, compare, encode
 from .fuzzy_fields import extract
 from .fuzzy_model import Model, fit, random_pairs
 from .records import Records
 
-DEFAULT_THRESHOLD = 90.0
+DEFAULT_THRESHOLD = 96.0
 IDX = "__lt_idx"
 FIELDS = tuple(c.name for c in COMPARISONS)
 # how a pair's matched fields are named in its reason: first and last name read as one
@@ -60,6 +60,7 @@ class FuzzyResult:
     threshold: float
     scorer: Scorer
     timings: dict[str, float] = field(default_factory=dict)
+    compared: int = 0  # candidate pairs scored (not inside one group, a few per two groups)
 
     @property
     def model(self) -> Model:
@@ -108,31 +109,73 @@ def _order(features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.argsort(hashes, kind="stable"), hashes
 
 
+TRAIN_PAIRS = 400_000  # candidate pairs the model is fitted on (a sample beyond that)
+PER_LINK = 4  # pairs compared between two groups (or a group and a record)
+
+
+def _node_of(labels: pl.DataFrame | None, n: int) -> np.ndarray:
+    """The exact group of every record (its label), a record outside them its own."""
+    node = np.arange(n)
+    if labels is not None and labels.height:
+        node[labels.get_column(IDX).to_numpy()] = labels.get_column("label").to_numpy()
+    return node
+
+
+def _first_per_link(a: np.ndarray, b: np.ndarray, node: np.ndarray, hashes: np.ndarray,
+                    per_link: int) -> np.ndarray:
+    """Positions of the pairs worth comparing: between two different groups, at most
+    `per_link` for each two groups (in content order)."""
+    lo, hi = np.minimum(node[a], node[b]), np.maximum(node[a], node[b])
+    apart = np.flatnonzero(lo != hi)
+    if per_link <= 0 or len(apart) == 0:
+        return apart
+    key = hashes[a[apart]] ^ hashes[b[apart]]
+    order = np.lexsort((key, hi[apart], lo[apart]))
+    lo_s, hi_s = lo[apart][order], hi[apart][order]
+    start = np.r_[True, (lo_s[1:] != lo_s[:-1]) | (hi_s[1:] != hi_s[:-1])]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
+    return np.sort(apart[order[(np.arange(len(order)) - first) < per_link]])
+
+
+def _sample(a: np.ndarray, b: np.ndarray, hashes: np.ndarray, count: int) -> np.ndarray:
+    """Positions of about `count` pairs chosen by content (the same whatever the order)."""
+    if len(a) <= count:
+        return np.arange(len(a))
+    key = (hashes[a] ^ hashes[b]) % np.uint64(1 << 30)
+    return np.flatnonzero(key < np.uint64(int((1 << 30) * count / len(a))))
+
+
 def fuzzy_pairs(records: Records, *, threshold: float = DEFAULT_THRESHOLD,
                 fields: Sequence[str] = FIELDS, blocking: Sequence[str] = DEFAULT_BLOCKING,
                 keys: pl.Series | None = None, eligible: pl.Series | None = None,
-                max_block: int = MAX_BLOCK, window: int = WINDOW, all_pairs: bool = False,
-                on_candidates: Callable[[int, list[CutBlock]], None] | None = None,
-                fix_u: bool = False) -> FuzzyResult:
+                labels: pl.DataFrame | None = None, max_block: int = MAX_BLOCK, window: int = WINDOW,
+                per_link: int = PER_LINK, all_pairs: bool = False,
+                on_candidates: Callable[[int, list[CutBlock]], None] | None = None) -> FuzzyResult:
     """Pairs of records scored `threshold` or more (all compared pairs with `all_pairs`).
 
     `fields`: the comparisons used (of FIELDS); `blocking`: the kinds of blocking keys (of
     fuzzy_blocking.BLOCKING_KEYS); `keys`: the email key of each record when the caller has
     it; `eligible`: a boolean per record, the records that take part (all when None);
+    `labels`: the exact groups (`groups.Linked.labels`): pairs inside one are not scored
+    (they are grouped already) and at most `per_link` pairs are scored between two groups;
     `on_candidates(count, cut_blocks)` is called once the candidate pairs are known, before
     they are compared (the long part). The result does not depend on the input order."""
     import time
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        timings[name] = time.perf_counter() - started - sum(timings.values())
+
     unknown = [f for f in fields if f not in BY_NAME]
     if unknown:
         raise ValueError(f"unknown fuzzy field {unknown[0]!r}: expected one of {', '.join(FIELDS)}")
     comparisons = tuple(c for c in COMPARISONS if c.name in fields)
     features = extract(records, keys)
-    timings["fields"] = time.perf_counter() - started
+    lap("fields")
     cand = candidate_pairs(features, blocking=blocking, keep=eligible, max_block=max_block, window=window)
-    timings["blocking"] = time.perf_counter() - started - sum(timings.values())
+    lap("blocking")
     if on_candidates is not None:
         on_candidates(cand.pairs.height, cand.cut)
     enc = encode(features)
@@ -141,14 +184,17 @@ def fuzzy_pairs(records: Records, *, threshold: float = DEFAULT_THRESHOLD,
         order = order[eligible.to_numpy()[order]]
     a = cand.pairs.get_column(A).to_numpy().astype(np.int64)
     b = cand.pairs.get_column(B).to_numpy().astype(np.int64)
-    timings["encode"] = time.perf_counter() - started - sum(timings.values())
-    levels = compare(enc, a, b, comparisons)
-    timings["compare"] = time.perf_counter() - started - sum(timings.values())
+    lap("encode")
+    # the model learns from candidate pairs of every kind, those inside a group included
+    train = _sample(a, b, hashes, TRAIN_PAIRS)
     ra, rb = random_pairs(order)
-    model = fit(enc, comparisons, levels, ra, rb, fix_u=fix_u)
-    if fix_u:  # u of random pairs: the prior is that of two random records
-        model.share = min(max(model.share * len(a) / max(len(order) * (len(order) - 1) / 2, 1.0), 1e-12), 0.5)
-    timings["model"] = time.perf_counter() - started - sum(timings.values())
+    model = fit(enc, comparisons, compare(enc, a[train], b[train], comparisons), ra, rb, hashes, len(order))
+    lap("model")
+    scored = _first_per_link(a, b, _node_of(labels, len(features)), hashes, per_link) if labels is not None \
+        else np.arange(len(a))
+    a, b = a[scored], b[scored]
+    levels = compare(enc, a, b, comparisons)
+    lap("compare")
     scores, weights = model.scores(levels, a)
     keep = np.ones(len(a), dtype=bool) if all_pairs else scores >= threshold
     kept_levels = {k: v[keep] for k, v in levels.items()}
@@ -159,9 +205,9 @@ def fuzzy_pairs(records: Records, *, threshold: float = DEFAULT_THRESHOLD,
     }).with_columns(pl.when(pl.col(f"level_{c.name}") >= 0).then(pl.col(f"level_{c.name}"))
                     .alias(f"level_{c.name}") for c in comparisons)
     pairs = pairs.with_columns(_matched(kept_levels, {k: v[keep] for k, v in weights.items()}, comparisons))
-    timings["score"] = time.perf_counter() - started - sum(timings.values())
-    return FuzzyResult(pairs=pairs, candidates=len(a), cut=cand.cut, threshold=threshold,
-                       scorer=Scorer(enc, model, hashes), timings=timings)
+    lap("score")
+    return FuzzyResult(pairs=pairs, candidates=cand.pairs.height, cut=cand.cut, threshold=threshold,
+                       scorer=Scorer(enc, model, hashes), timings=timings, compared=len(a))
 
 
 def _components(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:

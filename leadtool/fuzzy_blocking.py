@@ -14,8 +14,8 @@ import polars as pl
 
 A, B = "idx_a", "idx_b"
 IDX = "__lt_idx"
-MAX_BLOCK = 60  # a block of more records is compared to a sorted neighbourhood only
-WINDOW = 6  # each record of a cut block meets this many neighbours on each side
+MAX_BLOCK = 16  # a block of more records is compared to a sorted neighbourhood only
+WINDOW = 2  # each record of a cut block meets this many neighbours on each side
 
 
 _SINGLES = list("bcdfgjklmnpqrstvxz")

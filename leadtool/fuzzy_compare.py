@@ -73,6 +73,8 @@ def encode(features: pl.DataFrame) -> Encoded:
             enc.vocab[name] = words.to_numpy()
             enc.lengths[name] = words.str.len_chars().to_numpy()
             enc.initials[name] = words.str.slice(0, 1).to_numpy()
+            if name == "local":
+                enc.initials["local_digits"] = words.str.replace_all(r"\D", "").to_numpy()
     for name in ("phone1", "phone2"):
         enc.codes[name] = features.get_column(name).cast(pl.Int64, strict=False).fill_null(NULL).to_numpy()
     street, house = enc.codes["street"].astype(np.int64), enc.codes["house"].astype(np.int64)
@@ -130,8 +132,9 @@ def _email(enc: Encoded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     i = np.flatnonzero(same_local)
     near_domain = _similarity(enc.vocab["domain"], da[i], db[i], OSA.distance, 2) <= 2
     j = np.flatnonzero(same_domain & ~same_local)
-    lengths = enc.lengths["local"]
-    long_enough = np.minimum(lengths[la[j]], lengths[lb[j]]) >= 4
+    lengths, digits = enc.lengths["local"], enc.initials["local_digits"]
+    # `john.smith1` and `john.smith2` are two accounts, not a typo
+    long_enough = (np.minimum(lengths[la[j]], lengths[lb[j]]) >= 4) & (digits[la[j]] == digits[lb[j]])
     near_local = (_similarity(enc.vocab["local"], la[j], lb[j], OSA.distance, 2) <= 2) & long_enough
     level[i[~near_domain]] = 1
     level[i[near_domain]] = 2
@@ -200,24 +203,6 @@ def _zip(enc: Encoded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return level
 
 
-def _address(enc: Encoded, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Street, zip and city as one comparison: a colleague or a neighbour shares all three
-    at once, so three separate agreements would count one fact three times."""
-    street = _street(enc, a, b)
-    zip_level = _zip(enc, a, b)
-    city = _graded(enc, "city", *_sides(enc, "city", a, b), (0.88,))
-    # the place agrees when zip or city does, or neither can tell
-    place_conflict = (zip_level == 0) & (city <= 0) | (city == 0) & (zip_level <= 0)
-    level = np.zeros(len(a), dtype=np.int8)
-    level[(zip_level == 2) | (city == 2) | (zip_level == 1) & (city >= 1)] = 1
-    level[(zip_level == 2) & (city == 2)] = 2
-    level[(street == 2) & ~place_conflict] = 3
-    level[(street == 3) & ~place_conflict] = 4
-    level[(street == 4) & ~place_conflict] = 5
-    level[(street == NULL) & (zip_level == NULL) & (city == NULL)] = NULL
-    return level
-
-
 def compare(enc: Encoded, a: np.ndarray, b: np.ndarray, comparisons: tuple[Comparison, ...] = COMPARISONS
             ) -> dict[str, np.ndarray]:
     """The level (int8, NULL when a side has no value) of every comparison for the pairs
@@ -232,8 +217,6 @@ def compare(enc: Encoded, a: np.ndarray, b: np.ndarray, comparisons: tuple[Compa
         out["company"] = _graded(enc, "company", *_sides(enc, "company", a, b), (0.9,))
     if "phone" in wanted:
         out["phone"] = _phone(enc, a, b)
-    if "address" in wanted:
-        out["address"] = _address(enc, a, b)
     if "street" in wanted:
         out["street"] = _street(enc, a, b)
     if "city" in wanted:

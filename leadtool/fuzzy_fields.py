@@ -177,7 +177,8 @@ def street_parts(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     house = s.str.extract(r"\b(\d+[a-z]?)\b", 1)
     words = s.str.replace_all(r"\b\d+[a-z]?\b", " ").str.replace_all(r"[^\p{L}\s]", " ")
     words = _squeeze(words).str.split(" ").list.eval(pl.element().replace(_STREET_WORDS))
-    name = words.list.join("")
+    # `Hauptstr.`, `Hauptstraße`, `Hauptstrasse` and `Hauptstraat` end alike
+    name = words.list.join("").str.replace(r"(?:strasse|straat|str)$", "str")
     return house, _blank_to_null(name)
 
 

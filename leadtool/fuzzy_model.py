@@ -26,37 +26,57 @@ import polars as pl
 from .fuzzy_compare import NULL, Comparison, Encoded, compare
 
 RANDOM_PAIRS = 150_000
+TF_BOOST = 4.0
 _GOLDEN = 0.6180339887498949
 # comparison -> what its probabilities depend on (in both classes): colleagues share a
-# workplace's address and switchboard, the parts of an address go together, and people with
-# one name write similar email addresses
-PARENTS = {"email": "name", "phone": "workplace", "street": "company", "city": "street", "zip": "street"}
+# workplace's address and switchboard and write alike email addresses at one domain, and
+# people with one name write similar email addresses
+PARENTS: dict[str, tuple[str, ...]] = {
+    "email": ("name", "workplace"), "phone": ("workplace",), "street": ("company",), "city": ("street", "company"),
+    "zip": ("street", "company")}
+ROWS = 4  # strata: which of (at most two) parents agree
+IDENTITY = ("first", "last", "email", "phone")  # what tells two people apart
+_IDENTITY_OF = {"name": ("first", "last")}
 
 
 def _top(c: Comparison) -> int:
     return len(c.levels) - 1
 
 
-def strata(levels: dict[str, np.ndarray], comparisons: tuple[Comparison, ...]) -> dict[str, np.ndarray]:
-    """For each comparison whose parent can be told from `comparisons`: 1 where the parent
-    agrees (exactly; for a street, at the same number), else 0."""
+def _agreements(levels: dict[str, np.ndarray], comparisons: tuple[Comparison, ...]) -> dict[str, np.ndarray]:
     by_name = {c.name: c for c in comparisons}
 
-    def exact(name: str, at: int = 0) -> np.ndarray | None:
+    def exact(name: str, below: int = 0) -> np.ndarray | None:
         c = by_name.get(name)
-        return None if c is None else levels[name] >= _top(c) - at
+        return None if c is None else levels[name] >= _top(c) - below
 
     agree: dict[str, np.ndarray] = {}
-    for name, value in (("company", exact("company")), ("street", exact("street", at=1))):
+    # a street agrees at the same number, its name written alike (`Str.`, `Straße`)
+    for name, below in (("company", 0), ("street", 1)):
+        value = exact(name, below)
         if value is not None:
             agree[name] = value
     if "first" in by_name and "last" in by_name:
         agree["name"] = exact("first") & exact("last")
-    places = [v for v in (exact("company"), exact("street")) if v is not None]
+    places = [agree[k] for k in ("company", "street") if k in agree]
     if places:
         agree["workplace"] = np.logical_or.reduce(places)
-    return {c.name: agree[PARENTS[c.name]].astype(np.int64) for c in comparisons
-            if PARENTS.get(c.name) in agree}
+    return agree
+
+
+def strata(levels: dict[str, np.ndarray], comparisons: tuple[Comparison, ...]) -> dict[str, np.ndarray]:
+    """For each comparison with parents: which of them agree (bit k for the k-th parent)."""
+    agree = _agreements(levels, comparisons)
+    out = {}
+    for c in comparisons:
+        row = None
+        for k, parent in enumerate(PARENTS.get(c.name, ())):
+            if parent in agree:
+                bit = agree[parent].astype(np.int64) << k
+                row = bit if row is None else row | bit
+        if row is not None:
+            out[c.name] = row
+    return out
 
 
 @dataclass
@@ -75,13 +95,14 @@ class Model:
     iterations: int = 0
 
     def tables(self) -> dict[str, np.ndarray]:
-        """log2(m/u) per stratum and level, made non-decreasing with the level (an exact
-        agreement never weighs less than a partial one) and never negative when exact."""
+        """log2(m/u) per stratum and level, never negative when exact, and no level above
+        the next one up (a partial agreement never weighs more than an exact one: a level
+        that neither class shows would otherwise take any weight)."""
         out = {}
         for c in self.comparisons:
             w = np.log2(self.m[c.name] / self.u[c.name])
-            w = np.maximum.accumulate(w, axis=1)
             w[:, -1] = np.maximum(w[:, -1], 0.0)
+            w = np.minimum.accumulate(w[:, ::-1], axis=1)[:, ::-1]
             out[c.name] = w
         return out
 
@@ -104,7 +125,9 @@ class Model:
                 exact = (lv == top) & (s == 0)
                 tf = np.maximum(self.freq[c.tf][a[exact]], 1e-12)
                 floor = np.maximum(table[0, top - 1], 0.0) if top >= 1 else 0.0
-                w[exact] = np.maximum(w[exact] + np.log2(rate / tf), floor)
+                # a rare value adds at most TF_BOOST bits: a value rare in the file is often
+                # shared by people who belong together (a small company, a family)
+                w[exact] = np.maximum(w[exact] + np.minimum(np.log2(rate / tf), TF_BOOST), floor)
             out[c.name] = w
         return out
 
@@ -169,7 +192,7 @@ def random_u(enc: Encoded, comparisons: tuple[Comparison, ...], a: np.ndarray, b
         u = np.empty(size)
         u[:top] = (1.0 - exact) * rest / rest.sum()
         u[top] = max(exact, 0.5 / max(counts.sum(), 1.0))
-        out[c.name] = np.vstack([u, u]) / u.sum()
+        out[c.name] = np.vstack([u] * ROWS) / u.sum()
     return out
 
 
@@ -181,58 +204,94 @@ def _patterns(levels: dict[str, np.ndarray], names: list[str]) -> tuple[dict[str
             grouped.get_column("len").to_numpy().astype(np.float64))
 
 
-def expectation_maximisation(levels: dict[str, np.ndarray], comparisons: tuple[Comparison, ...],
-                             u_start: dict[str, np.ndarray], *, fix_u: bool = False, iterations: int = 300,
-                             tol: float = 1e-6) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, int]:
-    """(m, u, share of matches, iterations) by EM over the pairs' level patterns, u started
-    from `u_start` (kept as it is with `fix_u`)."""
-    names = [c.name for c in comparisons]
-    pats, counts = _patterns(levels, names)
-    stratum = strata(pats, comparisons)
-    # two records with one email address are one person: such pairs hold the match class to
-    # people, where it could drift to colleagues or neighbours (as Splink's session blocked
-    # on email trains it)
-    anchored = (pats["email"] == _top(comparisons[names.index("email")]) if "email" in pats
-                else np.zeros(len(counts), dtype=bool))
-    m, u = {}, {k: v.copy() for k, v in u_start.items()}
-    for c in comparisons:
-        size = len(c.levels)
-        start = np.geomspace(1.0, 4.0 ** (size - 1), size)  # agreement far likelier among matches
-        m[c.name] = np.vstack([start, start]) / start.sum()
-    share, total, done = 0.05, counts.sum(), 0
+def _default_m(c: Comparison) -> np.ndarray:
+    start = np.geomspace(1.0, 4.0 ** (len(c.levels) - 1), len(c.levels))  # agreement likelier among matches
+    return start / start.sum()
+
+
+@dataclass(frozen=True)
+class Session:
+    """An EM session as Splink trains one: the pairs that agree exactly on `on` (records
+    sharing an email address, a name, ...), where only the comparisons of `learn` are
+    estimated; the others agree by construction or go with what was blocked on."""
+
+    name: str
+    on: tuple[str, ...]
+    learn: tuple[str, ...]
+
+
+SESSIONS = (
+    Session("email", ("email",), ("first", "last", "company", "phone", "street", "city", "zip")),
+    Session("name", ("first", "last"), ("email", "company", "phone", "street", "city", "zip")),
+    Session("street", ("street",), ("first", "last", "email")),
+    Session("company", ("company",), ("first", "last", "email")),
+)
+MIN_SESSION = 50  # pairs; fewer estimate nothing
+
+
+def _session(pats: dict[str, np.ndarray], counts: np.ndarray, stratum: dict[str, np.ndarray],
+             comparisons: tuple[Comparison, ...], learn: list[Comparison], u: dict[str, np.ndarray],
+             iterations: int = 200, tol: float = 1e-6) -> tuple[dict[str, np.ndarray], float, int]:
+    """m of the `learn` comparisons and the share of matches, u fixed."""
+    m = {c.name: _default_m(c) for c in learn}
+    share, total, done = 0.5, counts.sum(), 0
     for done in range(1, iterations + 1):  # noqa: B007 - the count is returned
         odds = np.full(len(counts), np.log(share) - np.log1p(-share))
-        for c in comparisons:
+        for c in learn:
             lv = pats[c.name]
             has = lv >= 0
             s = stratum.get(c.name, np.zeros(len(lv), dtype=np.int64))
-            odds[has] += np.log(m[c.name][s[has], lv[has]]) - np.log(u[c.name][s[has], lv[has]])
+            odds[has] += np.log(m[c.name][lv[has]]) - np.log(u[c.name][s[has], lv[has]])
         post = 1.0 / (1.0 + np.exp(-np.clip(odds, -700, 700)))
-        post[anchored] = 1.0
-        wm, wu = counts * post, counts * (1.0 - post)
+        wm = counts * post
         new_share = float(wm.sum() / total)
         change = abs(new_share - share)
         share = min(max(new_share, 1e-9), 1 - 1e-9)
-        for c in comparisons:
+        for c in learn:
             lv = pats[c.name]
             has = lv >= 0
-            s = stratum.get(c.name, np.zeros(len(lv), dtype=np.int64))
-            size = len(c.levels)
-            cell = s[has] * size + lv[has]
-            # a small prior (0.2% of the matches in each level) keeps a level never seen among
-            # matches from weighing minus infinity
-            mm = np.bincount(cell, weights=wm[has], minlength=2 * size).reshape(2, size).astype(np.float64)
-            mm += 0.002 * mm.sum(axis=1, keepdims=True) + 1e-3
-            new_m = mm / mm.sum(axis=1, keepdims=True)
+            mm = np.bincount(lv[has], weights=wm[has], minlength=len(c.levels)).astype(np.float64)
+            # a small prior (0.2% of the matches in each level): a level never seen among
+            # matches does not weigh minus infinity
+            mm += 0.002 * mm.sum() + 1e-3
+            new_m = mm / mm.sum()
             change = max(change, float(np.abs(new_m - m[c.name]).max()))
             m[c.name] = new_m
-            if not fix_u:
-                uu = np.bincount(cell, weights=wu[has], minlength=2 * size).reshape(2, size).astype(np.float64)
-                uu += 0.002 * uu.sum(axis=1, keepdims=True) + 1e-3
-                u[c.name] = uu / uu.sum(axis=1, keepdims=True)
         if change < tol:
             break
-    return m, u, share, done
+    return m, share, done
+
+
+def train(levels: dict[str, np.ndarray], comparisons: tuple[Comparison, ...], u: dict[str, np.ndarray]
+          ) -> tuple[dict[str, np.ndarray], dict[str, float], int]:
+    """m of every comparison, averaged over the sessions that estimate it (weighted by the
+    matches each found), and each session's share of matches."""
+    names = [c.name for c in comparisons]
+    by_name = {c.name: c for c in comparisons}
+    pats, counts = _patterns(levels, names)
+    stratum = strata(pats, comparisons)
+    sums = {c.name: np.zeros(len(c.levels)) for c in comparisons}
+    mass = dict.fromkeys(names, 0.0)
+    shares: dict[str, float] = {}
+    iterations = 0
+    for session in SESSIONS:
+        if not all(n in by_name for n in session.on):
+            continue
+        inside = np.logical_and.reduce([pats[n] == _top(by_name[n]) for n in session.on])
+        learn = [by_name[n] for n in session.learn if n in by_name]
+        if counts[inside].sum() < MIN_SESSION or not learn:
+            continue
+        sub = {k: v[inside] for k, v in pats.items()}
+        m, share, its = _session(sub, counts[inside], {k: v[inside] for k, v in stratum.items()},
+                                 comparisons, learn, u)
+        iterations += its
+        shares[session.name] = share
+        found = share * counts[inside].sum()
+        for c in learn:
+            sums[c.name] += found * m[c.name]
+            mass[c.name] += found
+    out = {c.name: sums[c.name] / mass[c.name] if mass[c.name] > 0 else _default_m(c) for c in comparisons}
+    return out, shares, iterations
 
 
 def value_frequencies(enc: Encoded, comparisons: tuple[Comparison, ...], dedupe: np.ndarray | None = None
@@ -261,16 +320,135 @@ EXACT_CODES = {"email": "email", "first": "first", "last": "last", "company": "c
                "address": "address", "street": "address", "city": "city", "zip": "zip"}
 
 
+_SESSION_CODES = {"name": ("first", "last"), "street": ("address",), "email": ("email",), "company": ("company",)}
+
+
+def prior_from(shares: dict[str, float], m: dict[str, np.ndarray], enc: Encoded,
+               comparisons: tuple[Comparison, ...], fallback: float) -> float:
+    """The probability that two records match: each session gives P(match) = P(match |
+    agree on its key) P(agree) / P(agree | match), P(agree) counted over all pairs of records
+    that have the key; the median of these (in log) is taken, each session being biased its
+    own way (look-alikes inflate the name session, large groups the email one)."""
+    by_name = {c.name: c for c in comparisons}
+    estimates = []
+    for session in SESSIONS:
+        if session.name not in shares:
+            continue
+        codes = _joint(enc, _SESSION_CODES[session.name])
+        present = codes[codes >= 0]
+        if len(present) < 2:
+            continue
+        counts = np.unique(present, return_counts=True)[1].astype(np.float64)
+        agree = float((counts * (counts - 1)).sum() / (len(present) * (len(present) - 1.0)))
+        agree_m = float(np.prod([m[n][_top(by_name[n])] for n in session.on]))
+        estimates.append(shares[session.name] * agree / max(agree_m, 1e-12))
+    if not estimates:
+        return fallback
+    return float(min(max(np.exp(np.median(np.log(np.maximum(estimates, 1e-12)))), 1e-12), 0.5))
+
+
+def within(codes: np.ndarray, hashes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random pairs of records that share a code: sorted by code (then content), each
+    record with the next few of its code."""
+    idx = np.flatnonzero(codes >= 0)
+    idx = idx[np.lexsort((hashes[idx], codes[idx]))]
+    a_parts, b_parts, found = [], [], 0
+    for step in range(1, 9):
+        same = codes[idx[:-step]] == codes[idx[step:]]
+        a_parts.append(idx[:-step][same])
+        b_parts.append(idx[step:][same])
+        found += int(same.sum())
+        if found >= count:
+            break
+    if not a_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(a_parts)[:count], np.concatenate(b_parts)[:count]
+
+
+# the codes two records share when a parent agrees
+_PARENT_CODES = {"company": (("company",),), "street": (("street",),), "name": (("first", "last"),),
+                 "workplace": (("company",), ("address",))}
+
+
+def _joint(enc: Encoded, names: tuple[str, ...]) -> np.ndarray:
+    codes = enc.codes[names[0]].astype(np.int64)
+    for name in names[1:]:
+        other = enc.codes[name].astype(np.int64)
+        codes = np.where((codes >= 0) & (other >= 0), codes * (int(other.max()) + 2) + other, -1)
+    return codes
+
+
+def _shared(enc: Encoded, parents: tuple[str, ...], hashes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random pairs of records that agree on every one of `parents` (a workplace: the same
+    company, or the same address)."""
+    a_parts, b_parts = [], []
+    options = [_PARENT_CODES[p] for p in parents]
+    combos = [()]
+    for choice in options:
+        combos = [c + (o,) for c in combos for o in choice]
+    for combo in combos:
+        codes = _dense(_joint(enc, tuple(n for group in combo for n in group)))
+        a, b = within(codes, hashes, count // len(combos))
+        a_parts.append(a)
+        b_parts.append(b)
+    return np.concatenate(a_parts), np.concatenate(b_parts)
+
+
+def _dense(codes: np.ndarray) -> np.ndarray:
+    """Codes renumbered 0..k-1 (a joint code can outgrow 64 bits when joined again)."""
+    present = codes >= 0
+    out = np.full(len(codes), -1, dtype=np.int64)
+    out[present] = np.unique(codes[present], return_inverse=True)[1]
+    return out
+
+
+def conditional_u(enc: Encoded, comparisons: tuple[Comparison, ...], u: dict[str, np.ndarray],
+                  hashes: np.ndarray, count: int = RANDOM_PAIRS // 3) -> dict[str, np.ndarray]:
+    """`u` with its rows for agreeing parents from random pairs that share those parents; a
+    row too rare to sample keeps the row of one parent fewer."""
+    known = set(_agreements({c.name: np.zeros(1, dtype=np.int64) for c in comparisons}, comparisons))
+    out = {k: v.copy() for k, v in u.items()}
+    wanted: dict[tuple[str, ...], list[tuple[Comparison, int]]] = {}
+    for c in comparisons:
+        parents = PARENTS.get(c.name, ())
+        for row in range(1, ROWS):
+            chosen = tuple(p for k, p in enumerate(parents) if row >> k & 1)
+            if chosen and len(chosen) == bin(row).count("1") and set(chosen) <= known:
+                wanted.setdefault(chosen, []).append((c, row))
+    sampled: dict[tuple[str, ...], dict[str, np.ndarray]] = {}
+    for chosen, targets in wanted.items():
+        a, b = _shared(enc, chosen, hashes, count)
+        children = tuple(dict.fromkeys(c for c, _ in targets))
+        # a rare parent value (a small company, an address) is shared mostly by the records
+        # of one person: pairs that agree on who they are (name, email, phone) are left out
+        covered = {n for p in chosen for n in _IDENTITY_OF.get(p, (p,))} | {c.name for c in children}
+        checks = tuple(c for c in comparisons if c.name in IDENTITY and c.name not in covered)
+        if checks and len(a):
+            levels = compare(enc, a, b, checks)
+            # names count as agreeing when merely close: a typo does not make a stranger
+            stranger = np.logical_and.reduce([
+                levels[c.name] <= 0 if c.name in ("first", "last") else levels[c.name] != _top(c) for c in checks])
+            a, b = a[stranger], b[stranger]
+        if len(a) >= 100:
+            sampled[chosen] = random_u(enc, children, a, b, {})
+    for c in comparisons:
+        parents = PARENTS.get(c.name, ())
+        for row in range(1, ROWS):  # rows in increasing order: a fallback is set before it is used
+            chosen = tuple(p for k, p in enumerate(parents) if row >> k & 1)
+            found = sampled.get(chosen, {}).get(c.name) if len(chosen) == bin(row).count("1") else None
+            out[c.name][row] = found[0] if found is not None else out[c.name][row & (row - 1)]
+    return out
+
+
 def fit(enc: Encoded, comparisons: tuple[Comparison, ...], levels: dict[str, np.ndarray],
-        random_a: np.ndarray, random_b: np.ndarray, *, fix_u: bool = False) -> Model:
-    """The model of the candidate pairs' `levels`: EM started from random pairs' u."""
+        random_a: np.ndarray, random_b: np.ndarray, hashes: np.ndarray, records: int) -> Model:
+    """The model: u from random pairs (and from pairs sharing a parent), m by EM sessions
+    over the candidate pairs' `levels`, the prior from the sessions."""
     rates = {c.name: exact_rate(enc.codes[EXACT_CODES[c.name]]) for c in comparisons if c.name in EXACT_CODES}
-    u0 = random_u(enc, comparisons, random_a, random_b, rates)
+    u = conditional_u(enc, comparisons, random_u(enc, comparisons, random_a, random_b, rates), hashes)
     freq = value_frequencies(enc, comparisons, enc.codes["email"])
-    if len(next(iter(levels.values()), [])) == 0:
-        m = {c.name: np.vstack([np.geomspace(1.0, 4.0 ** (len(c.levels) - 1), len(c.levels))] * 2)
-             for c in comparisons}
-        m = {k: v / v.sum(axis=1, keepdims=True) for k, v in m.items()}
-        return Model(comparisons, m, u0, share=1e-6, exact_rate=rates, freq=freq)
-    m, u, share, its = expectation_maximisation(levels, comparisons, u0, fix_u=fix_u)
-    return Model(comparisons, m, u, share=share, exact_rate=rates, freq=freq, iterations=its)
+    m, shares, its = train(levels, comparisons, u)
+    fallback = 1.0 / max(records, 2)  # one duplicate per record, when nothing tells
+    prior = prior_from(shares, m, enc, comparisons, fallback)
+    return Model(comparisons, {k: np.vstack([v] * ROWS) for k, v in m.items()}, u, share=prior,
+                 exact_rate=rates, freq=freq, iterations=its)
