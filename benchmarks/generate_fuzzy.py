@@ -356,7 +356,7 @@ def make_fuzzy_chunk(rng: np.random.Generator, n: int, id_start: int, imported_s
     dup = pl.col("rank") > 0
     first, last, nick = pl.col("first"), pl.col("last"), pl.col("nick")
     letter = _lit(list(KEYBOARD)).gather(pl.col("key"))
-    un, un2 = pl.col("u_name"), pl.col("u_name2")
+    un = pl.col("u_name")
     middle = _lit([c.upper() for c in "abcdefghijklmnopqrstuvwxyz"]).gather(pl.col("middle"))
     first_asc, last_asc = _fold(first), _fold(last)
     typo_last = _typo(last, pl.col("pos") % pl.max_horizontal(last.str.len_chars() - 1, 1), pl.col("op"), letter)

@@ -74,6 +74,8 @@ NICKNAMES = {
     "frankie": "frank", "franz": "francis",
 }
 
+# what exports write for "no value": never a match
+_PLACEHOLDER = r"(?i)^\s*(?:n/?a|n\.a\.|none|null|nil|unknown|tbd|-+|\?+|\.+|x+|0+)\s*$"
 _JOINERS = r"[\.\-_/;:()\[\]]"  # read as spaces in names and companies
 
 
@@ -92,8 +94,9 @@ def _squeeze(expr: pl.Expr) -> pl.Expr:
 
 
 def _present(expr: pl.Expr) -> pl.Expr:
-    """The stripped text, null when empty (a cell holding only spaces says nothing)."""
-    return _blank_to_null(expr.fill_null("").str.strip_chars())
+    """The stripped text, null when empty or a placeholder (`NA`, `n/a`, `-`)."""
+    text = expr.fill_null("").str.strip_chars()
+    return pl.when(~text.str.contains(_PLACEHOLDER)).then(_blank_to_null(text))
 
 
 def _fill(values: pl.Series, frame: pl.DataFrame, column: str, expr: pl.Expr) -> pl.Series:
@@ -192,21 +195,16 @@ def zip_key(expr: pl.Expr) -> pl.Expr:
 
 
 def _email_columns(keys: pl.Series) -> pl.DataFrame:
-    """local and domain of each key, the domain's free-mail typo mapped to the domain itself,
-    and the canonical local part (no +tag; no dots at gmail)."""
+    """The local part and the domain of each key, a free-mail domain's typo read as the
+    domain itself. The local part is kept as written: a `+tag` or a dot may tell two
+    mailboxes apart (`jane+crm1@x`, `jane+crm2@x`), and an edit away is close anyway."""
     frame = keys.alias("email").to_frame()
     domain = pl.col("email").str.split("@").list.last()
     frame = frame.with_columns(domain.alias("domain"))
     local = pl.col("email").str.head(pl.col("email").str.len_chars() - pl.col("domain").str.len_chars() - 1)
-    frame = frame.with_columns(local.alias("local"))
+    frame = frame.with_columns(_blank_to_null(local).alias("local"))
     domains = frame.get_column("domain").drop_nulls().unique()
-    mapped = free_mail_domains(domains)
-    frame = frame.with_columns(
-        pl.col("domain").replace(domains, mapped).alias("domain"))
-    gmail = pl.col("domain").is_in(["gmail.com", "googlemail.com"])
-    canon = pl.col("local").str.replace(r"\+.*$", "")
-    canon = pl.when(gmail).then(canon.str.replace_all(".", "", literal=True)).otherwise(canon)
-    return frame.with_columns(_blank_to_null(canon).alias("local"))
+    return frame.with_columns(pl.col("domain").replace(domains, free_mail_domains(domains)))
 
 
 def free_mail_domains(domains: pl.Series) -> pl.Series:
@@ -233,8 +231,6 @@ def free_mail_domains(domains: pl.Series) -> pl.Series:
 FEATURES = ("first", "nick", "last", "company", "email", "local", "domain", "phone1", "phone2",
             "house", "street", "city", "zip")
 _V = "__lt_value"
-# what exports write for "no value": never a match
-_PLACEHOLDER = r"(?i)^\s*(?:n/?a|n\.a\.|none|null|nil|unknown|tbd|-+|\?+|\.+|x+|0+)\s*$"
 
 
 def by_value(values: pl.Series, derive: Callable[[pl.Series], pl.DataFrame]) -> pl.DataFrame:

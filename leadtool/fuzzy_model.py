@@ -192,6 +192,7 @@ def random_u(enc: Encoded, comparisons: tuple[Comparison, ...], a: np.ndarray, b
         u = np.empty(size)
         u[:top] = (1.0 - exact) * rest / rest.sum()
         u[top] = max(exact, 0.5 / max(counts.sum(), 1.0))
+        u = np.maximum(u, 1e-9)  # a column of one value leaves no room for the other levels
         out[c.name] = np.vstack([u] * ROWS) / u.sum()
     return out
 
