@@ -18,22 +18,6 @@ MAX_BLOCK = 16  # a block of more records is compared to a sorted neighbourhood 
 WINDOW = 2  # each record of a cut block meets this many neighbours on each side
 
 
-_SINGLES = list("bcdfgjklmnpqrstvxz")
-_DOUBLES = [c * 2 for c in _SINGLES]
-
-
-def _skeleton(expr: pl.Expr) -> pl.Expr:
-    """A rough phonetic code: first letter, then consonants with repeats collapsed
-    (`dupont` and `dupnot` -> `dpnt`)."""
-    head = expr.str.slice(0, 1)
-    rest = expr.str.slice(1).str.replace_all(r"[aeiouyhw]", "").str.replace_many(_DOUBLES, _SINGLES)
-    return head + rest
-
-
-def _sorted_pair(x: pl.Expr, y: pl.Expr) -> pl.Expr:
-    return pl.when(x <= y).then(x + " " + y).otherwise(y + " " + x)
-
-
 @dataclass(frozen=True)
 class BlockingKey:
     """`key(features)`: an expression giving zero or one key (or a list) per record."""
@@ -56,8 +40,7 @@ BLOCKING_KEYS: dict[str, BlockingKey] = {k.name: k for k in (
                 order=("company", "email", "first", "zip")),
     BlockingKey("last", lambda: pl.when(pl.col("last").str.len_chars() >= 2).then(pl.col("last")),
                 order=("first", "company", "zip", "email")),
-    BlockingKey("phonetic", lambda: _sorted_pair(_skeleton(pl.col("first")), _skeleton(pl.col("last"))),
-                order=("company", "email", "zip")),
+    BlockingKey("phonetic", lambda: pl.col("phonetic"), order=("company", "email", "zip")),
     BlockingKey("address", lambda: pl.col("zip") + " " + pl.col("house"), order=("street", "last", "first")),
     BlockingKey("street", lambda: pl.when(pl.col("street").str.len_chars() >= 4).then(pl.col("street")),
                 order=("city", "house", "last", "first")),
@@ -88,36 +71,29 @@ class Candidates:
     cut: list[CutBlock]
 
 
-def _keys(features: pl.DataFrame, keep: pl.Series | None, kind: BlockingKey,
-          tiebreak: pl.Series) -> pl.DataFrame:
-    """(idx, key, sort columns) of the records that have this kind of key."""
-    frame = features.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX), kind.key().alias("key"),
-        *(pl.col(c).fill_null("").alias(f"o{i}") for i, c in enumerate(kind.order)),
-        tiebreak.alias("tie"))
-    if keep is not None:
-        frame = frame.filter(keep)
+def _keys(features: pl.DataFrame, kind: BlockingKey) -> pl.DataFrame:
+    """(idx, key, its hash, sort column, tie) of the records that have this kind of key."""
+    frame = features.select(IDX, kind.key().alias("key"), pl.col(kind.order[0]).fill_null("").alias("o"), "tie")
     if frame.schema["key"] == pl.List(pl.String):
-        frame = frame.explode("key")
-    frame = frame.filter(pl.col("key").is_not_null() & (pl.col("key").str.len_bytes() > 0))
-    return frame.unique([IDX, "key"]) if kind.name == "phone" else frame
+        frame = frame.explode("key").unique([IDX, "key"])
+    frame = frame.filter(pl.col("key").str.len_bytes() > 0)
+    return frame.with_columns(pl.col("key").hash(seed=3).alias("h"))
 
 
 def _pairs_of_kind(frame: pl.DataFrame, kind: str, max_block: int, window: int,
                    cut: list[CutBlock]) -> pl.DataFrame:
-    frame = frame.with_columns(pl.len().over("key").alias("n")).filter(pl.col("n") > 1)
-    small = frame.filter(pl.col("n") <= max_block).select(IDX, "key")
-    full = (small.join(small, on="key", suffix="_b").filter(pl.col(IDX) < pl.col(f"{IDX}_b"))
+    frame = frame.with_columns(pl.len().over("h").alias("n")).filter(pl.col("n") > 1)
+    small = frame.filter(pl.col("n") <= max_block).select(IDX, "h")
+    full = (small.join(small, on="h", suffix="_b").filter(pl.col(IDX) < pl.col(f"{IDX}_b"))
             .select(pl.col(IDX).alias(A), pl.col(f"{IDX}_b").alias(B)))
     big = frame.filter(pl.col("n") > max_block)
     if big.height == 0:
         return full
-    sizes = big.group_by("key").agg(pl.len().alias("n")).sort("n", "key", descending=[True, False])
-    cut.extend(CutBlock(kind, k, n) for k, n in sizes.iter_rows())
-    order = [c for c in big.columns if c.startswith("o")]
-    big = big.sort("key", *order, "tie").select(IDX, "key")
+    sizes = big.group_by("h").agg(pl.col("key").first(), pl.len().alias("n"))
+    cut.extend(CutBlock(kind, k, n) for k, n in sizes.select("key", "n").iter_rows())
+    big = big.sort("h", "o", "tie").select(IDX, "h")
     near = [big.select(pl.col(IDX).alias(A), pl.col(IDX).shift(-d).alias(B),
-                       (pl.col("key") == pl.col("key").shift(-d)).alias("same"))
+                       (pl.col("h") == pl.col("h").shift(-d)).alias("same"))
             .filter(pl.col("same")).select(A, B) for d in range(1, window + 1)]
     near = pl.concat(near).select(pl.min_horizontal(A, B).alias(A), pl.max_horizontal(A, B).alias(B))
     return pl.concat([full, near])
@@ -131,10 +107,15 @@ def candidate_pairs(features: pl.DataFrame, *, blocking: Sequence[str] = DEFAULT
     unknown = [b for b in blocking if b not in BLOCKING_KEYS]
     if unknown:
         raise ValueError(f"unknown blocking key {unknown[0]!r}: expected one of {', '.join(BLOCKING_KEYS)}")
-    tiebreak = features.hash_rows(seed=7)
+    needed = {c for b in blocking for c in BLOCKING_KEYS[b].order[:1]} | {
+        "company", "last", "nick", "phonetic", "zip", "house", "street", "phone1", "phone2", "local", "domain"}
+    frame = features.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
+                            features.hash_rows(seed=7).alias("tie"), *sorted(needed & set(features.columns)))
+    if keep is not None:
+        frame = frame.filter(keep)
     cut: list[CutBlock] = []
-    parts = [_pairs_of_kind(_keys(features, keep, BLOCKING_KEYS[b], tiebreak), b, max_block, window, cut)
-             for b in blocking]
+    parts = [_pairs_of_kind(_keys(frame, BLOCKING_KEYS[b]), b, max_block, window, cut) for b in blocking]
+    cut.sort(key=lambda c: (-c.size, c.kind, c.key))
     pairs = pl.concat([*parts, pl.DataFrame(schema={A: pl.UInt32, B: pl.UInt32})])
     # one 64-bit number per pair makes the union a cheap unique
     packed = (pairs.select((pl.col(A).cast(pl.UInt64) * (1 << 32) + pl.col(B)).alias("p"))

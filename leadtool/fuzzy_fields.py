@@ -132,9 +132,10 @@ def raw_name(records: Records) -> pl.Series:
 
 
 def name_parts(raw: pl.Series) -> pl.DataFrame:
-    """(first, last, nick): `Doe, Jane`, `jane  DOE`, `Dr. Jane M. Doe` and `Jane Doe` give
+    """(first, last, nick, phonetic): `Doe, Jane`, `jane  DOE`, `Dr. Jane M. Doe` and `Jane Doe` give
     (`jane`, `doe`); a single word is a last name; `nick` is the first name in its usual long
-    form (`bob` -> `robert`), so that the two compare equal. Each step is
+    form (`bob` -> `robert`), so that the two compare equal; `phonetic` a blocking key of
+    both names. Each step is
     materialized: polars would compute a shared sub-expression once per use."""
     s = pl.col("s")
     steps = (
@@ -150,9 +151,23 @@ def name_parts(raw: pl.Series) -> pl.DataFrame:
     for step in steps:
         frame = frame.select(step)
     n = s.list.len()
-    return frame.select(pl.when(n >= 2).then(s.list.first()).alias("first"),
-                        _blank_to_null(s.list.last()).alias("last")).with_columns(
-        pl.col("first").replace(NICKNAMES).alias("nick"))
+    names = frame.select(pl.when(n >= 2).then(s.list.first()).alias("first"),
+                         _blank_to_null(s.list.last()).alias("last"))
+    one, two = _skeleton(pl.col("first")), _skeleton(pl.col("last"))
+    return names.with_columns(pl.col("first").replace(NICKNAMES).alias("nick"),
+                              pl.when(one <= two).then(one + " " + two).otherwise(two + " " + one).alias("phonetic"))
+
+
+_SINGLES = list("bcdfgjklmnpqrstvxz")
+_DOUBLES = [c * 2 for c in _SINGLES]
+
+
+def _skeleton(expr: pl.Expr) -> pl.Expr:
+    """A rough phonetic code: the first letter, then the consonants, doubles made single
+    (`dupont` and `dupnot` give `dpnt`); with the two names in sorted order, it finds
+    `Doe Jane` for `Jane Doe` and vowel typos."""
+    rest = expr.str.slice(1).str.replace_all(r"[aeiouyhw]", "").str.replace_many(_DOUBLES, _SINGLES)
+    return expr.str.slice(0, 1) + rest
 
 
 def company_key(expr: pl.Expr) -> pl.Expr:
@@ -228,7 +243,7 @@ def free_mail_domains(domains: pl.Series) -> pl.Series:
     return pl.Series(domains.name, out, dtype=pl.String)
 
 
-FEATURES = ("first", "nick", "last", "company", "email", "local", "domain", "phone1", "phone2",
+FEATURES = ("first", "nick", "last", "phonetic", "company", "email", "local", "domain", "phone1", "phone2",
             "house", "street", "city", "zip")
 _V = "__lt_value"
 
