@@ -191,8 +191,9 @@ def leadtool_on(frame, threshold: float | None) -> tuple[np.ndarray, float]:
     from leadtool.api import to_records
 
     started = time.perf_counter()
-    table = pd.DataFrame({"id": frame["rec_id"], "contact_name": (frame["given_name"] + " " + frame["surname"]).str.strip(),
-                          "street": frame["street"], "city": frame["suburb"], "zip": frame["postcode"]})
+    name = (frame["given_name"] + " " + frame["surname"]).str.strip()
+    table = pd.DataFrame({"id": frame["rec_id"], "contact_name": name, "street": frame["street"],
+                          "city": frame["suburb"], "zip": frame["postcode"]})
     records = to_records(table)
     options = {} if threshold is None else {"threshold": threshold}
     result = fuzzy.fuzzy_pairs(records, **options)
