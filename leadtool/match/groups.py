@@ -163,7 +163,9 @@ def reasons_of(linked: Linked, labelled: pl.DataFrame, by: str = "label") -> pl.
     if linked.prefix:
         reason = linked.prefix + pl.col("key")
     else:
+        # a fuzzy key is one per link (`fuzzy:97:name+phone#12`): its reason is without the number
         reason = (pl.when(pl.col("key").str.starts_with("manual:")).then(pl.lit("manual"))
+                  .when(pl.col("key").str.starts_with("fuzzy:")).then(pl.col("key").str.replace(r"#\d+$", ""))
                   .otherwise(pl.col("key")))
     return (linked.edges.join(labelled.select(IDX, by), on=IDX)
             .select(by, reason.alias("reason")).unique()
