@@ -60,33 +60,67 @@ if TYPE_CHECKING:
 __all__ = ["SparkMerge", "merge", "merge_files", "merge_records", "read", "spark_session"]
 BUCKET = "__lt_bucket"
 BUCKET_ROWS = 50_000  # grouped records a bucket holds at most, on average (one Python call each)
+BROADCAST_BYTES = 512 << 20  # a side of a join this small (estimated) is sent whole to every executor
+MEMBER_BYTES = 64  # a member row (idx, group, its keys), estimated
+HEAD_BYTES, AWAY_BYTES = 800, 24  # a head's new values (a whole record), a merged-away mark
 
 
 @dataclass
 class SparkMerge:
-    """The result of `merge_records`. `merged`: the output records (data columns `c0..` and
+    """The result of `merge_records`. `merged()`: the output records (data columns `c0..` and
     `__lt_gidx`), in input order. `audit`: one merge event a merged group (`group`, `line`: its
-    JSON line), in group order. `applied` (what the buckets gave back) and `members` are kept
-    (persisted or checkpointed) so that the output and the audit log do not plan twice."""
+    JSON line). `applied` (what the buckets gave back) and `members` are kept (persisted or
+    checkpointed) so that the output and the audit log do not plan twice."""
 
-    merged: DataFrame
+    frame: DataFrame
+    ordered: bool
     audit: DataFrame
     applied: DataFrame
     members: DataFrame
     records: Records
     max_group: int
     allow_large: bool
+    broadcast_bytes: int = BROADCAST_BYTES
+    _summary: dict[str, int] | None = None
 
     def summary(self) -> dict[str, int]:
-        """As `MergePlan.summary`, plus `groups_found` (every group, large ones too)."""
+        """As `MergePlan.summary`, plus `groups_found` (every group, large ones too). The first
+        call runs the merges (their results are kept)."""
         from pyspark.sql import functions as F
 
-        tags = dict(tuple(r) for r in self.applied.groupBy(TAG).count().collect())
-        sizes = self.members.groupBy(GROUP).count()
-        found = sizes.agg(F.count(F.lit(1)), F.sum((F.col("count") > self.max_group).cast("int"))).first()
-        large = int(found[1] or 0)
-        return {"groups": int(tags.get(AUDIT_ROW, 0)), "records_merged_away": int(tags.get(AWAY_ROW, 0)),
-                "skipped_large_groups": 0 if self.allow_large else large, "groups_found": int(found[0] or 0)}
+        if self._summary is None:
+            tags = dict(tuple(r) for r in self.applied.groupBy(TAG).count().collect())
+            sizes = self.members.groupBy(GROUP).count()
+            found = sizes.agg(F.count(F.lit(1)), F.sum((F.col("count") > self.max_group).cast("int"))).first()
+            large = int(found[1] or 0)
+            self._summary = {"groups": int(tags.get(AUDIT_ROW, 0)), "records_merged_away": int(tags.get(AWAY_ROW, 0)),
+                             "skipped_large_groups": 0 if self.allow_large else large,
+                             "groups_found": int(found[0] or 0)}
+        return self._summary
+
+    def merged(self) -> DataFrame:
+        """The output: each head's row replaced by its new values, merged-away records left out.
+        An input already in order (a CSV read) is joined with the few changed rows sent whole
+        to every executor, which keeps its order and moves nothing else; otherwise records and
+        changes meet in range partitions of their idx, which also sorts them."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        data = data_names(len(self.records.columns))
+        updates = self.applied.filter(F.col(TAG).isin(HEAD_ROW, AWAY_ROW)).select(*data, GIDX, TAG)
+        s = self.summary()
+        size = s["groups"] * HEAD_BYTES + s["records_merged_away"] * AWAY_BYTES
+        if self.ordered and size <= self.broadcast_bytes:
+            new = updates.select(GIDX, TAG, *[F.col(c).alias(f"__lt_new_{c}") for c in data])
+            joined = self.frame.join(F.broadcast(new), on=GIDX, how="left")
+            head = F.col(TAG) == HEAD_ROW
+            return (joined.filter(F.col(TAG).isNull() | head)
+                    .select(*[F.when(head, F.col(f"__lt_new_{c}")).otherwise(F.col(c)).alias(c) for c in data], GIDX))
+        top = F.max(TAG).over(Window.partitionBy(GIDX))
+        return (self.frame.select(*data, GIDX, F.lit(0).alias(TAG)).unionByName(updates)
+                .repartitionByRange(GIDX).withColumn("__lt_top", top)
+                .filter((F.col(TAG) == F.col("__lt_top")) & (F.col(TAG) != AWAY_ROW))
+                .sortWithinPartitions(GIDX).select(*data, GIDX))
 
     def large_groups(self, limit: int = 5) -> list[int]:
         from pyspark.sql import functions as F
@@ -104,13 +138,18 @@ def _config(config: Config | str | None) -> Config:
     return load_config(config) if config else Config()
 
 
+def describe(spark: SparkSession, what: str | None) -> None:
+    """Name the jobs that follow in Spark's UI and REST API (the benchmark reads them)."""
+    spark.sparkContext.setJobDescription(f"leadtool: {what}" if what else None)
+
+
 def _checkpointer(spark: SparkSession):
     """Cut a frame's lineage where an iteration would grow it: a reliable checkpoint when the
     session has a checkpoint folder, else a local one (kept by the executors)."""
     reliable = spark.sparkContext.getCheckpointDir() is not None
 
-    def checkpoint(frame: DataFrame) -> DataFrame:
-        return frame.checkpoint(eager=True) if reliable else frame.localCheckpoint(eager=True)
+    def checkpoint(frame: DataFrame, eager: bool = True) -> DataFrame:
+        return frame.checkpoint(eager=eager) if reliable else frame.localCheckpoint(eager=eager)
 
     return checkpoint
 
@@ -119,11 +158,12 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
                   include_closed: bool = False, max_group: int = 50, allow_large: bool = False,
                   email_key: str = "first", canonical: bool = False, default_region: str | None = None,
                   manual: Sequence[Sequence[str]] = (), config: Config | str | None = None,
-                  at: str | None = None, bucket_rows: int = BUCKET_ROWS) -> SparkMerge:
+                  at: str | None = None, bucket_rows: int = BUCKET_ROWS,
+                  broadcast_bytes: int = BROADCAST_BYTES) -> SparkMerge:
     """Find the groups, merge each one by the local rules and give back the output records and
     the merge events, as Spark frames (see `SparkMerge`). Options as `groups.find_groups` and
-    `merge.plan_merge`; `at` is the events' time (default: now)."""
-    from pyspark.sql import Window
+    `merge.plan_merge`; `at` is the events' time (default: now). Finds the groups at once;
+    the merges run when a result is first asked for."""
     from pyspark.sql import functions as F
 
     from .merge import HEADS
@@ -135,6 +175,7 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
         raise UsageError(f"--head {head!r}: expected one of {', '.join(HEADS)}")
     frame, records = srec.frame, srec.records
     spark = frame.sparkSession
+    describe(spark, "finding the groups")
     checkpoint = _checkpointer(spark)
     edges = key_edges(frame, records, by=by, include_closed=include_closed, email_key=email_key,
                       canonical=canonical, default_region=default_region, config=cfg)
@@ -144,11 +185,19 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
     members, _ = link(edges, one_key_each=by == ["email"] and email_key == "first" and not manual,
                       repeats=email_key == "all" or "phone" in by or bool(manual), checkpoint=checkpoint)
     # kept once found: the numbering reads the labels twice, and the key pass runs Python
-    members = numbered(checkpoint(members)).persist()
-    buckets = max(spark.sparkContext.defaultParallelism, math.ceil(members.count() / max(bucket_rows, 1)))
-    grouped = (frame.join(members, on=GIDX)
+    members, grouped_records = numbered(checkpoint(members))
+    # partitions sized by the data, not by spark.sql.shuffle.partitions: a kept (persisted)
+    # frame keeps its partitions, and every later stage would run that many tasks
+    parallelism = spark.sparkContext.defaultParallelism
+    buckets = max(parallelism, math.ceil(grouped_records / max(bucket_rows, 1)))
+    members = members.coalesce(max(parallelism, math.ceil(grouped_records / 1_000_000))).persist()
+    # the members sent whole to every executor when they are few: the records stay in place
+    # and only the grouped ones move (to their bucket)
+    small = grouped_records * MEMBER_BYTES <= broadcast_bytes
+    grouped = (frame.join(F.broadcast(members) if small else members, on=GIDX)
                .withColumn(BUCKET, F.pmod(F.col(GROUP), F.lit(buckets)))
-               .select(*data_names(len(records.columns)), SRC, ROW, ID, GIDX, GROUP, KEYS, BUCKET))
+               .select(*data_names(len(records.columns)), SRC, ROW, ID, GIDX, GROUP, KEYS, BUCKET)
+               .repartition(buckets, BUCKET))  # one bucket a partition, about
     job = MergeBucket(records=records.with_frame(records.frame.clear()), head=head, config=cfg,
                       allow_large=allow_large, max_group=max_group, at=at or now_utc())
     schema = output_schema(len(records.columns))
@@ -158,18 +207,10 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
     else:  # Spark 3.5: the same function through pandas
         applied = by_bucket.applyInPandas(_through_pandas(job), schema)
     applied = applied.persist()
-    data = data_names(len(records.columns))
-    updates = applied.filter(F.col(TAG).isin(HEAD_ROW, AWAY_ROW)).select(*data, GIDX, TAG)
-    # a record and its replacement (a head's new values, or a merged-away mark) meet in the
-    # range partition of their idx, which also sorts the output into input order
-    top = F.max(TAG).over(Window.partitionBy(GIDX))
-    merged = (frame.select(*data, GIDX, F.lit(0).alias(TAG)).unionByName(updates)
-              .repartitionByRange(GIDX).withColumn("__lt_top", top)
-              .filter((F.col(TAG) == F.col("__lt_top")) & (F.col(TAG) != AWAY_ROW))
-              .sortWithinPartitions(GIDX).select(*data, GIDX))
     audit = applied.filter(F.col(TAG) == AUDIT_ROW).select(GROUP, LINE)
-    return SparkMerge(merged=merged, audit=audit, applied=applied, members=members, records=records,
-                      max_group=max_group, allow_large=allow_large)
+    return SparkMerge(frame=frame, ordered=srec.ordered, audit=audit, applied=applied, members=members,
+                      records=records, max_group=max_group, allow_large=allow_large,
+                      broadcast_bytes=broadcast_bytes)
 
 
 def _through_arrow(job: MergeBucket):
@@ -207,7 +248,10 @@ def merge(df: DataFrame, *, by: Sequence[str] = ("email",), head: str = "oldest"
                            allow_large=allow_large, email_key=email_key, canonical=canonical,
                            default_region=default_region, manual=manual, config=cfg, at=at)
     names = [result.records.headers[c] for c in result.records.columns]
-    return result.merged.select(*data_names(len(names))).toDF(*names), result.audit.orderBy(GROUP)
+    from pyspark.sql import functions as F
+
+    audit = result.audit.orderBy(GROUP).select(F.col(GROUP).alias("group"), F.col(LINE).alias("line"))
+    return result.merged().select(*data_names(len(names))).toDF(*names), audit
 
 
 def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *, spark: SparkSession | None = None,
@@ -226,10 +270,12 @@ def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *,
     refuse_overwrite([output, audit], list(inputs) + list(opportunities))
     cfg = _config(config)
     spark = spark or spark_session(master)
+    describe(spark, "reading")
     srec = count_rows(read(spark, inputs, delimiter=delimiter, encoding=encoding,
                            mapping={**cfg.map, **(mapping or {})}, opportunities=opportunities))
     at = options.pop("at", None) or now_utc()
     result = merge_records(srec, config=cfg, at=at, **options)
+    describe(spark, "merging the groups")
     summary = result.summary()
     summary["records_kept"] = sum(s.rows for s in result.records.sources) - summary["records_merged_away"]
     if dry_run or (confirm is not None and not confirm(summary)):
@@ -241,10 +287,13 @@ def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *,
              .unionByName(result.audit).orderBy(GROUP).select(LINE))
     staged = [(staging_path(audit), audit), (staging_path(output), output)]
     try:
+        describe(spark, "writing the audit log")
         write_lines(lines, staged[0][0])
-        write_records(result.merged, result.records, staged[1][0], kind, fmt)
+        describe(spark, "writing the output")
+        write_records(result.merged(), result.records, staged[1][0], kind, fmt)
         publish(spark, staged)
     finally:
+        describe(spark, None)
         discard(spark, [s for s, _ in staged])
     return summary, result
 

@@ -97,7 +97,7 @@ def link(edges: DataFrame, *, one_key_each: bool, repeats: bool, checkpoint) -> 
         return kept.select(GIDX, F.col(ROOT).alias("__lt_label"), F.array(KEY).alias(KEYS)), kept
     star = (kept.filter(F.col(GIDX) != F.col(ROOT))
             .select(F.col(GIDX).alias(SRC_), F.col(ROOT).alias(DST)).distinct())
-    parents = components(checkpoint(star), checkpoint)
+    parents = components(checkpoint(star, eager=False), checkpoint)
     keys = kept.groupBy(GIDX).agg(F.collect_list(KEY).alias(KEYS))
     members = (keys.join(parents.withColumnRenamed(SRC_, GIDX), on=GIDX, how="left")
                .select(GIDX, F.coalesce(F.col(DST), F.col(GIDX)).alias("__lt_label"), KEYS))
@@ -110,9 +110,9 @@ def components(edges: DataFrame, checkpoint, max_rounds: int = 100) -> DataFrame
     of stars: every src has one dst and no dst is a src. `checkpoint` cuts each round's
     lineage, so that the plan does not grow with the rounds."""
     for _ in range(max_rounds):
-        if _is_star_forest(edges):
+        if _is_star_forest(edges):  # this job also writes the round's checkpoint
             return edges
-        edges = checkpoint(_small_star(_large_star(edges)))
+        edges = checkpoint(_small_star(_large_star(edges)), eager=False)
     raise RuntimeError(f"connected components: no convergence after {max_rounds} rounds")
 
 
@@ -137,26 +137,30 @@ def _small_star(edges: DataFrame) -> DataFrame:
 
 
 def _is_star_forest(edges: DataFrame) -> bool:
+    """Every src has one dst and no dst is a src: one aggregation (one job)."""
     from pyspark.sql import functions as F
 
-    parents = edges.groupBy(SRC_).agg(F.count(F.lit(1)).alias("__lt_k"))
-    bad = (edges.select(F.col(DST).alias(SRC_)).distinct().join(parents, on=SRC_, how="left_semi")
-           .select(F.lit(1).alias("__lt_k")).unionByName(parents.filter(F.col("__lt_k") > 1).select("__lt_k")))
-    return not bad.take(1)
+    as_src = edges.select(SRC_, F.lit(1).alias("__lt_out"), F.lit(0).alias("__lt_in"))
+    as_dst = edges.select(F.col(DST).alias(SRC_), F.lit(0).alias("__lt_out"), F.lit(1).alias("__lt_in"))
+    per_node = as_src.unionByName(as_dst).groupBy(SRC_).agg(F.sum("__lt_out").alias("o"), F.sum("__lt_in").alias("i"))
+    bad = per_node.agg(F.sum(((F.col("o") > 1) | ((F.col("o") > 0) & (F.col("i") > 0))).cast("long"))).first()[0]
+    return not bad
 
 
-def numbered(members: DataFrame, shift: int = 16) -> DataFrame:
+def numbered(members: DataFrame, shift: int = 16) -> tuple[DataFrame, int]:
     """Members with their group number: 1..n in input order of the groups' first records (the
-    rank of the label among labels). Ranked inside ranges of labels (label >> shift) after a
-    count per range, so that no sort puts every group in one partition."""
+    rank of the label among labels), and how many members there are. Ranked inside ranges of
+    labels (label >> shift) after a count per range, so that no sort puts every group in one
+    partition."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     labels = members.select("__lt_label").distinct()
     ranges = F.shiftright(F.col("__lt_label"), shift).alias("__lt_range")
-    counts = sorted(tuple(r) for r in labels.groupBy(ranges).count().collect())
+    counts = sorted(tuple(r) for r in members.groupBy(ranges).agg(
+        F.count_distinct("__lt_label"), F.count(F.lit(1))).collect())
     starts, total = [], 0
-    for rng, n in counts:
+    for rng, n, _ in counts:
         starts.append((rng, total))
         total += n
     spark = members.sparkSession
@@ -164,7 +168,7 @@ def numbered(members: DataFrame, shift: int = 16) -> DataFrame:
     ranked = (labels.withColumn("__lt_range", ranges).join(F.broadcast(start), on="__lt_range")
               .select("__lt_label", (F.col("__lt_start") + F.row_number().over(
                   Window.partitionBy("__lt_range").orderBy("__lt_label"))).alias(GROUP)))
-    return members.join(ranked, on="__lt_label").drop("__lt_label")
+    return members.join(ranked, on="__lt_label").drop("__lt_label"), sum(c[2] for c in counts)
 
 
 def check_options(by: Sequence[str], email_key: str, max_group: int, default_region: str | None) -> None:

@@ -37,6 +37,7 @@ class SparkRecords:
 
     frame: DataFrame
     records: Records
+    ordered: bool = False  # partitions in input order, each sorted (`frame` is then also kept)
 
 
 # ----------------------------------------------------------------------------- session
@@ -99,29 +100,48 @@ def read(spark: SparkSession, paths: Sequence[str], *, delimiter: str | None = N
     """Exports (CSV files, Parquet files or folders, Delta tables) as one SparkRecords, in
     the order given; `opportunities` as `io.load`. A CSV file is parsed once, in one task
     (Spark cannot split a file whose values may hold line breaks), then spread over
-    `partitions` (default: the session's parallelism) and kept (persisted)."""
+    `partitions` (default: one a 96 MB of text, at least the session's parallelism) in input
+    order, and kept (persisted)."""
     if not paths:
         raise UsageError("no input file given")
     if "-" in paths:
         raise UsageError("--engine spark reads files, not standard input")
     all_paths = list(paths) + [p for p in opportunities if p not in paths]
     sources, frames = [], []
-    parsed_csv = False
+    parsed_csv, csv_bytes = False, 0
     for index, path in enumerate(all_paths):
         kind = input_kind(path)
         if kind == "csv":
             source, frame = _csv_source(spark, path, index, delimiter, encoding)
             parsed_csv = True
+            csv_bytes += _size(spark, path)
         else:
             source, frame = _table_source(spark, path, index, kind)
         sources.append(source)
         frames.append(frame)
     opp = frozenset(i for i, p in enumerate(all_paths) if p in set(opportunities))
     result = _combine(sources, frames, mapping or {}, opp)
-    if parsed_csv:
-        n = partitions or spark.sparkContext.defaultParallelism
-        result.frame = result.frame.repartition(max(1, n)).persist()
-    return result
+    return _spread(result, partitions, csv_bytes) if parsed_csv else result
+
+
+BYTES_A_PARTITION = 96 << 20  # of CSV text: about 250k records of an Odoo export
+
+
+def _spread(srec: SparkRecords, partitions: int | None, size: int) -> SparkRecords:
+    """Records parsed in one task per file, spread over partitions in input order (ranges of
+    idx, each sorted) and kept: parsed once, then read from memory (or disk) by every step,
+    and written out in order without another shuffle."""
+    from pyspark import StorageLevel
+
+    # kept while it is spread: the range partitioner's sample reads it once, the shuffle again
+    parsed = srec.frame.persist(StorageLevel.MEMORY_AND_DISK)
+    spark = parsed.sparkSession
+    n = partitions or max(spark.sparkContext.defaultParallelism, -(-size // BYTES_A_PARTITION))
+    spread = (parsed.repartitionByRange(max(1, n), GIDX).sortWithinPartitions(GIDX)
+              .persist(StorageLevel.MEMORY_AND_DISK))
+    spread.count()
+    parsed.unpersist()
+    return SparkRecords(frame=spread, records=srec.records, ordered=True)
 
 
 def from_dataframe(df: DataFrame, mapping: dict[str, str] | None = None, name: str = "<dataframe>") -> SparkRecords:
@@ -149,6 +169,13 @@ def from_dataframe(df: DataFrame, mapping: dict[str, str] | None = None, name: s
 def _quoted(name: str) -> str:
     """A column name as Spark takes it literally (dots, spaces, backticks)."""
     return "`" + name.replace("`", "``") + "`"
+
+
+def _size(spark: SparkSession, path: str) -> int:
+    if "://" not in path or path.startswith("file:"):
+        return os.path.getsize(path[len("file:"):] if path.startswith("file:") else path)
+    fs, p = _filesystem(spark, path)
+    return int(fs.getFileStatus(p).getLen())
 
 
 def _head_bytes(spark: SparkSession, path: str, size: int) -> tuple[bytes, bool]:
@@ -316,7 +343,7 @@ def count_rows(srec: SparkRecords) -> SparkRecords:
 
     counts = dict(tuple(r) for r in srec.frame.groupBy(SRC).agg(F.max(ROW)).collect())
     sources = [replace(s, rows=int(counts.get(i, 0))) for i, s in enumerate(srec.records.sources)]
-    return SparkRecords(frame=srec.frame, records=replace(srec.records, sources=sources))
+    return replace(srec, records=replace(srec.records, sources=sources))
 
 
 # ----------------------------------------------------------------------------- writing
