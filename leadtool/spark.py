@@ -267,7 +267,11 @@ def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *,
         raise UsageError("--engine spark writes folders of part files: -o - is not supported")
     audit = audit or default_audit_path(output)
     kind = output_kind(output, output_format)
-    refuse_overwrite([output, audit], list(inputs) + list(opportunities))
+    given = list(inputs) + list(opportunities)
+    if output in given or audit in given:
+        raise UsageError(f"{output if output in given else audit}: refusing to overwrite an input; choose another -o")
+    # the folder checks apply to this machine's files (a cluster's URIs are Spark's to check)
+    refuse_overwrite([p for p in (output, audit) if "://" not in p], [p for p in given if "://" not in p])
     cfg = _config(config)
     spark = spark or spark_session(master)
     describe(spark, "reading")
@@ -279,6 +283,7 @@ def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *,
     summary = result.summary()
     summary["records_kept"] = sum(s.rows for s in result.records.sources) - summary["records_merged_away"]
     if dry_run or (confirm is not None and not confirm(summary)):
+        describe(spark, None)
         return summary, result
     first = result.records.sources[0].fmt
     fmt = first if first.kind == "csv" else FileFormat(newline="\n")

@@ -9,6 +9,7 @@ file are read from its first bytes by the local code (`io.sniff_delimiter`)."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -45,11 +46,15 @@ def spark_session(master: str | None = None, app_name: str = "leadtool") -> Spar
     """The running session, else a new one: `master` (`--spark-master`), else `SPARK_MASTER`,
     else what spark-submit or spark-defaults.conf set, else local mode on every core. Local
     mode gets `SPARK_DRIVER_MEMORY` (default 4g: the driver is the only executor)."""
-    from pyspark.sql import SparkSession
-
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError("the Spark engine needs pyspark: pip install 'leadtool[spark]'") from None
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
+    if not os.environ.get("JAVA_HOME") and shutil.which("java") is None:
+        raise UsageError("the Spark engine needs Java 17 or later (JAVA_HOME, or java on the PATH)")
     builder = SparkSession.builder.appName(app_name)
     master = master or os.environ.get("SPARK_MASTER") or (None if _master_configured() else "local[*]")
     if master:
