@@ -130,6 +130,7 @@ def child(args: argparse.Namespace) -> dict:
         "shuffle_write": sum(s.get("shuffleWriteBytes", 0) for s in stages),
         "shuffle_read": sum(s.get("shuffleReadBytes", 0) for s in stages),
         "spilled_disk": sum(s.get("diskBytesSpilled", 0) for s in stages),
+        "jvm_cpu_seconds": sum(s.get("executorCpuTime", 0) for s in stages) / 1e9,
         "stages": len(stages), "tasks": sum(s.get("numTasks", 0) for s in stages), "jobs": len(jobs),
         "output_bytes": out_bytes, "jvm_peak": _hwm(jvm), "python_workers_peak": sum(_hwm(p) for p in workers),
         "partitions": int(spark.conf.get("spark.sql.shuffle.partitions")),
@@ -172,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, __file__, "--child", "--input", str(path), "--rows", str(rows), "--by", args.by,
                    "--master", args.master, "--driver-memory", args.driver_memory, "--out", args.out,
                    *(["--tmp", args.tmp] if args.tmp else [])]
-            done = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ})
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                sys.exit(f"run failed ({done.returncode}):\n{done.stderr[-3000:]}")
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         best = min(runs, key=lambda r: r["seconds"])
         best["median_seconds"] = statistics.median(r["seconds"] for r in runs)
@@ -194,6 +197,7 @@ def show(r: dict, args: argparse.Namespace) -> None:
     print(f"  shuffle written {r['shuffle_write'] / mb:,.0f} MB ({r['shuffle_write'] / r['rows']:.0f} B/row), "
           f"read {r['shuffle_read'] / mb:,.0f} MB, spilled to disk {r['spilled_disk'] / mb:,.0f} MB; "
           f"{r['jobs']} jobs, {r['stages']} stages, {r['tasks']} tasks; shuffle partitions {r['partitions']}")
+    print(f"  executors' JVM CPU {r['jvm_cpu_seconds']:,.0f} s (Python workers not counted)")
     print(f"  peak RSS: JVM {r['jvm_peak'] / mb:,.0f} MB, Python workers {r['python_workers_peak'] / mb:,.0f} MB; "
           f"output + audit {r['output_bytes'] / mb:,.0f} MB")
     print(f"  {'phase':<24}{'seconds':>9}{'input MB':>10}{'shuffle MB':>12}{'B/row':>7}")
