@@ -359,8 +359,15 @@ def merge(
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+    engine: Annotated[str, typer.Option("--engine", help="local, or spark (output and audit log as folders of "
+                                        "part files).")] = "local",
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL (default: "
+                                                     "SPARK_MASTER or spark-defaults, else local mode).")] = None,
 ) -> None:
     """Preview the merges, then merge each group into its head and write OUTPUT and the audit log."""
+    if engine != "local":
+        from .spark import run_merge_command
+        return run_merge_command(engine, **{k: v for k, v in locals().items() if k != "engine"})
     audit = audit_target(output, audit, dry_run)
     n = parse_count(preview, "--preview")
     refuse_overwrite([output, audit], files + (opportunities or []))

@@ -55,7 +55,7 @@ def test_parser_joins_multiline_strings_unescapes_and_skips_fuzzy_and_untranslat
     assert built["fields"]["email_from"] == {"en": ["Email"], "xx": ['Courriel "pro"']}
     assert "phone" not in built["fields"]  # fuzzy
     assert built["fields"]["city"] == {"en": ["City"]}  # untranslated: English only
-    assert "color" not in built["fields"]  # not a field of SPEC 1.2
+    assert "color" not in built["fields"]  # not a field leadtool knows (docs/formats.md)
     assert built["won_stage"] == {"en": ["Won"], "xx": ["Gagnado"]}
 
 

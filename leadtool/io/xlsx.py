@@ -4,7 +4,7 @@ Reading uses fastexcel (calamine underneath; it reads .xlsx, .xlsm, .xlsb, .xls 
 loads a 100,000-row sheet into Arrow in Rust, about three times as fast as python-calamine,
 whose cells come back as Python objects (benchmarks/README.md has the figures).
 
-Every cell becomes the text it stands for, like a CSV cell (SPEC 1.1):
+Every cell becomes the text it stands for, like a CSV cell (docs/formats.md):
 - text cells as they are (`00123` stays `00123`, line breaks kept);
 - whole numbers without `.0` (`42`), other numbers in their shortest form (`1.5`); number
   formats (currency signs, thousands separators, percent, decimals shown) are not applied;

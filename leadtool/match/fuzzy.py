@@ -1,4 +1,4 @@
-"""Fuzzy near-duplicates (SPEC 2, "Fuzzy suggestions"): records of one person that share no
+"""Fuzzy near-duplicates (docs/groups.md): records of one person that share no
 email key, found by blocking, scored 0-100 by Fellegi-Sunter weights learnt from the file
 itself, and joined to the exact groups under a guard that stops chains of look-alikes.
 
