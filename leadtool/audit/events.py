@@ -25,11 +25,18 @@ def default_audit_path(output: str) -> str:
 
 
 # The run event is written before the output is complete: its digest and size are placeholders
-# of fixed width, overwritten in place (`seal_run_line`) once the output is written. The size
-# gets room for 20 digits, as spaces after the line's closing brace (JSON allows them).
+# of fixed width, overwritten in place (`seal_run_line`) once the output is written. The size is
+# right-aligned in room for 20 digits (the spaces before a JSON value are allowed), so that
+# the line keeps its length and nothing after it moves.
 SHA_KEY, SIZE_KEY = "output_sha256", "output_bytes"
 _SIZE_ROOM = 20
-_UNSEALED = f', "{SHA_KEY}": "{"0" * 64}", "{SIZE_KEY}": 0}}' + " " * (_SIZE_ROOM - 1)
+
+
+def _digest_text(sha256: str, size: int) -> str:
+    return f', "{SHA_KEY}": "{sha256}", "{SIZE_KEY}": {size:>{_SIZE_ROOM}}}}'
+
+
+_UNSEALED = _digest_text("0" * 64, 0)
 
 
 def run_event(command: str, records: Records, output: str | None, at: str,
@@ -55,7 +62,9 @@ def seal_run_line(path: str, sha256: str, size: int) -> None:
         tail = _UNSEALED.encode("utf-8") + b"\n"
         if not first.endswith(tail):
             raise ValueError(f"{path}: the run line has no digest to fill in")
-        sealed = f', "{SHA_KEY}": "{sha256}", "{SIZE_KEY}": {size}}}'.ljust(len(_UNSEALED)) + "\n"
+        sealed = _digest_text(sha256, size) + "\n"
+        if len(sealed) != len(tail):
+            raise ValueError(f"{path}: an output of {size} bytes does not fit the run line")
         handle.seek(len(first) - len(tail))
         handle.write(sealed.encode("utf-8"))
         handle.flush()

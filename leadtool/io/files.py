@@ -26,6 +26,21 @@ class OutputError(LeadtoolError, OSError):
     too, for callers of the library that catch those."""
 
 
+def unencodable(exc: UnicodeEncodeError, encoding: str, path: str, lines_before: int) -> OutputError:
+    """A value the output's encoding cannot hold: the character, its line and the text around
+    it. The output keeps the first input's encoding (docs/formats.md)."""
+    text = exc.object
+    start = text.rfind("\n", 0, exc.start) + 1
+    end = text.find("\n", exc.start)
+    line = text[start:end if end >= 0 else len(text)].rstrip("\r")
+    at = exc.start - start
+    near = line if len(line) <= 60 else ("..." if at > 30 else "") + line[max(0, at - 30):at + 30] + "..."
+    char = text[exc.start]
+    return OutputError(f"line {lines_before + text.count(chr(10), 0, exc.start) + 1}: cannot write {char!r} "
+                       f"(U+{ord(char):04X}, in {near!r}) in {encoding}, the encoding of the first input; "
+                       "give a UTF-8 file first, or change that value", file=path)
+
+
 def os_reason(exc: OSError) -> str:
     """An OSError as the few words a person needs ("No space left on device")."""
     return exc.strerror or str(exc) or type(exc).__name__
@@ -229,6 +244,10 @@ def _named_errors(target: str) -> Iterator[None]:
     """An OSError while writing becomes one line naming the path the user gave."""
     try:
         yield
+    except LeadtoolError as exc:  # said already; named by the target, not a temporary file
+        if exc.file in _temps:
+            raise type(exc)(exc.message, file=_temps[exc.file].target, line=exc.line, column=exc.column) from None
+        raise
     except OSError as exc:
         raise OutputError(f"cannot write: {os_reason(exc)}", file=target) from None
 
