@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -26,9 +27,10 @@ class OutputError(LeadtoolError, OSError):
     too, for callers of the library that catch those."""
 
 
-def unencodable(exc: UnicodeEncodeError, encoding: str, path: str, lines_before: int) -> OutputError:
-    """A value the output's encoding cannot hold: the character, its line and the text around
-    it. The output keeps the first input's encoding (docs/formats.md)."""
+def unencodable(exc: UnicodeEncodeError, encoding: str, path: str, lines_before: int) -> InputError:
+    """A value the output's encoding cannot hold (a value of the inputs: an InputError): the
+    character, its line and the text around it. The output keeps the first input's encoding
+    (docs/formats.md#writing-files)."""
     text = exc.object
     start = text.rfind("\n", 0, exc.start) + 1
     end = text.find("\n", exc.start)
@@ -36,14 +38,15 @@ def unencodable(exc: UnicodeEncodeError, encoding: str, path: str, lines_before:
     at = exc.start - start
     near = line if len(line) <= 60 else ("..." if at > 30 else "") + line[max(0, at - 30):at + 30] + "..."
     char = text[exc.start]
-    return OutputError(f"line {lines_before + text.count(chr(10), 0, exc.start) + 1}: cannot write {char!r} "
+    return InputError(f"line {lines_before + text.count(chr(10), 0, exc.start) + 1}: cannot write {char!r} "
                        f"(U+{ord(char):04X}, in {near!r}) in {encoding}, the encoding of the first input; "
                        "give a UTF-8 file first, or change that value", file=path)
 
 
 def os_reason(exc: OSError) -> str:
-    """An OSError as the few words a person needs ("No space left on device")."""
-    return exc.strerror or str(exc) or type(exc).__name__
+    """An OSError as the few words a person needs ("No space left on device"), also when it
+    comes from polars' writer as text ("[Errno 28] No space left on device")."""
+    return exc.strerror or re.sub(r"^\[Errno \d+\] ", "", str(exc)) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- digests
