@@ -330,8 +330,9 @@ def _named(items: Sequence[Named | str | None], option: str) -> list[Named]:
 
 def refuse_overwrite(outputs: Sequence[Named | str | None], inputs: Sequence[Named | str | None]) -> None:
     """Before anything is read or written: every output path can be written, no output is an
-    input, and no two outputs are one file (real paths compared; `-` is standard input or
-    output and never collides). Paths come with the option that names them, or alone."""
+    input, and no two outputs are one file (real paths compared; a device such as /dev/null
+    may take several). `-` (standard input or output) never collides with a file, and only
+    one output may go to standard output. Paths come with the option that names them, or alone."""
     inputs = _named(inputs, "FILE")
     given_outputs = [(opt, p) for opt, p in _named(outputs, "-o") if p is not None]
     for opt, p in given_outputs:
@@ -343,6 +344,10 @@ def refuse_overwrite(outputs: Sequence[Named | str | None], inputs: Sequence[Nam
     for opt, p in inputs:
         if p is not None and p != "-":
             real_inputs.setdefault(_real(p), (opt, p))
+    to_stdout = [opt for opt, p in given_outputs if p == "-"]
+    if len(to_stdout) > 1:
+        raise UsageError(f"{' and '.join(f'{o} -' for o in to_stdout)} would all write to standard output; "
+                         "give files")
     seen: dict[str, tuple[str, str]] = {}
     for opt, p in given_outputs:
         if p == "-" or is_device(p):

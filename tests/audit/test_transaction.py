@@ -65,6 +65,7 @@ def consistent(out: Path, audit: Path) -> str:
     (["convert", "in.csv", "--all", "-o", "c.csv", "--customers", "cust.csv", "--customers-out", "cust.csv"],
      "the --customers file"),
     (["undo", "a.jsonl", "--input", "m.csv", "-o", "a.jsonl"], "refusing to overwrite the AUDIT file"),
+    (["merge", "in.csv", "-o", "-", "--audit", "-"], "-o - and --audit - would all write to standard output"),
     (["undo", "a.jsonl", "--input", "m.csv", "-o", "m.csv"], "the --input file"),
 ])
 def test_paths_that_would_overwrite_each_other_are_refused_before_reading(
