@@ -29,7 +29,8 @@ from .customers import read_customers
 from .errors import LeadtoolError, UsageError
 from .fields import parse_map_options
 from .io import atomic_output, load, refuse_overwrite, write
-from .io.files import input_digest, remove_leftovers
+from .io.digest import input_digest
+from .io.files import remove_leftovers
 from .io.nogc import no_gc
 from .match.groups import find_groups, parse_by
 from .match.manual import parse_group_options, read_groups_file

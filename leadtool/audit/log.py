@@ -13,7 +13,7 @@ import polars as pl
 
 from ..convert import ConvertPlan
 from ..io import atomic_output
-from ..io.files import Digest
+from ..io.digest import Digest
 from ..merge import MergePlan
 from ..records import Records
 from .convert_events import convert_event_lines, other_events

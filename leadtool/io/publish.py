@@ -20,8 +20,8 @@ from pathlib import Path
 from .. import signals
 from ..errors import LeadtoolError
 from ..records import Records
+from .digest import Digest
 from .files import (
-    Digest,
     OutputError,
     check_output_path,
     digest_of,
