@@ -64,7 +64,10 @@ def new_temp(folder: str, target: str, suffix: str, *, staging: bool = False) ->
     """A new empty file in `folder`, registered so that it is removed whatever ends the run."""
     name = os.path.basename(target.rstrip("/")) or "output"
     with signals.deferred(), _lock:
-        fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder or ".")
+        try:
+            fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder or ".")
+        except OSError as exc:  # a read-only folder or file system, no space for one more file
+            raise OutputError(f"cannot write: {os_reason(exc)}", file=target) from None
         _temps[path] = _Temp(target, staging)
     os.close(fd)
     return path

@@ -150,6 +150,23 @@ def test_a_failed_rename_takes_back_the_ones_done(tmp_path: Path, monkeypatch: p
     assert names(tmp_path) == ["c.csv", "cust.csv"]
 
 
+def test_a_folder_where_no_file_can_be_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    done = tmp_path / "done.csv"
+    assert run("merge", SAMPLE, "-o", done, "--yes", "-q").exit_code == 0
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    out, restored = tmp_path / "m.csv", tmp_path / "r.csv"
+    assert_one_line_error(run("merge", SAMPLE, "-o", out, "--yes", "-q"), f"{out}: cannot write: Read-only file system")
+    assert_one_line_error(run("undo", f"{done}.audit.jsonl", "--input", done, "-o", restored, "-q"),
+                          f"{restored}: cannot write: Read-only file system")
+    assert names(tmp_path) == ["done.csv", "done.csv.audit.jsonl"]
+
+
 def test_a_value_the_output_encoding_cannot_hold(tmp_path: Path) -> None:
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     first.write_bytes("id,name,email_from,city\n1,Ren\u00e9,a@x.com,\n".encode("cp1252"))
