@@ -167,6 +167,23 @@ def test_a_folder_where_no_file_can_be_made(tmp_path: Path, monkeypatch: pytest.
     assert names(tmp_path) == ["done.csv", "done.csv.audit.jsonl"]
 
 
+@pytest.mark.parametrize("immutable", ["m.csv", "m.csv.audit.jsonl"])
+def test_an_immutable_target_changes_nothing(tmp_path: Path, immutable: str) -> None:
+    """chattr +i (root, and a file system that has the flag): the rename onto it fails; when the
+    output was renamed already, it gets its old content back."""
+    out, audit = tmp_path / "m.csv", tmp_path / "m.csv.audit.jsonl"
+    out.write_bytes(OLD_OUT)
+    audit.write_bytes(OLD_AUDIT)
+    if subprocess.run(["chattr", "+i", str(tmp_path / immutable)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        assert_one_line_error(run("merge", SAMPLE, "-o", out, "--yes", "-q"),
+                              f"{tmp_path / immutable}: cannot write: Operation not permitted")
+        assert consistent(out, audit) == "old" and names(tmp_path) == ["m.csv", "m.csv.audit.jsonl"]
+    finally:
+        subprocess.run(["chattr", "-i", str(tmp_path / immutable)], capture_output=True)
+
+
 def test_a_value_the_output_encoding_cannot_hold(tmp_path: Path) -> None:
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     first.write_bytes("id,name,email_from,city\n1,Ren\u00e9,a@x.com,\n".encode("cp1252"))
