@@ -12,15 +12,17 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import polars as pl
 import typer
 from typer.main import get_command_name
 
-from . import __version__
+from . import __version__, signals
 from .audit.events import default_audit_path
 from .audit.read import read_audit
+from .audit.undo import check_output
 from .audit.undo import undo as undo_log
 from .check import RULES, check_records, parse_rules
 from .config import Config, load_config
@@ -29,6 +31,8 @@ from .customers import read_customers
 from .errors import LeadtoolError, UsageError
 from .fields import check_mapped_headers, parse_map_options
 from .io import atomic_output, load, refuse_overwrite, write
+from .io.digest import input_digest
+from .io.files import remove_leftovers
 from .io.nogc import no_gc
 from .match.groups import find_groups, parse_by
 from .match.manual import parse_group_options, read_groups_file
@@ -281,9 +285,19 @@ def _answer(question: Any) -> str | None:
 
 def audit_target(output: str, audit: str | None, dry_run: bool) -> str | None:
     """The audit log's path: --audit, else beside the output; required when the output is stdout."""
+    if audit == "":
+        raise UsageError("--audit '': an empty path; give a file name")
     if output == "-" and not audit and not dry_run:
         raise UsageError("--audit FILE is required with -o - (the audit log cannot go to stdout)")
     return audit or (default_audit_path(output) if output != "-" else None)
+
+
+def _inputs(files: list[str], opportunities: list[str] | None, config: str | None, *,
+            groups: str | None = None, customers: str | None = None) -> list[tuple[str, str | None]]:
+    """Every file a command reads, with the option that names it (for `refuse_overwrite`)."""
+    named = [("FILE", f) for f in files] + [("--opportunities", f) for f in opportunities or []]
+    return named + [(opt, p) for opt, p in (("--groups", groups), ("--customers", customers), ("--config", config))
+                    if p is not None]
 
 
 def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed: bool,
@@ -370,7 +384,8 @@ def merge(
         return run_merge_command(engine, **{k: v for k, v in locals().items() if k != "engine"})
     audit = audit_target(output, audit, dry_run)
     n = parse_count(preview, "--preview")
-    refuse_overwrite([output, audit], files + (opportunities or []))
+    refuse_overwrite([("-o", output), ("--audit", audit)],
+                     _inputs(files, opportunities, config, groups=groups))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
@@ -405,18 +420,25 @@ def undo(
     audit: Annotated[str, typer.Argument(help="The audit log of a merge or convert run.")],
     input: Annotated[str, typer.Option("--input", help="The file that run wrote.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Restored file (- for stdout).")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Undo what can be undone even when --input is not the file the run wrote.")] = False,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Undo the merges and conversions recorded in AUDIT: every record back, in original order."""
-    refuse_overwrite([output], [input, audit])
+    refuse_overwrite([("-o", output)], [("--input", input), ("AUDIT", audit), *_inputs([], None, config)])
     ctx = Context(config, map, encoding, delimiter, None, quiet, verbose, no_progress)
-    with no_gc():
-        log = read_audit(audit)
-        gc.freeze()  # the parsed log is millions of objects without cycles: no collection need scan them
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the input's digest beside the log's parsing
+        digest = pool.submit(input_digest, input)
+        with no_gc():
+            log = read_audit(audit)
+            gc.freeze()  # the parsed log is millions of objects without cycles: no collection need scan them
+        mismatch = check_output(log, input, digest.result(), force)
     result = undo_log(log, ctx.load([input]))
     write(result.records, output)
+    if mismatch:
+        say(warning(literal(mismatch)))
     for problem in result.problems:
         say(warning(literal(problem)))
     if result.created_customers and not quiet:
@@ -462,7 +484,8 @@ def convert(
     """Convert leads into opportunities (duplicates merged first); write OUTPUT, customers and audit log."""
     audit = audit_target(output, audit, dry_run)
     n = parse_count(preview, "--preview")
-    refuse_overwrite([output, audit, customers_out], files + (opportunities or []) + ([customers] if customers else []))
+    refuse_overwrite([("-o", output), ("--audit", audit), ("--customers-out", customers_out)],
+                     _inputs(files, opportunities, config, customers=customers))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
     options = ConvertOptions(ids=comma_list(ids or []), all=all_leads, salespersons=list(salesperson or []),
                              team=team, force_assignment=force_assignment, customer=customer,
@@ -565,6 +588,7 @@ def run() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     open_standard_streams()
     quiet_broken_pipes()
+    signals.install()  # SIGTERM and SIGHUP end a run as Ctrl-C does, files cleaned up
     code = 0
     try:
         app_for(sys.argv[1:])()
@@ -577,6 +601,8 @@ def run() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc.code, str):
             sys.stderr.write(exc.code + "\n")
+    code = signals.exit_code(code)
+    remove_leftovers()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, LeadtoolError):  # a reader that went away: nothing to tell
             stream.flush()

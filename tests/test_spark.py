@@ -180,8 +180,9 @@ def _normalized(lines: list[str]) -> list[dict]:
     for line in lines:
         event = json.loads(line)
         event["at"] = "AT"
-        if event["event"] == "run":
-            event.pop("output")
+        if event["event"] == "run":  # the local run also records its output file's digest
+            for key in ("output", "output_sha256", "output_bytes"):
+                event.pop(key, None)
         events.append(event)
     return events
 

@@ -27,7 +27,7 @@ def _before_kinds(records: Records, changes: pl.DataFrame) -> pl.DataFrame:
 
 
 def convert_event_lines(records: Records, plan: ConvertPlan, at: str) -> pl.Series:
-    """One `convert` event per converted record, in output order: id, file and row (its
+    """One `convert` event per converted record, in output order: id, file, input and row (its
     original place), changes {column: {before, after}} and customer."""
     t = plan.targets
     if t.height == 0:
@@ -46,7 +46,7 @@ def convert_event_lines(records: Records, plan: ConvertPlan, at: str) -> pl.Seri
     head = f'{{"event":"convert","at":{json_literal(at)},"version":{json_literal(__version__)},"id":'
     lines = t.join(changes, on="idx", how="left", maintain_order="left").select(
         (pl.lit(head) + json_str(pl.col("id")) + ',"file":'
-         + json_str(records.source_path())
+         + json_str(records.source_path()) + ',"input":' + pl.col(SRC).cast(pl.String)
          + ',"row":' + pl.col(ROW).cast(pl.String)
          + ',"changes":{' + pl.col("c").fill_null("") + '},"customer":' + customer + "}").alias("line"))
     return lines.get_column("line")
@@ -66,5 +66,5 @@ def other_events(records: Records, plan: ConvertPlan, at: str) -> list[dict[str,
         for (rid, reason), (src, row) in zip(skipped.select("id", "reason").iter_rows(), pos.iter_rows(),
                                              strict=True):
             events.append({"event": "skip", "at": at, "version": __version__, "id": rid,
-                           "reason": reason, "file": files[src], "row": row})
+                           "reason": reason, "file": files[src], "input": src, "row": row})
     return events

@@ -10,19 +10,39 @@ import polars as pl
 from .. import __version__
 from ..io.jsontext import json_list, json_literal, json_str
 from ..merge import MergePlan
-from ..records import ID, IDX, KIND_PREFIX, ROW, Records
+from ..records import ID, IDX, KIND_PREFIX, ROW, SRC, Records
 
 _SPECIAL = r'[\x00-\x1f"\\]'  # the characters a JSON string escapes
 
 
+def input_labels(records: Records) -> list[str]:
+    """How a record key names each input (`ID@FILE:ROW`): its path as given, followed by
+    `#N` (its position, 1 for the first input) when the same path is given more than once."""
+    paths = [s.path for s in records.sources]
+    return [p if paths.count(p) == 1 else f"{p}#{k + 1}" for k, p in enumerate(paths)]
+
+
+def record_keys(records: Records) -> pl.Expr:
+    """The key of each record in its event's `records`, over members in head order (columns
+    `group`, ID, SRC, ROW): its id; a later record of the same group with the same id (the
+    same record seen twice) `ID@FILE:ROW`, so that no key repeats (docs/audit.md#merge-events)."""
+    labels = input_labels(records)
+    place = (pl.lit("@") + pl.col(SRC).replace_strict(list(range(len(labels))), labels, return_dtype=pl.String)
+             + ":" + pl.col(ROW).cast(pl.String))
+    again = pl.int_range(pl.len(), dtype=pl.UInt32).over("group", ID) > 0
+    return pl.when(again).then(pl.col(ID) + place).otherwise(pl.col(ID))
+
+
 def record_json(records: Records, idx: pl.Series, before: pl.Series | None = None,
-                after: pl.Series | None = None) -> pl.DataFrame:
-    """`"ID":{"file":...,"row":N,"values":{...}}` for the records at the given positions, in
-    that order (column `json`), with their id (column `id`). `before` and `after` (text per
-    record) are put around each one in the same pass: no extra copy of the text."""
+                after: pl.Series | None = None, keys: pl.Series | None = None) -> pl.DataFrame:
+    """`"KEY":{"file":...,"input":K,"row":N,"values":{...}}` for the records at the given
+    positions, in that order (column `json`), with their id (column `id`). `keys` (default:
+    the ids) name them; `before` and `after` (text per record) are put around each one in the
+    same pass: no extra copy of the text."""
     rows = records.frame[idx].with_columns(
         (before if before is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_before"),
-        (after if after is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_after"))
+        (after if after is not None else pl.repeat("", len(idx), eager=True)).alias("__lt_after"),
+        (keys if keys is not None else records.frame.get_column(ID).gather(idx)).alias("__lt_key"))
     # most columns never hold a quote, backslash or control character: quoting is enough
     special = rows.select(pl.col(c).str.join("").str.contains(_SPECIAL) for c in records.columns).row(0)
     # one flat list of literals and columns: a plain column's quotes go into the literals
@@ -45,7 +65,8 @@ def record_json(records: Records, idx: pl.Series, before: pl.Series | None = Non
     kinds = _kinds_json(records, rows)
     return rows.lazy().select(
         pl.col(ID).alias("id"),
-        pl.concat_str(pl.col("__lt_before"), json_str(pl.col(ID)), pl.lit(':{"file":'), file_js,
+        pl.concat_str(pl.col("__lt_before"), json_str(pl.col("__lt_key")), pl.lit(':{"file":'), file_js,
+                      pl.lit(',"input":'), pl.col(SRC).cast(pl.String),
                       pl.lit(',"row":'), pl.col(ROW).cast(pl.String), pl.lit(',"values":')).alias("__lt_pre"),
         *pieces, *[e.alias(f"__lt_k{i}") for i, e in enumerate(kinds)], pl.col("__lt_after"),
     ).select(
@@ -99,14 +120,16 @@ def merge_event_chunks(records: Records, plan: MergePlan, at: str,
                   pl.lit(',"merged":'), json_list(pl.col("merged")), pl.lit(',"changes":{'),
                   pl.col("c").fill_null(""), pl.lit('},"records":{')).alias("prefix")))
     # members come sorted by group, then head order: the head first, the last record last
-    members = (plan.members.join(prefix, on="group", maintain_order="left")
+    members = plan.members.join(prefix, on="group", maintain_order="left")
+    members = (members.with_columns(records.frame.select(SRC, ROW)[members.get_column(IDX)])
                .select(IDX, pl.when(pl.col("pos") == 0).then(pl.col("prefix")).otherwise(pl.lit(","))
                        .alias("before"),
                        pl.when(pl.col("group") != pl.col("group").shift(-1, fill_value=0))
-                       .then(pl.lit("}}\n")).otherwise(pl.lit("")).alias("after")))
+                       .then(pl.lit("}}\n")).otherwise(pl.lit("")).alias("after"),
+                       record_keys(records).alias("key")))
     for start in range(0, members.height, batch):
         part = members.slice(start, batch)
-        yield record_json(records, part[IDX], part["before"], part["after"]).get_column("json").alias("t")
+        yield record_json(records, part[IDX], part["before"], part["after"], part["key"]).get_column("json").alias("t")
 
 
 def merge_event_lines(records: Records, plan: MergePlan, at: str) -> pl.Series:

@@ -7,9 +7,10 @@ from typing import Any
 
 import polars as pl
 
+from ..errors import AuditError
 from ..io import with_ids
-from ..records import FILE, HEAD_FLAG, ID, KIND_PREFIX, ROW, SRC, SUB, Records
-from .read import AuditLog
+from ..records import HEAD_FLAG, ID, KIND_PREFIX, ROW, SRC, SUB, Records
+from .read import PLACE, AuditLog
 
 
 @dataclass
@@ -21,16 +22,34 @@ class UndoResult:
     created_customers: list[str] = field(default_factory=list)
 
 
-def _merged_records(log: AuditLog, src_of: dict[str, int], cols: list[str]) -> pl.DataFrame:
+def check_output(log: AuditLog, given: str, digest: tuple[str, int], force: bool) -> str | None:
+    """None when `digest` (SHA-256, size) of the file given as the run's output is the one the
+    run recorded. Else why not: an AuditError, or with `force` the warning to print (the file
+    was edited on purpose: undo then does what it can and names the rest)."""
+    recorded = log.output_digest
+    if recorded is None:
+        why = "records no digest of its output (written by an older leadtool)"
+    elif recorded == digest:
+        return None
+    elif recorded[1] != digest[1]:
+        why = f"was written for another file ({recorded[1]:,} bytes; {given} has {digest[1]:,})"
+    else:
+        why = "was written for another file (same size, other content: edited since?)"
+    output = log.run.get("output")
+    hint = f" (that run wrote {output})" if isinstance(output, str) and output != given else ""
+    if not force:
+        raise AuditError(f"{why}; give --input the file that run wrote{hint}, or --force to undo what "
+                         "can be undone", file=log.path)
+    return f"{log.path} {why}: undoing what can be undone (--force)"
+
+
+def _merged_records(log: AuditLog, cols: list[str]) -> pl.DataFrame:
     """Every record of the merge events: id, whether it is its group's head, its original
     place (source, row), its values and, for JSON inputs, their kinds."""
     table = log.records
     have = set(table.columns)
     return table.select(
-        ID, HEAD_FLAG,
-        pl.col(FILE).replace_strict(list(src_of), list(src_of.values()), default=len(src_of),
-                                    return_dtype=pl.UInt32).alias(SRC),
-        ROW,
+        ID, HEAD_FLAG, SRC, ROW,
         *[(pl.col(c).fill_null("") if c in have else pl.lit("", dtype=pl.String)).alias(c) for c in cols],
         *[(pl.col(k) if (k := f"{KIND_PREFIX}{c}") in have else pl.lit(None, dtype=pl.String)).alias(k)
           for c in cols],
@@ -66,8 +85,8 @@ def _revert_conversions(frame: pl.DataFrame, known: pl.DataFrame, converts: list
     present = set(zip(known[SRC].to_list(), known[ROW].to_list(), strict=True)) if converts else set()
     before: dict[tuple[int, int], dict[str, str]] = {}
     for event in converts:
-        p = pos(event) if "file" in event else None
-        if p is None or p not in present:
+        p = pos(event)
+        if p not in present:
             result.problems.append(f"converted record {event.get('id')!r} is not in the merged file")
             continue
         cells = before.setdefault(p, {})
@@ -97,22 +116,19 @@ class _Run:
     columns in order, and the merge events' records (`_merged_records`)."""
 
     inputs: list[dict[str, Any]]
-    src_of: dict[str, int]
     cols: list[str]
     originals: pl.DataFrame
 
-    def pos(self, rec: dict[str, Any]) -> tuple[int, int]:
-        """(source, row) of an event's record; an unknown file sorts after every input."""
-        return self.src_of.get(rec.get("file"), len(self.inputs)), int(rec.get("row", 0))
+    @staticmethod
+    def pos(event: dict[str, Any]) -> tuple[int, int]:
+        """(source, row) of a convert event's record, as the reader checked it."""
+        return event[PLACE]
 
 
 def _run_of(audit: AuditLog, merged: Records) -> _Run:
-    run = audit.run or {}
-    inputs = run.get("inputs") or []
-    src_of = {i["file"]: k for k, i in enumerate(inputs)}
     # the input's order, also for columns the merged file no longer has
-    cols = list(run.get("columns") or merged.columns)
-    return _Run(inputs=inputs, src_of=src_of, cols=cols, originals=_merged_records(audit, src_of, cols))
+    cols = list(audit.run.get("columns") or merged.columns)
+    return _Run(inputs=audit.inputs, cols=cols, originals=_merged_records(audit, cols))
 
 
 def _placed(frame: pl.DataFrame, run: _Run, away: pl.DataFrame, converts: list[dict[str, Any]],
@@ -130,7 +146,7 @@ def _placed(frame: pl.DataFrame, run: _Run, away: pl.DataFrame, converts: list[d
     result.problems.append(
         f"the merged file has {frame.height} records where {expected} were written: it was "
         "edited after the merge; records are matched by id")
-    return frame.with_columns(_places_by_id(frame, run.originals, [e for e in converts if "file" in e], run.pos))
+    return frame.with_columns(_places_by_id(frame, run.originals, converts, run.pos))
 
 
 def _with_every_column(frame: pl.DataFrame, cols: list[str], json_file: bool) -> pl.DataFrame:

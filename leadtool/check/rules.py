@@ -75,7 +75,7 @@ def rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | None
     """Every grouped record but the first of its group in input order, naming that first one
     (not necessarily the head a merge would keep: that depends on --head). The groups are not
     numbered nor described here: `duplicate_texts` does it for the listed ones only."""
-    linked = link_records(records, config=config, **group_options)
+    linked = link_records(records, config=config, repeated_ids=False, **group_options)
     sizes = linked.labels.get_column("label").value_counts(name="size").get_column("size")
     stats = {"duplicate_groups": sizes.len(), "records_in_duplicate_groups": linked.labels.height,
              "large_groups": int((sizes > group_options["max_group"]).sum())}

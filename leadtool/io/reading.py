@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import os
 from collections.abc import Sequence
 
 import polars as pl
@@ -159,12 +160,25 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     return with_ids(records)
 
 
+def fallback_labels(sources: Sequence[Source]) -> list[str]:
+    """The FILE of each input in the fallback id `FILE:N`: its file name, unless another
+    input of that name is another file (a/x.csv, b/x.csv): then its path as first given. The
+    same file given twice gets one label: its records are the same records seen twice."""
+    real = [s.path if s.path == "-" else os.path.realpath(s.path) for s in sources]
+    first = {r: sources[k].path for k, r in reversed(list(enumerate(real)))}
+    names = {r: sources[k].name for k, r in enumerate(real)}
+    clash = {r for r in names if sum(1 for n in names.values() if n == names[r]) > 1}
+    return [first[r] if r in clash else names[r] for r in real]
+
+
 def with_ids(records: Records) -> Records:
     """The id of each record: its `id` cell, else its data row number (`FILE:N` when several
-    files were given)."""
+    files were given, docs/groups.md#repeated-ids)."""
     several = len(records.sources) > 1
     row = pl.col(ROW).cast(pl.String)
-    fallback = (records.source_path(short=True) + ":" + row) if several else row
+    labels = fallback_labels(records.sources)
+    fallback = ((pl.col(SRC).replace_strict(list(range(len(labels))), labels, return_dtype=pl.String) + ":" + row)
+                if several else row)
     id_col = records.col("id")
     if id_col:
         blank = records.frame.select(pl.col(id_col).str.contains(r"^\s*$").alias("b")).get_column("b")

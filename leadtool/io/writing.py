@@ -6,11 +6,10 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from ..errors import InputError
 from ..records import FileFormat, Records
 from .csv_write import csv_body, csv_bytes, csv_header_line
 from .decode import BOM, UTF8_NAMES
-from .files import atomic_output
+from .files import atomic_output, unencodable
 from .json_write import json_bytes
 
 
@@ -57,14 +56,14 @@ def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
                 if end >= len(fmt.newline):
                     handle.truncate(end - len(fmt.newline.encode()))
         return
+    lines = 0  # before the chunk: an unwritable character is named with its line
     with atomic_output(path) as handle:
         for chunk in encode_chunks(records, fmt):
             if not utf8:
                 try:
                     chunk = chunk.decode("utf-8").encode(encoding)
                 except UnicodeEncodeError as exc:
-                    raise InputError(
-                        f"cannot write {exc.object[exc.start]!r} in {encoding}; "
-                        "give --output-encoding utf-8", file=path) from None
+                    raise unencodable(exc, encoding, path, lines) from None
+                lines += chunk.count(b"\n")
             handle.write(chunk)
 

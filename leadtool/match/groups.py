@@ -11,7 +11,7 @@ import polars as pl
 from ..config import Config
 from ..errors import UsageError
 from ..options import comma_list
-from ..records import IDX, KEY, Records
+from ..records import ID, IDX, KEY, Records
 from .emails import email_keys_all_expr
 from .manual import manual_edges
 from .normalize import closed_expr, email_key_of
@@ -23,7 +23,7 @@ BY_CHOICES = ("email", "customer", "phone")
 @dataclass
 class Groups:
     """`members`: one row per grouped record (group, idx). `info`: one row per group with its
-    size and the reasons (`email:KEY`, `customer:VALUE`, `phone:E164`, `manual`, `fuzzy:SCORE`)
+    size and the reasons (`email:KEY`, `customer:VALUE`, `phone:E164`, `id:ID`, `manual`, `fuzzy:SCORE`)
     that joined it; `large` when it exceeds --max-group. Groups are numbered 1..n in the input
     order of their first record; `members` is sorted by group, then idx; `info` by group."""
 
@@ -86,6 +86,27 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
     return parts
 
 
+_ROW_ID = "rowid:"  # key of a repeated fallback id (a record without an id cell, its file given twice)
+
+
+def repeated_id_edges(records: Records, include_closed: bool, config: Config | None) -> pl.DataFrame | None:
+    """Records that share an id are one record seen more than once (an export given twice,
+    overlapping exports): they always group, reason `id:ID` (docs/groups.md#repeated-ids),
+    eligible records only as for any automatic key. A fallback id (`FILE:N`, a record without
+    an id cell) is keyed apart, so that it never joins a record whose id cell says the same."""
+    ids = records.frame.get_column(ID)
+    if ids.n_unique() == ids.len():  # the usual case: one hashing pass, nothing more
+        return None
+    id_col = records.col("id")
+    fallback = pl.col(id_col).str.contains(r"^\s*$") if id_col else pl.lit(True)
+    eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
+    return (records.frame.lazy()
+            .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
+                    (pl.when(fallback).then(pl.lit(_ROW_ID)).otherwise(pl.lit("id:")) + pl.col(ID)).alias("key"),
+                    eligible.alias("__lt_ok"))
+            .filter(pl.col("__lt_ok") & (pl.len().over("key") > 1)).select(IDX, "key").collect())
+
+
 def components(edges: pl.DataFrame) -> pl.DataFrame:
     """Connected components of the record-key graph by min-label propagation: each round is
     two joins and two group-bys; it ends when no label moves (a few rounds in practice).
@@ -128,8 +149,11 @@ def link_records(records: Records, *, by: Sequence[str] = ("email",), include_cl
                  email_key: str = "first", canonical: bool = False,
                  default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
                  max_group: int = 50, config: Config | None = None,
-                 extra_edges: pl.DataFrame | None = None, keys: pl.Series | None = None) -> Linked:
-    """The records that share a key, each labelled with its component (see `find_groups`)."""
+                 extra_edges: pl.DataFrame | None = None, keys: pl.Series | None = None,
+                 repeated_ids: bool = True) -> Linked:
+    """The records that share a key, each labelled with its component (see `find_groups`).
+    `repeated_ids=False` leaves out the groups of records sharing an id (check reports those
+    with its own rule, one problem per record)."""
     if email_key not in ("first", "all"):
         raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
     if max_group < 2:
@@ -137,7 +161,8 @@ def link_records(records: Records, *, by: Sequence[str] = ("email",), include_cl
     if default_region is not None:
         check_region(default_region)
     auto = _edges(records, by, include_closed, email_key, canonical, default_region, config, keys)
-    others = [e for e in (manual_edges(records, manual), extra_edges) if e is not None and e.height]
+    repeated = repeated_id_edges(records, include_closed, config) if repeated_ids else None
+    others = [e for e in (manual_edges(records, manual), extra_edges, repeated) if e is not None and e.height]
     prefix = ""
     if len(auto) == 1 and not others:  # one kind of key: its prefix is added to the reasons only
         prefix, edges = auto[0]
@@ -149,7 +174,7 @@ def link_records(records: Records, *, by: Sequence[str] = ("email",), include_cl
     # that most edges are dropped before the costlier unique); a record can give a key twice
     # only through several email addresses, a phone and a mobile, or manual and extra edges
     edges = edges.filter(pl.len().over("key") > 1)
-    if email_key == "all" or "phone" in by or manual or extra_edges is not None:
+    if email_key == "all" or "phone" in by or manual or extra_edges is not None or repeated is not None:
         edges = edges.unique().filter(pl.len().over("key") > 1)
     if edges.height == 0:
         return Linked(edges=edges, labels=pl.DataFrame(schema={IDX: pl.UInt32, "label": pl.UInt32}),
@@ -166,6 +191,7 @@ def reasons_of(linked: Linked, labelled: pl.DataFrame, by: str = "label") -> pl.
         # a fuzzy key is one per link (`fuzzy:97:name+phone#12`): its reason is without the number
         reason = (pl.when(pl.col("key").str.starts_with("manual:")).then(pl.lit("manual"))
                   .when(pl.col("key").str.starts_with("fuzzy:")).then(pl.col("key").str.replace(r"#\d+$", ""))
+                  .when(pl.col("key").str.starts_with(_ROW_ID)).then("id:" + pl.col("key").str.strip_prefix(_ROW_ID))
                   .otherwise(pl.col("key")))
     return (linked.edges.join(labelled.select(IDX, by), on=IDX)
             .select(by, reason.alias("reason")).unique()

@@ -55,7 +55,7 @@ def test_edited_merged_file_undoes_what_it_can(tmp_path: Path) -> None:
         "4,D,d@x.com,2024-01-04\n"
     out.write_text("id,name,email_from,create_date\n1,A,a@x.com,2024-01-01\n4,D,d@x.com,2024-01-04\n")  # 3 deleted
     restored = tmp_path / "restored.csv"
-    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored)])
+    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored), "--force"])
     assert result.exit_code == 0
     assert "edited after the merge" in result.stderr
     lines = restored.read_text().splitlines()
@@ -67,7 +67,7 @@ def test_edited_merged_file_undoes_what_it_can(tmp_path: Path) -> None:
 
 def test_undo_bad_audit_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"event": "run"}\nnot json\n')
+    bad.write_text('{"event": "run", "inputs": [{"file": "x.csv", "rows": 1}], "columns": ["id"]}\nnot json\n')
     out = tmp_path / "o.csv"
     out.write_text("id\n1\n")
     result = runner.invoke(app, ["undo", str(bad), "--input", str(out), "-o", str(tmp_path / "r.csv")])
@@ -85,7 +85,7 @@ def test_edited_merged_file_keeps_new_records_where_they_stand(tmp_path: Path) -
     out.write_text("id,name,email_from,create_date\n7,N1,n@x.com,\n8,N2,n@x.com,\n"
                    "1,A edited,a@x.com,2024-01-01\n9,N3,n@x.com,\n3,C,c@x.com,2024-01-03\n10,N4,n@x.com,\n")
     restored = tmp_path / "restored.csv"
-    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored)])
+    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored), "--force"])
     assert result.exit_code == 0, result.output
     assert restored.read_text().splitlines() == [
         "id,name,email_from,create_date",
@@ -117,23 +117,25 @@ def test_merge_events_are_the_same_whatever_the_batch(batch: int) -> None:
 
 
 def test_record_table_across_batches_and_key_sets() -> None:
-    from leadtool.audit.read import _RecordTable
-    from leadtool.records import FILE, HEAD_FLAG, ID, KIND_PREFIX, ROW
+    from leadtool.audit.read import _Places, _RecordTable
+    from leadtool.records import HEAD_FLAG, ID, KIND_PREFIX, LINE, ROW, SRC
 
-    table = _RecordTable(batch=2)
-    table.add({"head": "1", "records": {
+    run = {"inputs": [{"file": "a.csv", "rows": 2}, {"file": "b.json", "rows": 2}], "columns": []}
+    table = _RecordTable(_Places("log.jsonl", run, 1), batch=2)
+    table.add({"head": "1", "merged": ["2"], "records": {
         "1": {"file": "a.csv", "row": 1, "values": {"name": "A", "email_from": "a@x"}},
-        "2": {"file": "a.csv", "row": 2, "values": {"name": "B", "email_from": "a@x"}}}})
-    table.add({"head": "3", "records": {  # another file: a column the first lacks, and kinds
+        "2": {"file": "a.csv", "input": 0, "row": 2, "values": {"name": "B", "email_from": "a@x"}}}}, 2)
+    table.add({"head": "3", "merged": ["4"], "records": {  # another file: a column the first lacks, and kinds
         "3": {"file": "b.json", "row": 1, "values": {"email_from": "c@x", "score": "10"}, "kinds": {"score": "r"}},
-        "4": {"file": "b.json", "row": 2, "values": {"email_from": "c@x", "is_head": "x"}}}})
+        "4": {"file": "b.json", "row": 2, "values": {"email_from": "c@x", "is_head": "x"}}}}, 3)
     frame = table.table()
-    assert frame.columns == [ID, HEAD_FLAG, FILE, ROW, "name", "email_from", "score", "is_head", f"{KIND_PREFIX}score"]
+    assert frame.columns == [ID, HEAD_FLAG, SRC, ROW, LINE, "name", "email_from", "score", "is_head",
+                             f"{KIND_PREFIX}score"]
     assert frame.rows() == [
-        ("1", True, "a.csv", 1, "A", "a@x", None, None, None),
-        ("2", False, "a.csv", 2, "B", "a@x", None, None, None),
-        ("3", True, "b.json", 1, None, "c@x", "10", None, "r"),
-        ("4", False, "b.json", 2, None, "c@x", None, "x", None),
+        ("1", True, 0, 1, 2, "A", "a@x", None, None, None),
+        ("2", False, 0, 2, 2, "B", "a@x", None, None, None),
+        ("3", True, 1, 1, 3, None, "c@x", "10", None, "r"),
+        ("4", False, 1, 2, 3, None, "c@x", None, "x", None),
     ]
 
 
@@ -157,7 +159,7 @@ def test_edited_merged_file_without_a_head_or_a_column(tmp_path: Path) -> None:
     # the head (1) deleted, and the city column dropped, after the merge
     out.write_text("id,name,email_from\n3,C,c@x.com\n")
     restored = tmp_path / "restored.csv"
-    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored)])
+    result = runner.invoke(app, ["undo", f"{out}.audit.jsonl", "--input", str(out), "-o", str(restored), "--force"])
     assert result.exit_code == 0, result.output
     assert "head '1' is not in the merged file; restored from the audit log" in result.stderr
     # the group comes back whole from the log; the column comes back in its place (empty where

@@ -1,0 +1,47 @@
+"""An output's digest is computed as it is written (leadtool.io.digest): the same as hashing the
+file afterwards, also when the writer cuts its last line ending or writes some other way."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from leadtool.io.digest import Digest, HashingWriter, input_digest
+
+
+def _written(path: Path, steps) -> Digest:
+    digest = Digest()
+    with path.open("wb") as handle:
+        writer = HashingWriter(handle, digest)
+        for step in steps:
+            step(writer)
+        writer.finish(str(path))
+    return digest
+
+
+@pytest.mark.parametrize("steps", [
+    [lambda w: w.write(b"a,b\r\n" * 1000)],
+    [lambda w: w.write(b"x"), lambda w: w.write(memoryview(b"yz" * 100)), lambda w: w.write(bytearray(b"!"))],
+    [lambda w: w.write(b"a\n" * 100), lambda w: w.truncate(w.tell() - 1)],  # the final newline cut
+    [lambda w: w.write(b"a\n" * 100), lambda w: w.truncate(10)],  # cut far back: read again
+    [lambda w: w.write(b"abc" * 100), lambda w: w.seek(0), lambda w: w.write(b"X")],  # rewritten: read again
+    [lambda w: w.writelines([b"1\n", b"2\n"])],
+    [],
+])
+def test_the_digest_is_the_files(tmp_path: Path, steps) -> None:
+    path = tmp_path / "out.csv"
+    digest = _written(path, steps)
+    data = path.read_bytes()
+    assert (digest.hexdigest, digest.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert input_digest(str(path)) == (digest.hexdigest, digest.size)
+
+
+def test_input_digest_of_what_is_not_a_file(tmp_path: Path) -> None:
+    from leadtool.errors import InputError
+
+    with pytest.raises(InputError, match="no such file"):
+        input_digest(str(tmp_path / "missing.csv"))
+    with pytest.raises(InputError, match="is a directory"):
+        input_digest(str(tmp_path))
