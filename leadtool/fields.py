@@ -3,7 +3,7 @@ import-compatible `/id` forms, and the user's own mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from .errors import UsageError
 
@@ -99,9 +99,23 @@ _LEAD_TABLE = _lookup(FIELDS, LABELS)
 _PARTNER_TABLE = _lookup(PARTNER_FIELDS, PARTNER_LABELS)
 
 
-def parse_map_options(items: Iterable[str]) -> dict[str, str]:
-    """`--map FIELD=HEADER` options as a mapping; the field must be one of docs/formats.md#field-recognition."""
-    mapping: dict[str, str] = {}
+#: fields whose every mapped column feeds the match keys (docs/formats.md#several-columns-for-one-field);
+#: any other field mapped to several headers takes the first one present
+MULTI_FIELDS: tuple[str, ...] = ("email_from", "phone", "mobile")
+
+#: a mapping as `--map` and `[map]` give it: field -> headers, in order of preference
+FieldMap = Mapping[str, str | Sequence[str]]
+
+
+def as_lists(mapping: FieldMap) -> dict[str, tuple[str, ...]]:
+    """Every entry of a mapping as a tuple of headers (a plain string is one header)."""
+    return {fld: (headers,) if isinstance(headers, str) else tuple(headers) for fld, headers in mapping.items()}
+
+
+def parse_map_options(items: Iterable[str]) -> dict[str, list[str]]:
+    """`--map FIELD=HEADER` options as a mapping; the field must be one of
+    docs/formats.md#field-recognition. The same field given again adds a header to its list."""
+    mapping: dict[str, list[str]] = {}
     for item in items:
         if "=" not in item:
             raise UsageError(f"--map {item!r}: expected FIELD=HEADER")
@@ -111,31 +125,58 @@ def parse_map_options(items: Iterable[str]) -> dict[str, str]:
             raise UsageError(f"--map {item!r}: unknown field {fld!r} (fields: {', '.join(FIELDS)})")
         if not header:
             raise UsageError(f"--map {item!r}: expected FIELD=HEADER (the header is missing)")
-        mapping[fld] = header
+        headers = mapping.setdefault(fld, [])
+        if header not in headers:
+            headers.append(header)
     return mapping
 
 
-def resolve_headers(headers: list[str], mapping: Mapping[str, str], path: str = "",
-                    partner: bool = False) -> dict[int, str]:
-    """The field each header position holds. An explicit mapping wins over recognition;
-    each field is taken by its first header only."""
-    table = _PARTNER_TABLE if partner else _LEAD_TABLE
+def explicit_positions(headers: Sequence[str], mapping: FieldMap, multi: Iterable[str] = MULTI_FIELDS,
+                       taken: Iterable[int] = ()) -> dict[int, str]:
+    """The positions an explicit mapping names (headers compared exactly): every one present
+    for a field of `multi`, else the first present in the mapping's order of preference."""
+    positions: dict[str, list[int]] = {}
+    for i, header in enumerate(headers):
+        positions.setdefault(header, []).append(i)
+    several = set(multi)
     result: dict[int, str] = {}
-    taken: set[str] = set()
-    explicit = {header: fld for fld, header in mapping.items()}
-    for i, header in enumerate(headers):
-        fld = explicit.get(header)
-        if fld and fld not in taken:
+    busy = set(taken)
+    for fld, names in as_lists(mapping).items():
+        hits = [i for name in names for i in positions.get(name, []) if i not in result and i not in busy]
+        for i in dict.fromkeys(hits) if fld in several else hits[:1]:
             result[i] = fld
-            taken.add(fld)
-    for i, header in enumerate(headers):
-        if i in result or header in explicit:
-            continue
-        fld = table.get(_key(header))
-        if fld and fld not in taken and fld not in mapping:
-            result[i] = fld
-            taken.add(fld)
     return result
+
+
+def recognised_field(header: str, partner: bool = False) -> str | None:
+    """The field a header names by itself: a technical name, an import-compatible form or one
+    of Odoo's English labels; for leads also Odoo's labels in its other languages."""
+    fld = (_PARTNER_TABLE if partner else _LEAD_TABLE).get(_key(header))
+    if fld is None and not partner:
+        from .translations import header_field  # it reads this module's tables
+
+        found = header_field(header)
+        fld = found[0] if found else None
+    return fld
+
+
+def resolve_headers(headers: Sequence[str], mapping: FieldMap, path: str = "",
+                    partner: bool = False) -> dict[int, str]:
+    """The field each header position holds. An explicit mapping wins over recognition (and
+    may give `MULTI_FIELDS` several positions); a recognised field is taken by its first header
+    only, and never when the mapping names the field."""
+    lists = as_lists(mapping)
+    result = explicit_positions(headers, lists, () if partner else MULTI_FIELDS)
+    named = {h for names in lists.values() for h in names}
+    taken = set(result.values())
+    for i, header in enumerate(headers):
+        if i in result or header in named:
+            continue
+        fld = recognised_field(header, partner)
+        if fld and fld not in taken and fld not in lists:
+            result[i] = fld
+            taken.add(fld)
+    return dict(sorted(result.items()))
 
 
 def is_id_column(header: str) -> bool:

@@ -8,8 +8,9 @@ A preset is a TOML file (the built-in ones are in leadtool/data/presets/, users 
   like Salesforce's `Type` = New Business, is never Odoo's type);
 - `[detect]` `headers` (header -> weight) and `min_score`: the export is recognised when the
   weights of the headers found add up to `min_score` or more;
-- `[map]` Odoo field -> list of headers, in order of preference: `email_from` takes every one
-  present (they all feed the email key), another field the first one present;
+- `[map]` Odoo field -> list of headers, in order of preference: `email_from`, `phone` and
+  `mobile` take every one present (they all feed the match keys), another field the first one
+  present;
 - `[name]` `first`, `middle`, `last`: header lists whose values compose `contact_name` when the
   file splits the name (a `contact_name` value, when there is one, wins);
 - `[closed]` `true_columns` (a record whose column is `true`, `1`, `yes`, `y` or `x`, any case,
@@ -28,7 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import ConfigError
-from .fields import FIELDS, LABELS
+from .fields import FIELDS, LABELS, MULTI_FIELDS
 from .translations import header_matches
 
 #: values of a boolean column that mean true
@@ -98,7 +99,7 @@ class Preset:
         for fld, candidates in self.fields.items():
             hits = found(candidates)
             if hits:
-                fields[fld] = hits if fld == "email_from" else hits[:1]
+                fields[fld] = hits if fld in MULTI_FIELDS else hits[:1]
         name_parts = tuple(found(part)[:1] for part in (self.first, self.middle, self.last))
         true_cols = found(self.true_columns)
         values = {i: tuple(v.casefold() for v in vals)

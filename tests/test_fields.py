@@ -67,7 +67,7 @@ def test_first_header_takes_a_field() -> None:
 
 def test_map_option_overrides() -> None:
     mapping = parse_map_options(["email_from=E-mail address", "name=Deal"])
-    assert mapping == {"email_from": "E-mail address", "name": "Deal"}
+    assert mapping == {"email_from": ["E-mail address"], "name": ["Deal"]}
     headers = ["Email", "E-mail address", "Deal", "Opportunity"]
     got = mapped(headers, {"email_from": "E-mail address", "name": "Deal"})
     # the explicit header wins; the recognised label of the same field is left unmapped
