@@ -12,10 +12,11 @@ from ..config import Config
 from ..errors import UsageError
 from ..options import comma_list
 from ..records import IDX, KEY, Records
-from .emails import email_keys_all_expr
+from .emails import email_key_expr, email_keys_all_expr
 from .manual import manual_edges
-from .normalize import closed_expr, email_key_of
+from .normalize import closed_expr, contact_name_expr
 from .phones import check_region, phone_keys
+from .placeholders import DEFAULT_RULES, MAX_NAMES, PlaceholderRules, conflict_reasons, is_placeholder
 
 BY_CHOICES = ("email", "customer", "phone")
 
@@ -24,7 +25,8 @@ BY_CHOICES = ("email", "customer", "phone")
 class Groups:
     """`members`: one row per grouped record (group, idx). `info`: one row per group with its
     size and the reasons (`email:KEY`, `customer:VALUE`, `phone:E164`, `manual`, `fuzzy:SCORE`)
-    that joined it; `large` when it exceeds --max-group. Groups are numbered 1..n in the input
+    that joined it; `large` when it exceeds --max-group; `conflict`, why its members look like
+    different people (null: they do not). Groups are numbered 1..n in the input
     order of their first record; `members` is sorted by group, then idx; `info` by group."""
 
     members: pl.DataFrame
@@ -52,10 +54,11 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
     key's text is its prefix (`email:`, `customer:`; phone keys carry theirs) and the key."""
     # only the key columns are copied by the filter, not the whole record
     needed = {"email": ["email_from"], "customer": ["partner_id"], "phone": ["phone", "mobile", "country_id"]}
+    emails = records.columns_of("email_from")
     given = [pl.lit(keys).alias(KEY)] if keys is not None and email_key == "first" else []
-    if given:  # the email column itself is not needed
-        needed["email"] = []
-    cols = dict.fromkeys(c for kind in by for f in needed.get(kind, []) if (c := records.col(f)))
+    cols = dict.fromkeys(c for kind in by for f in needed.get(kind, []) for c in records.columns_of(f))
+    if given:  # the first email column itself is not needed
+        cols.pop(emails[0], None)
     eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
     frame = (records.frame.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
                                          eligible.alias("__lt_ok"), *cols, *given)
@@ -63,14 +66,17 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
     parts: list[tuple[str, pl.DataFrame]] = []
     for kind in by:
         if kind == "email":
-            email = records.col("email_from")
-            if not email:
+            if not emails:
                 continue
-            if email_key == "all":
-                key = email_keys_all_expr(pl.col(email), canonical)
-                part = (frame.select(IDX, key.alias("key")).explode("key"))
-            else:
-                part = frame.select(IDX, (pl.col(KEY) if given else email_key_of(records, canonical)).alias("key"))
+            per_column = []  # every email column feeds the key (--map email_from=A --map email_from=B)
+            for k, email in enumerate(emails):
+                if email_key == "all":
+                    key = email_keys_all_expr(pl.col(email), canonical)
+                    per_column.append(frame.select(IDX, key.alias("key")).explode("key"))
+                else:
+                    key = pl.col(KEY) if given and k == 0 else email_key_expr(pl.col(email), canonical)
+                    per_column.append(frame.select(IDX, key.alias("key")))
+            part = pl.concat(per_column) if len(per_column) > 1 else per_column[0]
             part = part.filter(pl.col("key").is_not_null())
             prefix = "email:"
         elif kind == "customer":
@@ -84,6 +90,20 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
             part, prefix = phone_keys(records, frame, default_region), ""
         parts.append((prefix, part.select(IDX, pl.col(part.columns[1]).alias("key"))))
     return parts
+
+
+def without_placeholders(edges: pl.DataFrame, prefix: str, rules: PlaceholderRules) -> pl.DataFrame:
+    """The edges but those of placeholder email keys (`a@a.com`, `noemail@...`): they never join
+    records (docs/groups.md#placeholder-emails). Looked at once per shared key, not per record."""
+    if prefix not in ("email:", ""):
+        return edges
+    keys = edges.get_column("key").unique()
+    emails = keys if prefix else keys.filter(keys.str.starts_with("email:")).str.slice(len("email:"))
+    flagged = emails.filter(emails.to_frame("k").select(is_placeholder(pl.col("k"), rules)).to_series())
+    if not flagged.len():
+        return edges
+    bad = flagged if prefix else "email:" + flagged
+    return edges.filter(~pl.col("key").is_in(bad.implode()))
 
 
 def components(edges: pl.DataFrame) -> pl.DataFrame:
@@ -149,8 +169,11 @@ def link_records(records: Records, *, by: Sequence[str] = ("email",), include_cl
     # that most edges are dropped before the costlier unique); a record can give a key twice
     # only through several email addresses, a phone and a mobile, or manual and extra edges
     edges = edges.filter(pl.len().over("key") > 1)
-    if email_key == "all" or "phone" in by or manual or extra_edges is not None:
+    if (email_key == "all" or "phone" in by or manual or extra_edges is not None
+            or len(records.columns_of("email_from")) > 1):
         edges = edges.unique().filter(pl.len().over("key") > 1)
+    if "email" in by:
+        edges = without_placeholders(edges, prefix, (config.placeholders if config else None) or DEFAULT_RULES)
     if edges.height == 0:
         return Linked(edges=edges, labels=pl.DataFrame(schema={IDX: pl.UInt32, "label": pl.UInt32}),
                       prefix=prefix)
@@ -185,8 +208,8 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
     if linked.labels.height == 0:
         return Groups(
             members=pl.DataFrame(schema={"group": pl.UInt32, IDX: pl.UInt32}),
-            info=pl.DataFrame(schema={"group": pl.UInt32, "size": pl.UInt32,
-                                      "reasons": pl.List(pl.String), "large": pl.Boolean}),
+            info=pl.DataFrame(schema={"group": pl.UInt32, "size": pl.UInt32, "reasons": pl.List(pl.String),
+                                      "large": pl.Boolean, "conflict": pl.String}),
         )
     # groups are numbered in input order of their first record
     labels = linked.labels.with_columns(linked.group_numbers(linked.labels.get_column("label")).alias("group"))
@@ -195,4 +218,32 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
     info = (members.group_by("group").agg(pl.len().cast(pl.UInt32).alias("size"))
             .join(reasons, on="group").sort("group")
             .with_columns((pl.col("size") > max_group).alias("large")))
-    return Groups(members=members, info=info)
+    return Groups(members=members, info=with_conflicts(records, members, info))
+
+
+def with_conflicts(records: Records, members: pl.DataFrame, info: pl.DataFrame) -> pl.DataFrame:
+    """`info` with `conflict`: why a group's members look like different people (more than two
+    names, or two names at two companies: docs/groups.md#different-people), else null. Groups
+    with a manual reason are the user's own and never held back. Only groups whose names differ
+    in more than case are compared the slower, loose way."""
+    name_col = contact_name_expr(records)
+    company = records.col("partner_name")
+    none = info.with_columns(pl.lit(None, dtype=pl.String).alias("conflict"))
+    if not records.col("contact_name") and not name_col.meta.root_names():
+        return none
+    auto = info.filter(~pl.col("reasons").list.contains("manual")).select("group")
+    rows = members.join(auto, on="group", maintain_order="left")
+    needed = dict.fromkeys([*name_col.meta.root_names(), *([company] if company else [])])
+    values = records.frame.select(*needed)[rows.get_column(IDX)].select(
+        name_col.alias("n"), (pl.col(company) if company else pl.lit("")).alias("c"))
+    frame = pl.concat([rows.select("group"), values], how="horizontal")
+    # distinct values ignoring case only: never fewer than the loose comparison finds, so the
+    # groups below these counts cannot be held back
+    distinct = [pl.col(c).str.strip_chars().str.to_lowercase().filter(pl.col(c).str.strip_chars() != "")
+                .n_unique().alias(c) for c in "nc"]
+    counts = frame.group_by("group").agg(distinct)
+    maybe = counts.filter((pl.col("n") > MAX_NAMES) | ((pl.col("n") >= 2) & (pl.col("c") >= 2)))
+    if not maybe.height:
+        return none
+    found = conflict_reasons(frame.join(maybe.select("group"), on="group"), "group", "n", "c")
+    return info.join(found.rename({"reason": "conflict"}), on="group", how="left", maintain_order="left")
