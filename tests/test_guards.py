@@ -46,7 +46,8 @@ def merged(cli, path: Path, tmp_path: Path, *args: str) -> tuple[list[dict], str
 # ----------------------------------------------------------------------------- placeholder emails
 def test_placeholder_group_is_not_merged_and_a_real_one_is(cli, tmp_path):
     path = write(tmp_path, "1,Ann Lee,Acme,a@a.com,2024-01-01\n2,Ann Lee,Acme,A@A.COM,2024-01-02\n"
-                           "3,Jane Doe,Acme,jane@acme.example,2024-01-03\n4,Jane Doe,Acme,jane@acme.example,2024-01-04\n"
+                           "3,Jane Doe,Acme,jane@acme.example,2024-01-03\n"
+                           "4,Jane Doe,Acme,jane@acme.example,2024-01-04\n"
                            "5,Dan,Delta,noreply@delta.example,2024-01-05\n6,Dan,Delta,noreply@delta.example,2024-01-06\n")
     assert groups_of(cli, path) == [["3", "4"]]
     events, _, _ = merged(cli, path, tmp_path)
@@ -89,7 +90,8 @@ def test_inspect_and_check_report_placeholders(cli, tmp_path):
 
 # ----------------------------------------------------------------------------- different people
 def test_group_of_different_people_is_held_back_and_the_same_person_merges(cli, tmp_path):
-    path = write(tmp_path, "1,Ann Lee,Acme,sales@acme.example,2024-01-01\n2,Bob Stone,Beta,sales@acme.example,2024-01-02\n"
+    path = write(tmp_path, "1,Ann Lee,Acme,sales@acme.example,2024-01-01\n"
+                           "2,Bob Stone,Beta,sales@acme.example,2024-01-02\n"
                            "3,Jane Doe,Acme,jane@acme.example,2024-01-03\n4,\"Doe, J.\",ACME Corp.,jane@acme.example,"
                            "2024-01-04\n5,Jane M. Doe,Acme Group,jane@acme.example,2024-01-05\n")
     events, out, err = merged(cli, path, tmp_path)
@@ -102,7 +104,8 @@ def test_group_of_different_people_is_held_back_and_the_same_person_merges(cli, 
 
 
 def test_three_people_on_one_address_are_held_back_even_at_one_company(cli, tmp_path):
-    path = write(tmp_path, "1,Ann Lee,Acme,team@acme.example,2024-01-01\n2,Bob Stone,Acme,team@acme.example,2024-01-02\n"
+    path = write(tmp_path, "1,Ann Lee,Acme,team@acme.example,2024-01-01\n"
+                           "2,Bob Stone,Acme,team@acme.example,2024-01-02\n"
                            "3,Carla Diaz,Acme,team@acme.example,2024-01-03\n"
                            "4,Ann Lee,Acme,ann@acme.example,2024-01-04\n5,Bob Stone,Acme,ann@acme.example,2024-01-05\n")
     events, out, err = merged(cli, path, tmp_path)

@@ -114,7 +114,8 @@ def test_preset_by_name_or_file_and_unknown_names(cli, tmp_path):
 
 def test_deal_presets_hold_opportunities_and_their_closed_stages(tmp_path):
     path = write(tmp_path, "Record ID,Deal Name,Deal Stage,Deal owner,Create Date,Amount,Associated Contact\n"
-                           "1,Big deal,closedwon,Ann,2024-01-01,10,Jane Doe\n2,Other,appointmentscheduled,Ann,2024-01-02,5,\n")
+                           "1,Big deal,closedwon,Ann,2024-01-01,10,Jane Doe\n"
+                           "2,Other,appointmentscheduled,Ann,2024-01-02,5,\n")
     records = load([str(path)])
     assert records.sources[0].recognition.preset.preset.name == "hubspot-deals"
     got = records.frame.select(type_expr(records).alias("t"), closed_expr(records).alias("c"),
@@ -123,8 +124,8 @@ def test_deal_presets_hold_opportunities_and_their_closed_stages(tmp_path):
 
 
 def test_preset_per_file_when_several_files(tmp_path):
-    sf = write(tmp_path, "Id,FirstName,LastName,Email,IsConverted,CreatedDate\n1,Ann,Lee,ann@a.example,true,2024-01-01\n",
-               "sf.csv")
+    sf = write(tmp_path, "Id,FirstName,LastName,Email,IsConverted,CreatedDate\n"
+                         "1,Ann,Lee,ann@a.example,true,2024-01-01\n", "sf.csv")
     odoo = write(tmp_path, "id,contact_name,email_from,active\n7,Bob Stone,bob@b.example,False\n", "odoo.csv")
     records = load([str(sf), str(odoo)])
     got = records.frame.select(contact_name_expr(records).alias("n"), closed_expr(records).alias("c"))
@@ -156,7 +157,8 @@ def test_translated_types_and_won_stages(tmp_path):
 
 
 def test_check_accepts_translated_types(cli, tmp_path):
-    path = write(tmp_path, "id,type,email_from\n1,Piste,a@x.example\n2,Opportunité,b@x.example\n3,Prospect,c@x.example\n")
+    path = write(tmp_path, "id,type,email_from\n1,Piste,a@x.example\n2,Opportunité,b@x.example\n"
+                           "3,Prospect,c@x.example\n")
     report = json.loads(cli("check", path, "--format", "json").stdout)
     assert [(p["id"], p["rule"]) for p in report["problems"]] == [("3", "unknown-type")]
 
