@@ -119,7 +119,8 @@ def find_groups(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Seq
                 head: str = "oldest", config: Config | str | None = None, date_order: str | None = None,
                 allow_bad_dates: bool = False, **options: Any) -> pd.DataFrame:
     """The duplicate groups, one row per grouped record, head first: group, id, head,
-    reasons, file, row, name, email_from, partner_name, create_date, size, large.
+    reasons, file, row, name, email_from, partner_name, create_date, size, large, conflict (why
+    the group's records look like different people: not merged without allow_conflicts).
     `options`: include_closed, email_key, canonical, default_region, max_group."""
     cfg = _config(config)
     records = to_records(df, cfg.map)

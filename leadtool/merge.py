@@ -321,30 +321,32 @@ def _dated(records: Records, rows: pl.Series, keyed: pl.DataFrame, dates: DateOp
     each file's column as a whole for its day/month order. A date still unread stops the run
     unless `dates.allow_bad` (`bad_date` marks those records: they sort last)."""
     col = records.col("create_date")
-    if not col:
-        return keyed.with_columns(pl.lit(False).alias("bad_date"))
-    values = records.frame.get_column(col).gather(rows)
-    unread = keyed.get_column("_k1").is_null() & (values.str.strip_chars() != "")
-    if not unread.any():
+    first = keyed.get_column("_k1")
+    unread = first.is_null()
+    if not col or not unread.any():
         return keyed.with_columns(pl.lit(False).alias("bad_date"))
     at = unread.arg_true()
-    local = values.gather(at).str.contains(LOCAL_START)
+    values = records.frame.get_column(col).gather(rows.gather(at))
+    written = values.str.strip_chars() != ""  # an empty date is no date: it sorts last
+    at, values = at.filter(written), values.filter(written)
+    local = values.str.contains(LOCAL_START)
     if local.any():
-        src = records.frame.get_column(SRC)
-        found = local_instants(records.frame.get_column(col), src, rows.gather(at.filter(local)), dates.order,
+        found = local_instants(records.frame.get_column(col), records.frame.get_column(SRC),
+                               rows.gather(at.filter(local)), dates.order,
                                lambda i: (records.sources[i].path, records.headers[col]))
-        keyed = keyed.with_columns(keyed.get_column("_k1").scatter(at.filter(local), found))
-        unread = keyed.get_column("_k1").is_null() & (values.str.strip_chars() != "")
-    if unread.any() and not dates.allow_bad:
-        first = int(rows.filter(unread).min())
-        row = records.frame.row(first, named=True)
-        more = int(unread.sum()) - 1
+        first = first.scatter(at.filter(local), found)
+        keyed = keyed.with_columns(first)
+    bad = at.filter(first.gather(at).is_null())
+    if bad.len() and not dates.allow_bad:
+        where = int(rows.gather(bad).min())
+        row = records.frame.row(where, named=True)
+        more = f", and {bad.len() - 1} more in duplicate groups" if bad.len() > 1 else ""
         raise InputError(
-            f"cannot read the create_date {row[col]!r} of record {row[ID]} (row {row[ROW]})"
-            f"{f', and {more} more in duplicate groups' if more else ''}: a merge never orders records by a "
-            f"date it cannot read; fix it, give --date-order, or --allow-bad-dates to sort such records last",
-            file=records.sources[row[SRC]].path, column=records.headers[col])
-    return keyed.with_columns(unread.alias("bad_date"))
+            f"cannot read the create_date {row[col]!r} of record {row[ID]} (row {row[ROW]}){more}: a merge never "
+            "orders records by a date it cannot read; fix it, give --date-order, or --allow-bad-dates to sort "
+            "such records last", file=records.sources[row[SRC]].path, column=records.headers[col])
+    flags = pl.Series("bad_date", [False] * keyed.height, dtype=pl.Boolean)
+    return keyed.with_columns(flags.scatter(bad, True) if bad.len() else flags)
 
 
 def ordered_members(records: Records, groups: Groups, *, head: str = "oldest",

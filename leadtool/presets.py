@@ -23,6 +23,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -213,8 +214,10 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def builtin_presets() -> list[Preset]:
-    return [load_preset(name) for name in builtin_names()]
+@cache
+def builtin_presets() -> tuple[Preset, ...]:
+    """The shipped presets, read once per run (detection looks at them for every file)."""
+    return tuple(load_preset(name) for name in builtin_names())
 
 
 def load_preset(name_or_path: str | Path) -> Preset:

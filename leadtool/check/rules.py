@@ -181,7 +181,8 @@ def rule_date(records: Records, frame: pl.DataFrame, order: str | None = None) -
         return no_problems()
     # Odoo's own form parses in one pass; only the rest goes through every form of docs/formats.md#numbers-and-dates
     odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
-    rest = frame.lazy().select(IDX, SRC, col).filter(odoo_form.is_null() & ~is_empty(pl.col(col))).collect()
+    rest = frame.lazy().select(IDX, SRC, col).filter(odoo_form.is_null()).collect()  # a few records
+    rest = rest.filter(~is_empty(pl.col(col)))
     if not rest.height:
         return no_problems()
     read = pl.Series([None] * rest.height, dtype=pl.Datetime("us"))

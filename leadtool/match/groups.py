@@ -16,7 +16,7 @@ from .emails import email_key_expr, email_keys_all_expr
 from .manual import manual_edges
 from .normalize import closed_expr, contact_name_expr
 from .phones import check_region, phone_keys
-from .placeholders import DEFAULT_RULES, MAX_NAMES, PlaceholderRules, conflict_reasons, is_placeholder
+from .placeholders import DEFAULT_RULES, MAX_NAMES, PlaceholderRules, conflict_reasons, pattern
 
 BY_CHOICES = ("email", "customer", "phone")
 
@@ -94,16 +94,15 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
 
 def without_placeholders(edges: pl.DataFrame, prefix: str, rules: PlaceholderRules) -> pl.DataFrame:
     """The edges but those of placeholder email keys (`a@a.com`, `noemail@...`): they never join
-    records (docs/groups.md#placeholder-emails). Looked at once per shared key, not per record."""
+    records (docs/groups.md#placeholder-emails). One regular expression over the shared keys
+    only (a key held by one record was dropped before)."""
     if prefix not in ("email:", ""):
         return edges
-    keys = edges.get_column("key").unique()
-    emails = keys if prefix else keys.filter(keys.str.starts_with("email:")).str.slice(len("email:"))
-    flagged = emails.filter(emails.to_frame("k").select(is_placeholder(pl.col("k"), rules)).to_series())
-    if not flagged.len():
+    regex = pattern(rules, "" if prefix else "email:")
+    if regex is None:
         return edges
-    bad = flagged if prefix else "email:" + flagged
-    return edges.filter(~pl.col("key").is_in(bad.implode()))
+    flagged = edges.get_column("key").str.contains(regex)
+    return edges.filter(~flagged) if flagged.any() else edges
 
 
 def components(edges: pl.DataFrame) -> pl.DataFrame:
@@ -221,29 +220,46 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
     return Groups(members=members, info=with_conflicts(records, members, info))
 
 
+def _varied(frame: pl.DataFrame, col: str) -> pl.Series:
+    """The groups of `frame` (sorted by group) where a non-empty `col` differs from the one
+    before it in the group: the groups holding two different values. One comparison per row,
+    no hashing: most groups hold one value."""
+    start = (pl.col("group") != pl.col("group").shift()).fill_null(True)
+    value = pl.when(pl.col(col) != "").then(pl.col(col))
+    # the last non-empty value before each row within its group; "" when there is none
+    carried = pl.when(start).then(value.fill_null("")).otherwise(value).forward_fill()
+    before = pl.when(start).then(pl.lit("")).otherwise(carried.shift())
+    differs = value.is_not_null() & (before != "") & (value != before)
+    return frame.filter(differs.fill_null(False)).get_column("group").unique()
+
+
 def with_conflicts(records: Records, members: pl.DataFrame, info: pl.DataFrame) -> pl.DataFrame:
     """`info` with `conflict`: why a group's members look like different people (more than two
     names, or two names at two companies: docs/groups.md#different-people), else null. Groups
-    with a manual reason are the user's own and never held back. Only groups whose names differ
-    in more than case are compared the slower, loose way."""
+    with a manual reason are the user's own and never held back. Only the groups whose names
+    differ in more than case reach the loose comparison of `conflict_reasons`."""
     name_col = contact_name_expr(records)
     company = records.col("partner_name")
     none = info.with_columns(pl.lit(None, dtype=pl.String).alias("conflict"))
-    if not records.col("contact_name") and not name_col.meta.root_names():
+    if not name_col.meta.root_names():
         return none
     auto = info.filter(~pl.col("reasons").list.contains("manual")).select("group")
-    rows = members.join(auto, on="group", maintain_order="left")
+    rows = members.join(auto, on="group", maintain_order="left")  # sorted by group
     needed = dict.fromkeys([*name_col.meta.root_names(), *([company] if company else [])])
     values = records.frame.select(*needed)[rows.get_column(IDX)].select(
         name_col.alias("n"), (pl.col(company) if company else pl.lit("")).alias("c"))
     frame = pl.concat([rows.select("group"), values], how="horizontal")
-    # distinct values ignoring case only: never fewer than the loose comparison finds, so the
-    # groups below these counts cannot be held back
-    distinct = [pl.col(c).str.strip_chars().str.to_lowercase().filter(pl.col(c).str.strip_chars() != "")
-                .n_unique().alias(c) for c in "nc"]
-    counts = frame.group_by("group").agg(distinct)
-    maybe = counts.filter((pl.col("n") > MAX_NAMES) | ((pl.col("n") >= 2) & (pl.col("c") >= 2)))
-    if not maybe.height:
+    named = _varied(frame, "n")
+    if not named.len():
         return none
-    found = conflict_reasons(frame.join(maybe.select("group"), on="group"), "group", "n", "c")
+    # the same names once case is aside: most spelling variants of one person end here
+    cased = frame.filter(pl.col("group").is_in(named.implode())).with_columns(
+        pl.col("n", "c").str.to_lowercase())
+    several = info.filter(pl.col("size") > MAX_NAMES).get_column("group")
+    # more than two people need three records; two people need two companies
+    maybe = _varied(cased, "n")
+    maybe = maybe.filter(maybe.is_in(_varied(cased, "c").append(several).implode()))
+    if not maybe.len():
+        return none
+    found = conflict_reasons(frame.filter(pl.col("group").is_in(maybe.implode())), "group", "n", "c")
     return info.join(found.rename({"reason": "conflict"}), on="group", how="left", maintain_order="left")

@@ -3,8 +3,6 @@ was created, its email key. Everything here is a polars expression over a Record
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import polars as pl
 
 from ..config import Config
@@ -61,11 +59,10 @@ def archived_expr(records: Records) -> pl.Expr:
     return pl.col(name).map_batches(_archived, return_dtype=pl.Boolean, is_elementwise=True)
 
 
-def per_distinct(values: pl.Series, fn: Callable[[pl.Series], pl.Series], dtype: pl.DataType) -> pl.Series:
-    """`fn` over the distinct values only, spread back to every row: a stage or type column of a
-    million rows holds a handful of values, and folding case and accents costs per value."""
-    distinct = values.unique()
-    return values.replace_strict(distinct, fn(distinct), default=None, return_dtype=dtype)
+def _distinct(records: Records, col: str) -> pl.Series:
+    """The distinct values of a column: a stage or type column of a million rows holds a
+    handful, and folding case and accents costs per value, so rules look at these only."""
+    return records.frame.get_column(col).unique().drop_nulls()
 
 
 def won_stages(config: Config | None) -> tuple[str, ...]:
@@ -76,18 +73,6 @@ def won_stages(config: Config | None) -> tuple[str, ...]:
     return won_stage_names()
 
 
-def _won_stage(names: tuple[str, ...]) -> Callable[[pl.Series], pl.Series]:
-    keys = sorted({fold(n) for n in names})
-
-    def won(values: pl.Series) -> pl.Series:
-        values = values.cast(pl.String)
-        distinct = values.unique().drop_nulls()
-        hits = distinct.filter(distinct.to_frame("v").select(fold_expr(pl.col("v")).is_in(keys)).to_series())
-        return values.is_in(hits.implode()).fill_null(False)
-
-    return won
-
-
 def won_expr(records: Records, config: Config | None = None) -> pl.Expr:
     """A probability of 100 or more, or a won stage (case, accents and spacing aside)."""
     prob = records.col("probability")
@@ -95,7 +80,11 @@ def won_expr(records: Records, config: Config | None = None) -> pl.Expr:
     stage = records.col("stage_id")
     names = won_stages(config)
     if names and stage:
-        won = won | pl.col(stage).map_batches(_won_stage(names), return_dtype=pl.Boolean, is_elementwise=True)
+        keys = sorted({fold(n) for n in names})
+        stages = _distinct(records, stage)
+        hits = stages.filter(stages.to_frame("v").select(fold_expr(pl.col("v")).is_in(keys)).to_series())
+        if hits.len():
+            won = won | pl.col(stage).is_in(hits.implode()).fill_null(False)
     return won
 
 
@@ -118,11 +107,6 @@ def closed_expr(records: Records, config: Config | None = None) -> pl.Expr:
     return archived_expr(records) | won_expr(records, config) | system_closed_expr(records)
 
 
-def _types(values: pl.Series) -> pl.Series:
-    return per_distinct(values.cast(pl.String), lambda v: v.to_frame("v").select(
-        translated_type_expr(pl.col("v"))).to_series(), pl.String)
-
-
 def type_expr(records: Records) -> pl.Expr:
     """`lead` or `opportunity`: the `type` value in Odoo's technical form or its display form in
     any language (`Opportunité`, `Piste`), any case; a file without a type column holds leads
@@ -134,8 +118,10 @@ def type_expr(records: Records) -> pl.Expr:
     name = records.col("type")
     if not name:
         return default
-    kind = pl.col(name).map_batches(_types, return_dtype=pl.String, is_elementwise=True)
-    return (pl.when(kind == "opportunity").then(pl.lit("opportunity"))
+    values = _distinct(records, name)
+    kinds = values.to_frame("v").select(translated_type_expr(pl.col("v"))).to_series()
+    opportunities = values.filter(kinds == "opportunity")
+    return (pl.when(pl.col(name).is_in(opportunities.implode())).then(pl.lit("opportunity"))
             .when(pl.col(name).str.strip_chars() == "").then(default).otherwise(pl.lit("lead")))
 
 

@@ -104,11 +104,11 @@ def _alternatives(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words))
 
 
-def pattern(rules: PlaceholderRules = DEFAULT_RULES) -> str | None:
+def pattern(rules: PlaceholderRules = DEFAULT_RULES, prefix: str = "") -> str | None:
     """The rules as one regular expression over an email key (any case, spaces around it
-    aside): one pass of a compiled automaton over a million keys, no split or extract per key.
-    The repeated character is a letter or a digit (`a@a.com`, `xxx@xxx.de`, `1@1.com`). None
-    when the rules are empty."""
+    aside), after `prefix` (`email:` in a key that says its kind): one pass of a compiled
+    automaton over a million keys, no split or extract per key. The repeated character is a
+    letter or a digit (`a@a.com`, `xxx@xxx.de`, `1@1.com`). None when the rules are empty."""
     parts = []
     if rules.addresses:
         parts.append(rf"(?:{_alternatives(rules.addresses)})\s*$")
@@ -118,7 +118,7 @@ def pattern(rules: PlaceholderRules = DEFAULT_RULES) -> str | None:
         parts.append(rf"[^@\s]*@(?:{_alternatives(rules.domain_names)})(?:\.|\s*$)")
     if rules.repeated_character:
         parts.append(rf"(?:{'|'.join(f'{c}+@{c}+' for c in string.ascii_lowercase + string.digits)})\.")
-    return rf"(?i)^\s*(?:{'|'.join(parts)})" if parts else None
+    return rf"(?i)^{re.escape(prefix)}\s*(?:{'|'.join(parts)})" if parts else None
 
 
 def is_placeholder(key: pl.Expr, rules: PlaceholderRules = DEFAULT_RULES) -> pl.Expr:

@@ -1,5 +1,6 @@
 """The duplicate groups as a flat table, one row per grouped record, each group in head order:
-what `dupes` renders as a table, JSON or CSV, and what the library's `find_groups` returns."""
+what `dupes` renders as a table, JSON or CSV, and what the library's `find_groups` returns
+(`conflict`: why the group's records look like different people, null when they do not)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ def duplicate_table(records: Records, groups: Groups, members: pl.DataFrame) -> 
             records.source_path().alias("file"), pl.col(ROW).alias("row"), *shown),
     ], how="horizontal")
     info = groups.info.select("group", pl.col("reasons").list.join(" ").alias("reasons"),
-                              "size", "large")
+                              "size", "large", "conflict")
     return table.join(info, on="group", maintain_order="left").select(
-        "group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS, "size", "large")
+        "group", "id", "head", "reasons", "file", "row", *SHOWN_FIELDS, "size", "large", "conflict")
 
 
 def stats(records: Records, groups: Groups) -> dict[str, int]:

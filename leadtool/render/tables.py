@@ -82,7 +82,8 @@ def dupes_table(table: Any, limit: int | None = None) -> Table:
             if limit is not None and shown_groups > limit:
                 break
             last = row["group"]
-            group = f"{row['group']}" + (" [red](large)[/]" if row["large"] else "")
+            group = (f"{row['group']}" + (" [red](large)[/]" if row["large"] else "")
+                     + (" [red](different people)[/]" if row.get("conflict") else ""))
             reason = short(row["reasons"], 50)
             t.add_section()
         else:
