@@ -243,8 +243,9 @@ def with_conflicts(records: Records, members: pl.DataFrame, info: pl.DataFrame) 
     none = info.with_columns(pl.lit(None, dtype=pl.String).alias("conflict"))
     if not name_col.meta.root_names():
         return none
-    auto = info.filter(~pl.col("reasons").list.contains("manual")).select("group")
-    rows = members.join(auto, on="group", maintain_order="left")  # sorted by group
+    manual = info.get_column("reasons").list.contains("manual")
+    rows = members.join(info.filter(~manual).select("group"), on="group", maintain_order="left") if manual.any() \
+        else members  # sorted by group
     needed = dict.fromkeys([*name_col.meta.root_names(), *([company] if company else [])])
     values = records.frame.select(*needed)[rows.get_column(IDX)].select(
         name_col.alias("n"), (pl.col(company) if company else pl.lit("")).alias("c"))
@@ -253,12 +254,14 @@ def with_conflicts(records: Records, members: pl.DataFrame, info: pl.DataFrame) 
     if not named.len():
         return none
     # the same names once case is aside: most spelling variants of one person end here
-    cased = frame.filter(pl.col("group").is_in(named.implode())).with_columns(
-        pl.col("n", "c").str.to_lowercase())
-    several = info.filter(pl.col("size") > MAX_NAMES).get_column("group")
+    cased = frame.filter(pl.col("group").is_in(named.implode())).with_columns(pl.col("n").str.to_lowercase())
+    named = _varied(cased, "n")
+    if not named.len():
+        return none
+    cased = cased.filter(pl.col("group").is_in(named.implode())).with_columns(pl.col("c").str.to_lowercase())
     # more than two people need three records; two people need two companies
-    maybe = _varied(cased, "n")
-    maybe = maybe.filter(maybe.is_in(_varied(cased, "c").append(several).implode()))
+    several = info.filter(pl.col("size") > MAX_NAMES).get_column("group")
+    maybe = named.filter(named.is_in(_varied(cased, "c").append(several).implode()))
     if not maybe.len():
         return none
     found = conflict_reasons(frame.filter(pl.col("group").is_in(maybe.implode())), "group", "n", "c")
