@@ -24,9 +24,11 @@ from .audit.read import read_audit
 from .audit.undo import undo as undo_log
 from .config import Config, load_config
 from .errors import UsageError
-from .fields import resolve_headers
+from .fields import FieldMap
 from .match import groups as _groups
+from .match.dates import DateOptions
 from .match.table import duplicate_table
+from .recognition import PresetChoice, recognise
 from .records import ID, ROW, SRC, FileFormat, Records, Source
 
 if TYPE_CHECKING:  # pandas is imported on first use: the command line never needs it
@@ -55,9 +57,10 @@ def to_pandas(records: Records) -> pd.DataFrame:
     return df
 
 
-def to_records(df: pd.DataFrame, mapping: dict[str, str] | None = None) -> Records:
+def to_records(df: pd.DataFrame, mapping: FieldMap | None = None, preset: str | None = None) -> Records:
     """A DataFrame as Records: its own metadata when it came from leadtool, else a fresh
-    single-source table whose columns are mapped like headers."""
+    single-source table whose columns are mapped like headers (a preset detected from them, or
+    `preset`: a name, a file or `odoo`)."""
     import pandas as pd
 
     meta = getattr(df.attrs.get(_META), "records", None)
@@ -74,22 +77,32 @@ def to_records(df: pd.DataFrame, mapping: dict[str, str] | None = None) -> Recor
             pl.Series(ROW, df[ROW].to_numpy(), dtype=pl.UInt32),
             pl.Series(ID, df[ID].astype(str).to_list(), dtype=pl.String))
         return replace(meta, frame=frame, columns=data_cols)
-    fields = resolve_headers(data_cols, mapping or {})
+    found = recognise(data_cols, mapping, PresetChoice.parse(preset))
     source = Source(path="<dataframe>", fmt=FileFormat(newline="\n"), headers=data_cols, columns=data_cols,
-                    rows=len(df))
+                    rows=len(df), recognition=found)
     frame = frame.with_columns(pl.lit(0, dtype=pl.UInt32).alias(SRC),
                                pl.int_range(1, len(df) + 1, dtype=pl.UInt32).alias(ROW))
+    fields: dict[str, str] = {}
+    more: dict[str, list[str]] = {}
+    for i, fld in found.fields.items():
+        if fld in fields:
+            more.setdefault(fld, []).append(data_cols[i])
+        else:
+            fields[fld] = data_cols[i]
+    deals = found.preset is not None and found.preset.preset.records == "opportunity" and "type" not in fields
     records = Records(frame=frame, columns=data_cols, headers={c: c for c in data_cols}, sources=[source],
-                      fields={f: data_cols[i] for i, f in fields.items()})
+                      fields=fields, more_columns=more, opportunity_sources=frozenset({0} if deals else ()))
     return _io.with_ids(records)
 
 
 def load(paths: str | Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
-         mapping: dict[str, str] | None = None, opportunities: Sequence[str] = ()) -> pd.DataFrame:
-    """Read exports (CSV, JSON, JSON Lines), every value as text."""
+         mapping: FieldMap | None = None, opportunities: Sequence[str] = (),
+         preset: str | None = None) -> pd.DataFrame:
+    """Read exports (CSV, JSON, JSON Lines), every value as text. Each file's preset is
+    detected from its headers unless `preset` (a name, a file or `odoo`) is given."""
     paths = [paths] if isinstance(paths, str) else list(paths)
     return to_pandas(_io.load(paths, encoding=encoding, delimiter=delimiter, mapping=mapping,
-                              opportunities=opportunities))
+                              opportunities=opportunities, preset=PresetChoice.parse(preset)))
 
 
 def write(df: pd.DataFrame, path: str) -> None:
@@ -103,14 +116,17 @@ def _found(records: Records, config: Config, by: Sequence[str] = ("email",), man
 
 
 def find_groups(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
-                head: str = "oldest", config: Config | str | None = None, **options: Any) -> pd.DataFrame:
+                head: str = "oldest", config: Config | str | None = None, date_order: str | None = None,
+                allow_bad_dates: bool = False, **options: Any) -> pd.DataFrame:
     """The duplicate groups, one row per grouped record, head first: group, id, head,
-    reasons, file, row, name, email_from, partner_name, create_date, size, large.
+    reasons, file, row, name, email_from, partner_name, create_date, size, large, conflict (why
+    the group's records look like different people: not merged without allow_conflicts).
     `options`: include_closed, email_key, canonical, default_region, max_group."""
     cfg = _config(config)
     records = to_records(df, cfg.map)
     found = _found(records, cfg, by, manual, **options)
-    members = _merge.ordered_members(records, found, head=head, config=cfg)
+    members = _merge.ordered_members(records, found, head=head, config=cfg,
+                                     dates=DateOptions(date_order, allow_bad_dates))
     return duplicate_table(records, found, members).to_pandas()
 
 
@@ -126,12 +142,16 @@ class Plan:
 
 
 def plan_merge(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
-               head: str = "oldest", allow_large: bool = False, config: Config | str | None = None,
+               head: str = "oldest", allow_large: bool = False, allow_conflicts: bool = False,
+               config: Config | str | None = None, date_order: str | None = None, allow_bad_dates: bool = False,
                **options: Any) -> Plan:
+    """Decide the merges (options as `find_groups`); large groups and groups of clearly
+    different people are skipped unless allowed."""
     cfg = _config(config)
     records = to_records(df, cfg.map)
     found = _found(records, cfg, by, manual, **options)
-    plan = _merge.plan_merge(records, found, head=head, config=cfg, allow_large=allow_large)
+    plan = _merge.plan_merge(records, found, head=head, config=cfg, allow_large=allow_large,
+                             allow_conflicts=allow_conflicts, dates=DateOptions(date_order, allow_bad_dates))
     return Plan(groups=plan.groups.drop("head_idx").to_pandas(), changes=plan.changes.to_pandas(), plan=plan,
                 records=records)
 
@@ -159,12 +179,14 @@ def audit_lines(plan: Plan, at: str | None = None) -> list[str]:
 def convert(df: pd.DataFrame, *, config: Config | str | None = None, customers: str | None = None,
             **options: Any) -> pd.DataFrame:
     """Convert leads (options as `ConvertOptions`: ids, all, salespersons, team,
-    force_assignment, customer, dedupe, now, max_group)."""
+    force_assignment, customer, dedupe, now, max_group, head, allow_conflicts; and date_order,
+    allow_bad_dates)."""
     from .customers import read_customers
 
     cfg = _config(config)
     records = to_records(df, cfg.map)
-    plan = _convert.plan_convert(records, _convert.ConvertOptions(**options),
+    dates = DateOptions(options.pop("date_order", None), options.pop("allow_bad_dates", False))
+    plan = _convert.plan_convert(records, _convert.ConvertOptions(**options, dates=dates),
                                  customers=read_customers(customers) if customers else None, config=cfg)
     return to_pandas(_convert.apply_convert(records, plan))
 

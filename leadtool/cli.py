@@ -34,13 +34,15 @@ from .io import atomic_output, load, refuse_overwrite, write
 from .io.digest import input_digest
 from .io.files import remove_leftovers
 from .io.nogc import no_gc
+from .match.dates import DateOptions
 from .match.groups import find_groups, parse_by
 from .match.manual import parse_group_options, read_groups_file
 from .match.table import duplicate_table
 from .match.table import stats as dupes_stats
 from .merge import ordered_members, plan_merge
 from .options import comma_list, parse_count
-from .records import Records
+from .recognition import PresetChoice
+from .records import ID, Records
 from .render.check import FORMATS as CHECK_FORMATS
 from .render.check import print_github, print_text
 from .render.console import (
@@ -95,6 +97,12 @@ OppsOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks for internal errors.")]
 NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No progress bars.")]
+PresetOpt = Annotated[str | None, typer.Option(
+    "--preset", help="NAME|FILE|odoo: read every file as this CRM's export (default: detected from the headers).")]
+DateOrderOpt = Annotated[str | None, typer.Option(
+    "--date-order", help="dmy or mdy: day/month order of dates like 04/05/2023 (default: inferred per file).")]
+AllowBadDatesOpt = Annotated[bool, typer.Option(
+    "--allow-bad-dates", help="Records whose create_date cannot be read sort last instead of stopping the run.")]
 
 
 class Context:
@@ -102,10 +110,13 @@ class Context:
 
     def __init__(self, config: str | None, maps: list[str] | None, encoding: str | None,
                  delimiter: str | None, opportunities: list[str] | None = None,
-                 quiet: bool = False, verbose: bool = False, no_progress: bool = False) -> None:
+                 quiet: bool = False, verbose: bool = False, no_progress: bool = False,
+                 preset: str | None = None, date_order: str | None = None, allow_bad_dates: bool = False) -> None:
         self.config: Config = load_config(config)
         self.options_map = parse_map_options(maps or [])
         self.mapping = {**self.config.map, **self.options_map}
+        self.preset = PresetChoice.parse(preset)
+        self.dates = DateOptions(date_order, allow_bad_dates)
         self.encoding = encoding
         if delimiter == "\\t" or (delimiter or "").lower() == "tab":
             delimiter = "\t"
@@ -119,7 +130,7 @@ class Context:
         """The files, read; a --map or [map] header that none of them has is an error (a
         mapping that names nothing would otherwise leave its field silently empty)."""
         records = load(files, encoding=self.encoding, delimiter=self.delimiter,
-                       mapping=self.mapping, opportunities=self.opportunities)
+                       mapping=self.mapping, opportunities=self.opportunities, preset=self.preset)
         check_mapped_headers(self.mapping, records.sources, options=self.options_map,
                              config_path=self.config.path)
         return records
@@ -201,14 +212,15 @@ def inspect(
     files: Files,
     format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
+    date_order: DateOrderOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
-    """What was recognised: format, field mapping, leads and opportunities, emails, duplicates."""
+    """What was recognised: format, preset or language, field mapping, leads and opportunities, emails, duplicates."""
     if format not in ("text", "json"):
         raise UsageError(f"--format {format!r}: expected text or json")
-    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
-    summaries = summarize(ctx.load(files), ctx.config)
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset, date_order)
+    summaries = summarize(ctx.load(files), ctx.config, ctx.dates)
     if format == "json":
         print_json([s.as_dict() for s in summaries])
         return
@@ -240,6 +252,8 @@ GroupsFileOpt = Annotated[
 ]
 MaxGroupOpt = Annotated[int, typer.Option("--max-group", help="Larger groups are suspicious: shown, not merged.")]
 AllowLargeOpt = Annotated[bool, typer.Option("--allow-large-groups", help="Merge groups larger than --max-group too.")]
+AllowConflictsOpt = Annotated[bool, typer.Option(
+    "--allow-conflicts", help="Merge groups whose members look like different people too.")]
 HeadOpt = Annotated[str, typer.Option("--head", help="oldest (record created first) or odoo (Odoo 17 ranking).")]
 AuditOpt = Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")]
@@ -315,7 +329,20 @@ def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed
             f"{large.height} group(s) larger than --max-group {max_group} "
             f"(group {', '.join(str(g) for g in large['group'].head(5).to_list())}"
             f"{'...' if large.height > 5 else ''}): shown, not merged without --allow-large-groups"))
+    conflicts = found.info.filter(pl.col("conflict").is_not_null())
+    if conflicts.height:
+        first = conflicts.row(0, named=True)
+        say(warning(f"{conflicts.height} group(s) of clearly different people (group {first['group']}: ",
+                    literal(first["conflict"]), f"{'; ...' if conflicts.height > 1 else ''}): shown, not merged "
+                    "without --allow-conflicts"))
     return found
+
+
+def _warn_bad_dates(ids: pl.Series) -> None:
+    """--allow-bad-dates: the grouped records that sort last for want of a readable create_date."""
+    if ids.len():
+        say(warning(f"{ids.len()} record(s) in duplicate groups have a create_date that cannot be read (id ",
+                    literal(ids[0]), f"{', ...' if ids.len() > 1 else ''}): they sort last (--allow-bad-dates)"))
 
 
 # ----------------------------------------------------------------------------- dupes
@@ -328,21 +355,23 @@ def dupes(
     by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
-    head: HeadOpt = "oldest",
+    head: HeadOpt = "oldest", date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """The duplicate groups: a table, --format json, or --format csv (reusable with merge --groups)."""
     if format not in ("text", "json", "csv"):
         raise UsageError(f"--format {format!r}: expected text, json or csv")
     n = parse_count(limit, "--limit")
-    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
+                  date_order, allow_bad_dates)
     records = ctx.load(files)
     found = _groups(ctx, records, by, include_closed, email_key, canonical_email, default_region,
                     group, groups, max_group)
-    table = duplicate_table(records, found, ordered_members(records, found, head=head,
-                                                            config=ctx.config))
+    members = ordered_members(records, found, head=head, config=ctx.config, dates=ctx.dates)
+    _warn_bad_dates(members.filter(pl.col("bad_date")).get_column(ID))
+    table = duplicate_table(records, found, members)
     if format == "json":
         with atomic_output("-") as out:  # bytes as they are: no str round trip
             out.write(dupes_json(records, found, table) + b"\n")
@@ -369,9 +398,10 @@ def merge(
     by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
-    allow_large_groups: AllowLargeOpt = False, head: HeadOpt = "oldest",
+    allow_large_groups: AllowLargeOpt = False, allow_conflicts: AllowConflictsOpt = False,
+    head: HeadOpt = "oldest", date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
     engine: Annotated[str, typer.Option("--engine", help="local, or spark (output and audit log as folders of "
                                         "part files).")] = "local",
@@ -386,7 +416,8 @@ def merge(
     n = parse_count(preview, "--preview")
     refuse_overwrite([("-o", output), ("--audit", audit)],
                      _inputs(files, opportunities, config, groups=groups))
-    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
+                  date_order, allow_bad_dates)
     console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
@@ -395,8 +426,9 @@ def merge(
         found = _groups(ctx, records, by, include_closed, email_key, canonical_email,
                         default_region, group, groups, max_group)
         step("planning")
-        plan = plan_merge(records, found, head=head, config=ctx.config,
-                          allow_large=allow_large_groups)
+        plan = plan_merge(records, found, head=head, config=ctx.config, allow_large=allow_large_groups,
+                          allow_conflicts=allow_conflicts, dates=ctx.dates)
+    _warn_bad_dates(plan.groups.get_column("bad_dates").explode().drop_nulls())
     summary = {**plan.summary()}
     summary["records_kept"] = len(records) - summary["records_merged_away"]
     for table in merge_preview(plan, records, n) if not quiet else []:
@@ -423,12 +455,12 @@ def undo(
     force: Annotated[bool, typer.Option(
         "--force", help="Undo what can be undone even when --input is not the file the run wrote.")] = False,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None,
+    delimiter: DelimiterOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Undo the merges and conversions recorded in AUDIT: every record back, in original order."""
     refuse_overwrite([("-o", output)], [("--input", input), ("AUDIT", audit), *_inputs([], None, config)])
-    ctx = Context(config, map, encoding, delimiter, None, quiet, verbose, no_progress)
+    ctx = Context(config, map, encoding, delimiter, None, quiet, verbose, no_progress, preset)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the input's digest beside the log's parsing
         digest = pool.submit(input_digest, input)
         with no_gc():
@@ -476,9 +508,10 @@ def convert(
     now: Annotated[str | None, typer.Option("--now", help="Run time, 'YYYY-MM-DD HH:MM:SS' UTC.")] = None,
     audit: AuditOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
     preview: Annotated[str, typer.Option("--preview", help="Leads shown in the preview (a number or all).")] = "20",
-    max_group: MaxGroupOpt = 50, head: HeadOpt = "oldest",
+    max_group: MaxGroupOpt = 50, allow_conflicts: AllowConflictsOpt = False, head: HeadOpt = "oldest",
+    date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Convert leads into opportunities (duplicates merged first); write OUTPUT, customers and audit log."""
@@ -486,10 +519,12 @@ def convert(
     n = parse_count(preview, "--preview")
     refuse_overwrite([("-o", output), ("--audit", audit), ("--customers-out", customers_out)],
                      _inputs(files, opportunities, config, customers=customers))
-    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
+                  date_order, allow_bad_dates)
     options = ConvertOptions(ids=comma_list(ids or []), all=all_leads, salespersons=list(salesperson or []),
                              team=team, force_assignment=force_assignment, customer=customer,
-                             dedupe=dedupe, now=now, max_group=max_group, head=head)
+                             dedupe=dedupe, now=now, max_group=max_group, head=head,
+                             allow_conflicts=allow_conflicts, dates=ctx.dates)
     check_options(options, ctx.config)
     console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
@@ -533,8 +568,9 @@ def check(
     by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
+    date_order: DateOrderOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
+    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Validate for CI: exit 0 when valid, 1 when problems were found, 2 when the check could not run."""
@@ -542,7 +578,8 @@ def check(
         raise UsageError(f"--format {format!r}: expected {', '.join(CHECK_FORMATS)}")
     shown, listed = parse_count(limit, "--limit"), parse_count(max_problems, "--max-problems")
     ignored = parse_rules(ignore) if ignore is not None else None
-    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
+                  date_order)
     manual = parse_group_options(group or []) + (read_groups_file(groups) if groups else [])
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
@@ -552,7 +589,7 @@ def check(
             records, ctx.config, require=comma_list(require) if require is not None else None,
             max_duplicates=max_duplicates, ignore=ignored, by=parse_by(by or []), include_closed=include_closed,
             email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
-            max_group=max_group, max_problems=listed)
+            max_group=max_group, max_problems=listed, date_order=ctx.dates.order)
     with reader_may_leave():
         if format == "json":
             print_json(report.as_dict())

@@ -5,10 +5,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .fields import FIELDS
+
+if TYPE_CHECKING:
+    from .match.placeholders import PlaceholderRules
 
 MERGE_RULES = ("head", "first", "last", "concat", "union", "max", "min", "longest")
 DEFAULT_FILE = "leadtool.toml"
@@ -22,11 +25,12 @@ class TeamConfig:
 
 @dataclass
 class Config:
-    map: dict[str, str] = field(default_factory=dict)
+    map: dict[str, list[str]] = field(default_factory=dict)
     leads_enabled: bool = True
     teams: dict[str, TeamConfig] = field(default_factory=dict)
     stage_order: list[str] = field(default_factory=list)
-    won_stages: list[str] = field(default_factory=list)
+    won_stages: list[str] | None = None  # None: Odoo's default won stage in every language
+    placeholders: PlaceholderRules | None = None  # [emails.placeholders]; None: the defaults
     merge_rules: dict[str, str] = field(default_factory=dict)
     check_require: list[str] = field(default_factory=list)
     check_max_duplicates: int | None = None
@@ -51,12 +55,13 @@ class Config:
 
 
 _SCHEMA: dict[str, Any] = {
-    "map": "table-of-str",
+    "map": "table-of-str-or-list",
     "leads": {"enabled": bool},
     "teams": "teams",
     "stages": {"order": list, "won": list},
     "merge": {"rules": "table-of-str"},
     "check": {"require": list, "max_duplicates": int, "ignore": list},
+    "emails": {"placeholders": dict},
 }
 
 
@@ -80,17 +85,29 @@ def _str_table(value: Any, where: str, path: str) -> dict[str, str]:
     return dict(value)
 
 
+def _map_table(value: Any, path: str) -> dict[str, list[str]]:
+    """`[map]`: field = "Header" or field = ["Header", "Other header"]."""
+    if not isinstance(value, dict):
+        raise ConfigError("[map] must be a table", file=path)
+    out: dict[str, list[str]] = {}
+    for fld, headers in value.items():
+        if fld not in FIELDS:
+            raise ConfigError(f"unknown key map.{fld}: not a field", file=path)
+        headers = [headers] if isinstance(headers, str) else headers
+        if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h for h in headers):
+            raise ConfigError(f"map.{fld} must be a header or a list of headers", file=path)
+        out[fld] = list(dict.fromkeys(headers))
+    return out
+
+
 def parse_config(doc: dict[str, Any], path: str = DEFAULT_FILE) -> Config:
     cfg = Config(path=path)
     for key in doc:
         if key not in _SCHEMA:
             raise ConfigError(f"unknown table [{key}] (known: {', '.join(_SCHEMA)})", file=path)
     if "map" in doc:
-        cfg.map = _str_table(doc["map"], "map", path)
-        for fld in cfg.map:
-            if fld not in FIELDS:
-                raise ConfigError(f"unknown key map.{fld}: not a field", file=path)
-    for table in ("leads", "stages", "check"):
+        cfg.map = _map_table(doc["map"], path)
+    for table in ("leads", "stages", "check", "emails"):
         section = doc.get(table, {})
         if not isinstance(section, dict):
             raise ConfigError(f"[{table}] must be a table", file=path)
@@ -103,7 +120,11 @@ def parse_config(doc: dict[str, Any], path: str = DEFAULT_FILE) -> Config:
     cfg.leads_enabled = leads.get("enabled", True)
     stages = doc.get("stages", {})
     cfg.stage_order = list(stages.get("order", []))
-    cfg.won_stages = list(stages.get("won", []))
+    cfg.won_stages = list(stages["won"]) if "won" in stages else None
+    if "placeholders" in doc.get("emails", {}):
+        from .match.placeholders import rules_from_config  # the match package reads this module
+
+        cfg.placeholders = rules_from_config(doc["emails"]["placeholders"], path, "emails.placeholders")
     check = doc.get("check", {})
     cfg.check_require = list(check.get("require", []))
     cfg.check_max_duplicates = check.get("max_duplicates")

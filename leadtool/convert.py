@@ -21,11 +21,21 @@ from .config import Config
 from .customers import MODES, CustomerResult, Customers, assign_customers
 from .errors import UsageError
 from .fields import is_id_column
+from .match.dates import DateOptions
 from .match.emails import display_name_expr, first_address_expr, lower_address
 from .match.groups import Groups, find_groups
-from .match.normalize import archived_expr, is_empty, type_expr, won_expr
+from .match.normalize import (
+    archived_expr,
+    composes_contact_name,
+    contact_name_expr,
+    is_empty,
+    system_closed_expr,
+    type_expr,
+    won_expr,
+)
 from .merge import MergePlan, apply_merge, plan_merge
 from .records import ID, IDX, KIND_PREFIX, ORIG, ROW, SRC, Records
+from .translations import opportunity_label, type_value
 
 #: the columns conversion sets, appended (header = technical name) when the files lack them
 SET_FIELDS = ("type", "date_conversion", "partner_id", "user_id", "team_id", "stage_id")
@@ -48,6 +58,8 @@ class ConvertOptions:
     now: str | None = None  # "YYYY-MM-DD HH:MM:SS" UTC; None: the run's time
     max_group: int = 50
     head: str = "oldest"  # which record of a duplicate group is kept (docs/merge.md#the-head): oldest or odoo
+    allow_conflicts: bool = False  # merge groups of clearly different people too (docs/groups.md)
+    dates: DateOptions | None = None  # --date-order, --allow-bad-dates for the head order
 
 
 @dataclass
@@ -110,7 +122,11 @@ def _blank(records: Records, col: str | None) -> pl.Expr:
 
 
 def _text(records: Records, fld: str) -> pl.Expr:
-    """A field's value with blanks as "" (missing column: "")."""
+    """A field's value with blanks as "" (missing column: ""); the contact name composed from
+    first and last name where the file splits it."""
+    if fld == "contact_name" and composes_contact_name(records):
+        name = contact_name_expr(records)
+        return pl.when(is_empty(name)).then(pl.lit("")).otherwise(name)
     col = records.col(fld)
     if not col:
         return pl.lit("", dtype=pl.String)
@@ -123,18 +139,23 @@ def _team_expr(records: Records) -> pl.Expr:
 
 
 def opportunity_word(records: Records) -> str:
-    """`opportunity` written the way the file writes its types (`Opportunity`, `OPPORTUNITY`)."""
+    """`opportunity` written the way the file writes its types (`Opportunity`, `OPPORTUNITY`,
+    `Opportunité` in a French export)."""
     col = records.col("type")
     if not col:
         return "opportunity"
     values = (records.frame.select(pl.col(col).str.strip_chars().alias("t"))
               .filter(pl.col("t") != "").unique("t", maintain_order=True).get_column("t").to_list())
     for v in values:
-        if v.lower() == "opportunity":
+        if v.lower() == "opportunity" or type_value(v) == "opportunity":
             return v
+    language = next((s.recognition.language for s in records.sources if s.recognition and s.recognition.language),
+                    None)
     for v in values:
-        if v.lower() == "lead":
+        if v.lower() == "lead" and language in (None, "en"):
             return "OPPORTUNITY" if v.isupper() and len(v) > 1 else "Opportunity" if v[0].isupper() else "opportunity"
+        if type_value(v) == "lead":  # a translated display value (`Piste`): Odoo's word in that language
+            return opportunity_label(v, language) or "opportunity"
     return "opportunity"
 
 
@@ -158,7 +179,7 @@ def select_leads(records: Records, ids: Sequence[str] = (), all_leads: bool = Fa
     base = records.frame.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX), pl.col(ID).alias("id"),
         (type_expr(records) == "lead").alias("_lead"), archived_expr(records).alias("_arch"),
-        won_expr(records, config).alias("_won"), team.alias("_team"))
+        won_expr(records, config).alias("_won"), system_closed_expr(records).alias("_sys"), team.alias("_team"))
     wanted = list(ids)
     if wanted:
         known = base.get_column("id").str.strip_chars()
@@ -171,12 +192,13 @@ def select_leads(records: Records, ids: Sequence[str] = (), all_leads: bool = Fa
     off = [t for t in teams if not config.team_uses_leads(t)]
     named = pl.col("id").str.strip_chars().is_in(wanted) if wanted else pl.lit(False)
     swept = pl.col("_lead") & pl.col("_team").is_in(off) if off else pl.lit(False)
-    closed = pl.col("_arch") | pl.col("_won")
+    closed = pl.col("_arch") | pl.col("_won") | pl.col("_sys")
     swept_all = pl.col("_lead") & ~closed & pl.lit(all_leads)
     origin = (pl.when(named).then(pl.lit("ids")).when(swept_all).then(pl.lit("all"))
               .when(swept).then(pl.lit("team")).otherwise(None))
     reason = (pl.when(pl.col("_arch")).then(pl.lit("archived"))
               .when(pl.col("_won")).then(pl.lit("won"))
+              .when(pl.col("_sys")).then(pl.lit("closed in its CRM"))
               .when(~pl.col("_lead")).then(pl.lit("already an opportunity"))
               .otherwise(None))
     return (base.with_columns(origin.alias("origin"))
@@ -234,7 +256,8 @@ def _merge_first(records: Records, to_convert: pl.Series, options: ConvertOption
     groups = dedupe_groups(records, to_convert, config, options.max_group)
     if not groups.info.height:
         return none
-    plan = plan_merge(records, groups, head=options.head, config=config)
+    plan = plan_merge(records, groups, head=options.head, config=config, allow_conflicts=options.allow_conflicts,
+                      dates=options.dates)
     merged = plan.merged_groups
     members = plan.members.join(merged.select("group", "head"), on="group")
     return _MergedFirst(

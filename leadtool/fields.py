@@ -101,9 +101,23 @@ _LEAD_TABLE = _lookup(FIELDS, LABELS)
 _PARTNER_TABLE = _lookup(PARTNER_FIELDS, PARTNER_LABELS)
 
 
-def parse_map_options(items: Iterable[str]) -> dict[str, str]:
-    """`--map FIELD=HEADER` options as a mapping; the field must be one of docs/formats.md#field-recognition."""
-    mapping: dict[str, str] = {}
+#: fields whose every mapped column feeds the match keys (docs/formats.md#several-columns-for-one-field);
+#: any other field mapped to several headers takes the first one present
+MULTI_FIELDS: tuple[str, ...] = ("email_from", "phone", "mobile")
+
+#: a mapping as `--map` and `[map]` give it: field -> headers, in order of preference
+FieldMap = Mapping[str, str | Sequence[str]]
+
+
+def as_lists(mapping: FieldMap) -> dict[str, tuple[str, ...]]:
+    """Every entry of a mapping as a tuple of headers (a plain string is one header)."""
+    return {fld: (headers,) if isinstance(headers, str) else tuple(headers) for fld, headers in mapping.items()}
+
+
+def parse_map_options(items: Iterable[str]) -> dict[str, list[str]]:
+    """`--map FIELD=HEADER` options as a mapping; the field must be one of
+    docs/formats.md#field-recognition. The same field given again adds a header to its list."""
+    mapping: dict[str, list[str]] = {}
     for item in items:
         if "=" not in item:
             raise UsageError(f"--map {item!r}: expected FIELD=HEADER")
@@ -113,31 +127,58 @@ def parse_map_options(items: Iterable[str]) -> dict[str, str]:
             raise UsageError(f"--map {item!r}: unknown field {fld!r} (fields: {', '.join(FIELDS)})")
         if not header:
             raise UsageError(f"--map {item!r}: expected FIELD=HEADER (the header is missing)")
-        mapping[fld] = header
+        headers = mapping.setdefault(fld, [])
+        if header not in headers:
+            headers.append(header)
     return mapping
 
 
-def resolve_headers(headers: list[str], mapping: Mapping[str, str], path: str = "",
-                    partner: bool = False) -> dict[int, str]:
-    """The field each header position holds. An explicit mapping wins over recognition;
-    each field is taken by its first header only."""
-    table = _PARTNER_TABLE if partner else _LEAD_TABLE
+def explicit_positions(headers: Sequence[str], mapping: FieldMap, multi: Iterable[str] = MULTI_FIELDS,
+                       taken: Iterable[int] = ()) -> dict[int, str]:
+    """The positions an explicit mapping names (headers compared exactly): every one present
+    for a field of `multi`, else the first present in the mapping's order of preference."""
+    positions: dict[str, list[int]] = {}
+    for i, header in enumerate(headers):
+        positions.setdefault(header, []).append(i)
+    several = set(multi)
     result: dict[int, str] = {}
-    taken: set[str] = set()
-    explicit = {header: fld for fld, header in mapping.items()}
-    for i, header in enumerate(headers):
-        fld = explicit.get(header)
-        if fld and fld not in taken:
+    busy = set(taken)
+    for fld, names in as_lists(mapping).items():
+        hits = [i for name in names for i in positions.get(name, []) if i not in result and i not in busy]
+        for i in dict.fromkeys(hits) if fld in several else hits[:1]:
             result[i] = fld
-            taken.add(fld)
-    for i, header in enumerate(headers):
-        if i in result or header in explicit:
-            continue
-        fld = table.get(_key(header))
-        if fld and fld not in taken and fld not in mapping:
-            result[i] = fld
-            taken.add(fld)
     return result
+
+
+def recognised_field(header: str, partner: bool = False) -> str | None:
+    """The field a header names by itself: a technical name, an import-compatible form or one
+    of Odoo's English labels; for leads also Odoo's labels in its other languages."""
+    fld = (_PARTNER_TABLE if partner else _LEAD_TABLE).get(_key(header))
+    if fld is None and not partner:
+        from .translations import header_field  # it reads this module's tables
+
+        found = header_field(header)
+        fld = found[0] if found else None
+    return fld
+
+
+def resolve_headers(headers: Sequence[str], mapping: FieldMap, path: str = "",
+                    partner: bool = False) -> dict[int, str]:
+    """The field each header position holds. An explicit mapping wins over recognition (and
+    may give `MULTI_FIELDS` several positions); a recognised field is taken by its first header
+    only, and never when the mapping names the field."""
+    lists = as_lists(mapping)
+    result = explicit_positions(headers, lists, () if partner else MULTI_FIELDS)
+    named = {h for names in lists.values() for h in names}
+    taken = set(result.values())
+    for i, header in enumerate(headers):
+        if i in result or header in named:
+            continue
+        fld = recognised_field(header, partner)
+        if fld and fld not in taken and fld not in lists:
+            result[i] = fld
+            taken.add(fld)
+    return dict(sorted(result.items()))
 
 
 def is_id_column(header: str) -> bool:
@@ -145,22 +186,28 @@ def is_id_column(header: str) -> bool:
     return header.strip().lower().endswith(("/id", "/.id", "/external id"))
 
 
-def check_mapped_headers(mapping: Mapping[str, str], sources: Sequence[Any],
-                         options: Mapping[str, str] | None = None,
+def check_mapped_headers(mapping: Mapping[str, str | Sequence[str]], sources: Sequence[Any],
+                         options: Mapping[str, str | Sequence[str]] | None = None,
                          config_path: str | None = None) -> None:
-    """A mapping naming a header that none of the files has is an error: its field would
-    otherwise be silently empty (a typo in `--map email_from="E-mail adress"` would make every
-    record look email-less). `options` holds the --map entries (the others came from the config
-    file `config_path`); `sources` are the files read (`records.Source`)."""
+    """A mapped field none of whose headers any file has is an error: it would otherwise be
+    silently empty (a typo in `--map email_from="E-mail adress"` would make every record look
+    email-less). A field mapped to several headers (a list, for files of different layouts)
+    needs one of them in some file. `options` holds the --map entries (the others came from the
+    config file `config_path`); `sources` are the files read (`records.Source`)."""
     options = options or {}
     present = {header for source in sources for header in source.headers}
-    for fld, header in mapping.items():
-        if header in present:
+    for fld, given in mapping.items():
+        headers = [given] if isinstance(given, str) else list(given)
+        if not headers or any(h in present for h in headers):
             continue
+        header = headers[0]
         files = ", ".join("<stdin>" if s.path == "-" else s.path for s in sources)
         near = difflib.get_close_matches(header, sorted(present), n=1, cutoff=0.6)
         hint = f"; did you mean {near[0]!r}?" if near else ""
-        message = f"no input file has the header {header!r} (files: {files}){hint}"
+        named = header if len(headers) == 1 else " or ".join(repr(h) for h in headers)
+        message = (f"no input file has the header {header!r} (files: {files}){hint}" if len(headers) == 1
+                   else f"no input file has any of the headers {named} (files: {files}){hint}")
         if fld in options:
             raise UsageError(f"--map {fld}={header!r}: {message}")
-        raise ConfigError(f"[map] {fld} = {header!r}: {message}", file=config_path)
+        raise ConfigError(f"[map] {fld} = {(header if len(headers) == 1 else headers)!r}: {message}",
+                          file=config_path)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from .config import Config
-from .errors import UsageError
+from .errors import InputError, UsageError
+from .match.dates import LOCAL_START, DateOptions, local_instants
 from .match.groups import Groups
 from .match.normalize import (
     archived_expr,
@@ -24,7 +25,7 @@ from .match.normalize import (
     number_expr,
     type_expr,
 )
-from .records import GROUP, HEAD_IDX, ID, IDX, KIND_PREFIX, POS, Records
+from .records import GROUP, HEAD_IDX, ID, IDX, KIND_PREFIX, POS, ROW, SRC, Records
 
 HEAD_RULE_FIELDS = ("id", "create_date", "probability", "active", "date_conversion")
 ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
@@ -35,7 +36,10 @@ HEADS = ("oldest", "odoo")
 
 @dataclass
 class MergePlan:
-    """`groups`: group, head (id), head_idx, reasons, merged (ids, head order), size, skipped.
+    """`groups`: group, head (id), head_idx, reasons, merged (ids, head order), size, large,
+    conflict (why its members look like different people, or null), bad_dates (ids whose
+    create_date could not be read, sorted last), held (`large` or `conflict`: why the group is
+    not merged, or null) and skipped (held).
     `members`: group, idx, id, pos (0 is the head), in head order.
     `values`: one row per merged group: the value of every column after merging, with the
     group (`__lt_group`) and the head's position (`__lt_head_idx`); for JSON inputs also the
@@ -55,10 +59,12 @@ class MergePlan:
 
     def summary(self) -> dict[str, int]:
         merged = self.merged_groups
+        held = self.groups.get_column("held")
         return {
             "groups": merged.height,
             "records_merged_away": int(merged["merged"].list.len().sum() or 0),
-            "skipped_large_groups": self.groups.height - merged.height,
+            "skipped_large_groups": int((held == "large").sum()),
+            "skipped_conflicts": int((held == "conflict").sum()),
         }
 
 
@@ -309,38 +315,85 @@ def _prepared(records: Records, members: pl.DataFrame) -> pl.DataFrame:
                      how="horizontal")
 
 
+def _dated(records: Records, rows: pl.Series, keyed: pl.DataFrame, dates: DateOptions) -> pl.DataFrame:
+    """`--head oldest`'s first key with local dates read too (`5/4/2023 10:22 AM`): the ISO
+    reader has run on the grouped records; only the dates it left unread are looked at again,
+    each file's column as a whole for its day/month order. A date still unread stops the run
+    unless `dates.allow_bad` (`bad_date` marks those records: they sort last)."""
+    col = records.col("create_date")
+    first = keyed.get_column("_k1")
+    unread = first.is_null()
+    if not col or not unread.any():
+        return keyed.with_columns(pl.lit(False).alias("bad_date"))
+    at = unread.arg_true()
+    values = records.frame.get_column(col).gather(rows.gather(at))
+    written = values.str.strip_chars() != ""  # an empty date is no date: it sorts last
+    at, values = at.filter(written), values.filter(written)
+    local = values.str.contains(LOCAL_START)
+    if local.any():
+        found = local_instants(records.frame.get_column(col), records.frame.get_column(SRC),
+                               rows.gather(at.filter(local)), dates.order,
+                               lambda i: (records.sources[i].path, records.headers[col]))
+        first = first.scatter(at.filter(local), found)
+        keyed = keyed.with_columns(first)
+    bad = at.filter(first.gather(at).is_null())
+    if bad.len() and not dates.allow_bad:
+        where = int(rows.gather(bad).min())
+        row = records.frame.row(where, named=True)
+        more = f", and {bad.len() - 1} more in duplicate groups" if bad.len() > 1 else ""
+        raise InputError(
+            f"cannot read the create_date {row[col]!r} of record {row[ID]} (row {row[ROW]}){more}: a merge never "
+            "orders records by a date it cannot read; fix it, give --date-order, or --allow-bad-dates to sort "
+            "such records last", file=records.sources[row[SRC]].path, column=records.headers[col])
+    flags = pl.Series("bad_date", [False] * keyed.height, dtype=pl.Boolean)
+    return keyed.with_columns(flags.scatter(bad, True) if bad.len() else flags)
+
+
 def ordered_members(records: Records, groups: Groups, *, head: str = "oldest",
-                    config: Config | None = None) -> pl.DataFrame:
-    """Every grouped record with its group, id and `pos` in head order (0 is the head)."""
+                    config: Config | None = None, dates: DateOptions | None = None) -> pl.DataFrame:
+    """Every grouped record with its group, id and `pos` in head order (0 is the head), and
+    `bad_date`: its create_date could not be read (it sorts last; `--allow-bad-dates`)."""
     order = head_order(records, head, config)
     keys = [f"_k{i + 1}" for i in range(len(order))]
     joined = groups.members.join(groups.info.select("group", "large"), on="group")
     # gather only the columns the sort keys read, not whole records
     needed = dict.fromkeys([*(name for e in order for name in e.meta.root_names()), ID])
     keyed = records.frame.select(*needed)[joined[IDX]].select(order + [pl.col(ID)])
+    if head == "oldest":
+        keyed = _dated(records, joined.get_column(IDX), keyed, dates or DateOptions())
+    else:
+        keyed = keyed.with_columns(pl.lit(False).alias("bad_date"))
     # sorted by group, a record's position is its row minus its group's first row (no hashing)
     row = pl.int_range(pl.len(), dtype=pl.UInt32)
     start = pl.when(pl.col("group") != pl.col("group").shift(1)).then(row).forward_fill().fill_null(0)
     return (joined.with_columns(keyed)
             .sort(["group", *keys, IDX], nulls_last=True)
             .with_columns((row - start).alias("pos"))
-            .select("group", IDX, ID, "pos", "large"))
+            .select("group", IDX, ID, "pos", "large", "bad_date"))
 
 
 def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
-               config: Config | None = None, allow_large: bool = False) -> MergePlan:
-    """Decide every merge without changing anything."""
+               config: Config | None = None, allow_large: bool = False, allow_conflicts: bool = False,
+               dates: DateOptions | None = None) -> MergePlan:
+    """Decide every merge without changing anything. Large groups (`allow_large`) and groups
+    of clearly different people (`allow_conflicts`) are planned as skipped."""
     columns = records.columns
-    members = ordered_members(records, groups, head=head, config=config)
+    members = ordered_members(records, groups, head=head, config=config, dates=dates)
     head_rows = members.filter(pl.col("pos") == 0)
-    groups_df = (groups.info
+    info = groups.info if "conflict" in groups.info.columns else groups.info.with_columns(
+        pl.lit(None, dtype=pl.String).alias("conflict"))
+    held = (pl.when(pl.col("large") & pl.lit(not allow_large)).then(pl.lit("large"))
+            .when(pl.col("conflict").is_not_null() & pl.lit(not allow_conflicts)).then(pl.lit("conflict")))
+    groups_df = (info
                  .join(head_rows.select("group", pl.col(ID).alias("head"), pl.col(IDX).alias("head_idx")),
                        on="group")
                  .join(members.filter(pl.col("pos") > 0).group_by("group", maintain_order=True)
                        .agg(pl.col(ID).alias("merged")), on="group", how="left")
-                 .with_columns((pl.col("large") & pl.lit(not allow_large)).alias("skipped"))
+                 .join(members.filter(pl.col("bad_date")).group_by("group", maintain_order=True)
+                       .agg(pl.col(ID).alias("bad_dates")), on="group", how="left")
+                 .with_columns(held.alias("held"), held.is_not_null().alias("skipped"))
                  .sort("group"))
-    work = members.filter(~pl.col("large") | pl.lit(allow_large))
+    work = members.join(groups_df.filter(~pl.col("skipped")).select("group"), on="group", maintain_order="left")
     rules = _rules(records, config)
     data = _prepared(records, work)
     data = data.with_columns(work[IDX])
@@ -370,7 +423,7 @@ def plan_merge(records: Records, groups: Groups, *, head: str = "oldest",
               "source": pl.List(pl.String), "composed": pl.Boolean}
     changes = (pl.concat(long_parts).sort("group", maintain_order=True) if long_parts
                else pl.DataFrame(schema=schema))
-    return MergePlan(groups=groups_df, members=members.drop("large"), values=values,
+    return MergePlan(groups=groups_df, members=members.drop("large", "bad_date"), values=values,
                      changes=changes, columns=columns)
 
 

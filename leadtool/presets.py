@@ -8,8 +8,9 @@ A preset is a TOML file (the built-in ones are in leadtool/data/presets/, users 
   like Salesforce's `Type` = New Business, is never Odoo's type);
 - `[detect]` `headers` (header -> weight) and `min_score`: the export is recognised when the
   weights of the headers found add up to `min_score` or more;
-- `[map]` Odoo field -> list of headers, in order of preference: `email_from` takes every one
-  present (they all feed the email key), another field the first one present;
+- `[map]` Odoo field -> list of headers, in order of preference: `email_from`, `phone` and
+  `mobile` take every one present (they all feed the match keys), another field the first one
+  present;
 - `[name]` `first`, `middle`, `last`: header lists whose values compose `contact_name` when the
   file splits the name (a `contact_name` value, when there is one, wins);
 - `[closed]` `true_columns` (a record whose column is `true`, `1`, `yes`, `y` or `x`, any case,
@@ -22,13 +23,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import polars as pl
 
 from .errors import ConfigError
-from .fields import FIELDS, LABELS
+from .fields import FIELDS, LABELS, MULTI_FIELDS
 from .translations import header_matches
 
 #: values of a boolean column that mean true
@@ -98,7 +100,7 @@ class Preset:
         for fld, candidates in self.fields.items():
             hits = found(candidates)
             if hits:
-                fields[fld] = hits if fld == "email_from" else hits[:1]
+                fields[fld] = hits if fld in MULTI_FIELDS else hits[:1]
         name_parts = tuple(found(part)[:1] for part in (self.first, self.middle, self.last))
         true_cols = found(self.true_columns)
         values = {i: tuple(v.casefold() for v in vals)
@@ -212,8 +214,10 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def builtin_presets() -> list[Preset]:
-    return [load_preset(name) for name in builtin_names()]
+@cache
+def builtin_presets() -> tuple[Preset, ...]:
+    """The shipped presets, read once per run (detection looks at them for every file)."""
+    return tuple(load_preset(name) for name in builtin_names())
 
 
 def load_preset(name_or_path: str | Path) -> Preset:

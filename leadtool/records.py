@@ -4,9 +4,12 @@ write it back exactly as it came."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from .recognition import Recognition
 
 # Hidden columns: they ride along with every record and are never written.
 SRC = "__lt_src"  # index into Records.sources
@@ -62,6 +65,7 @@ class Source:
     columns: list[str]  # the internal column name of each header cell
     rows: int = 0
     header_newlines: int = 0  # newlines inside the header record (for line numbers)
+    recognition: Recognition | None = None  # preset and language of its header row
 
     @property
     def name(self) -> str:
@@ -77,7 +81,8 @@ class Records:
     `frame` holds one text column per data column (internal unique names) plus hidden
     columns (a LazyFrame only on its way to `io.write`, see `merge.merge_query`). `headers`
     maps an internal column name to the header written for it. `fields` maps a canonical Odoo
-    field name to the internal column that holds it.
+    field name to the internal column that holds it; `more_columns` the further columns of a
+    field mapped to several (`--map email_from=A --map email_from=B`), which feed its keys.
     """
 
     frame: pl.DataFrame
@@ -86,6 +91,7 @@ class Records:
     sources: list[Source]
     fields: dict[str, str] = field(default_factory=dict)
     opportunity_sources: frozenset[int] = frozenset()
+    more_columns: dict[str, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.frame.height
@@ -93,6 +99,11 @@ class Records:
     def col(self, field_name: str) -> str | None:
         """Internal column of a canonical field, or None when the files do not have it."""
         return self.fields.get(field_name)
+
+    def columns_of(self, field_name: str) -> list[str]:
+        """Every internal column of a field, its first (`col`) first; empty when missing."""
+        first = self.col(field_name)
+        return [first, *self.more_columns.get(field_name, ())] if first else []
 
     def with_frame(self, frame: pl.DataFrame, columns: list[str] | None = None,
                    headers: dict[str, str] | None = None) -> Records:

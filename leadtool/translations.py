@@ -172,3 +172,16 @@ def is_won_stage_expr(expr: pl.Expr, names: Iterable[str] | None = None) -> pl.E
 def languages() -> tuple[str, ...]:
     """Languages the table holds labels for, English first."""
     return (_ENGLISH, *table()["odoo_versions"])
+
+
+def opportunity_label(lead_value: str, language: str | None = None) -> str | None:
+    """Odoo's display value of `opportunity` in the language of a lead's display value (`Piste`
+    -> `Opportunité`); `language` settles a value several languages share (`Lead`). None when
+    `lead_value` is no spelling of `lead`."""
+    by_lang = table()["type_values"]
+    langs = [lang for lang, labels in by_lang["lead"].items() if fold(lead_value) in {fold(x) for x in labels}]
+    if not langs:
+        return None
+    lang = language if language in langs else langs[0]
+    labels = by_lang["opportunity"].get(lang) or by_lang["opportunity"][_ENGLISH]
+    return labels[0]

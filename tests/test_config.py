@@ -14,7 +14,10 @@ from leadtool.errors import ConfigError
 @pytest.mark.parametrize(("doc", "needle"), [
     ({"nope": {}}, "unknown table [nope]"),
     ({"map": "x"}, "[map] must be a table"),
-    ({"map": {"email_from": 3}}, "map.email_from must be a string"),
+    ({"map": {"email_from": 3}}, "map.email_from must be a header or a list of headers"),
+    ({"map": {"email_from": []}}, "map.email_from must be a header or a list of headers"),
+    ({"emails": {"placeholders": {"adresses": []}}}, "[emails.placeholders]: unknown key 'adresses'"),
+    ({"emails": {"placeholder": {}}}, "unknown key emails.placeholder"),
     ({"map": {"not_a_field": "X"}}, "unknown key map.not_a_field: not a field"),
     ({"leads": []}, "[leads] must be a table"),
     ({"leads": {"enabled": "yes"}}, "leads.enabled must be bool"),

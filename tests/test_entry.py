@@ -56,7 +56,8 @@ def test_a_reader_that_leaves_early_does_not_change_the_exit_code(tmp_path: Path
         assert _with_reader_leaving("check", str(path), "--format", fmt, "--limit", "all",
                                     "--max-problems", "all") == 1, fmt
     clean = tmp_path / "clean.csv"
-    clean.write_text("id,name\n" + "".join(f"{i},{'x' * 50}\n" for i in range(20000)), encoding="utf-8")
+    clean.write_text("id,name,email_from\n" + "".join(f"{i},{'x' * 50},p{i}@x.com\n" for i in range(20000)),
+                     encoding="utf-8")
     assert _with_reader_leaving("check", str(clean), "--require", "name", "--format", "json") == 0
     for args in (("dupes", str(path)), ("dupes", str(path), "--format", "json"),
                  ("dupes", str(path), "--format", "csv"), ("inspect", str(path)),

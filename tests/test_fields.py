@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from leadtool.errors import UsageError
@@ -67,7 +69,7 @@ def test_first_header_takes_a_field() -> None:
 
 def test_map_option_overrides() -> None:
     mapping = parse_map_options(["email_from=E-mail address", "name=Deal"])
-    assert mapping == {"email_from": "E-mail address", "name": "Deal"}
+    assert mapping == {"email_from": ["E-mail address"], "name": ["Deal"]}
     headers = ["Email", "E-mail address", "Deal", "Opportunity"]
     got = mapped(headers, {"email_from": "E-mail address", "name": "Deal"})
     # the explicit header wins; the recognised label of the same field is left unmapped
@@ -139,7 +141,9 @@ def test_a_map_header_no_file_has_is_an_error(cli, tmp_path, command) -> None:
 def test_a_map_header_of_one_file_is_enough(cli, tmp_path) -> None:
     a, b = _two_files(tmp_path)
     result = cli("check", a, b, "--map", "email_from=Mail", "--format", "json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # not 2: the mapping is fine; the other file lacks the field
+    problems = json.loads(result.stdout)["problems"]
+    assert [(p["rule"], p["file"]) for p in problems if p["rule"] == "missing-field"] == [("missing-field", str(b))]
 
 
 def test_a_config_map_header_no_file_has_names_the_config(cli, tmp_path) -> None:

@@ -412,15 +412,19 @@ def test_option_values_are_checked(args: list[str], needle: str) -> None:
 
 
 def test_won_stages_from_the_config_are_closed(tmp_path: Path) -> None:
-    # docs/formats.md#field-recognition: won is a probability of 100, or a stage the config lists as won
-    src, config = tmp_path / "w.csv", tmp_path / "leadtool.toml"
-    src.write_text("id,email_from,stage_id,probability\n1,a@x.com,Won,80\n2,a@x.com,New,10\n3,a@x.com,Qualified,20\n")
-    config.write_text('[stages]\nwon = ["Won"]\n')
+    # docs/formats.md#archived-and-won: won is a probability of 100, or a won stage: Odoo's
+    # default `Won` (any language, any case) unless the config lists its own
+    src, config, none = tmp_path / "w.csv", tmp_path / "leadtool.toml", tmp_path / "none.toml"
+    src.write_text("id,email_from,stage_id,probability\n1,a@x.com,Won,80\n2,a@x.com,New,10\n"
+                   "3,a@x.com,Qualified,20\n4,a@x.com, gagné ,20\n")
+    config.write_text('[stages]\nwon = ["Qualified"]\n')
+    none.write_text("[stages]\nwon = []\n")
 
     def ids(*args: str) -> list[str]:
         result = runner.invoke(app, ["dupes", str(src), "--format", "csv", *args])
         assert result.exit_code == 0, result.output
         return pl.read_csv(result.stdout.encode(), infer_schema=False).get_column("id").to_list()
 
-    assert ids() == ["1", "2", "3"]
-    assert ids("--config", str(config)) == ["2", "3"]
+    assert ids() == ["2", "3"]
+    assert ids("--config", str(config)) == ["1", "2", "4"]
+    assert ids("--config", str(none)) == ["1", "2", "3", "4"]

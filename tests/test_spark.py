@@ -115,10 +115,11 @@ def export(tmp_path_factory) -> list[str]:
     return [str(p) for p in _export(tmp_path_factory.mktemp("spark_export"))]
 
 
-def local_merge(paths: list[str], *, head: str = "oldest", config=None, allow_large: bool = False, **options):
+def local_merge(paths: list[str], *, head: str = "oldest", config=None, allow_large: bool = False,
+                allow_conflicts: bool = False, **options):
     records = load(paths)
     plan = plan_merge(records, find_groups(records, config=config, **options), head=head, config=config,
-                      allow_large=allow_large)
+                      allow_large=allow_large, allow_conflicts=allow_conflicts)
     rows = apply_merge(records, plan).frame.select(records.columns).rows()
     return rows, merge_event_lines(records, plan, AT).to_list(), plan.summary()
 
@@ -164,7 +165,10 @@ def test_export_exercises_the_rules(export: list[str]) -> None:
     assert several["groups"] < email["groups"]  # chained clusters became one group each
     assert several["skipped_large_groups"] >= 1
     assert closed["records_merged_away"] > email["records_merged_away"]
-    lines = "\n".join(local_merge(export, by=["email", "customer", "phone"], config=CONFIG)[1])
+    # the chain links clusters of different people: held back unless allowed (docs/groups.md#different-people)
+    chained = local_merge(export, by=["email", "customer", "phone"], config=CONFIG)[2]
+    assert chained["skipped_conflicts"] >= 1
+    lines = "\n".join(local_merge(export, by=["email", "customer", "phone"], config=CONFIG, allow_conflicts=True)[1])
     for needle in ('"customer:Chain Co, link 0"', '"phone:+3225550', '"description":{"before"', '"tag_ids":{',
                    '"priority":{', '"street":{', "<br><br>", '"x_source":{'):
         assert needle in lines, needle

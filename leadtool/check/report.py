@@ -10,8 +10,12 @@ Rules (their names are the stable ids `--ignore` and `[check] ignore` take):
   only when an id column exists.
 - `missing-required`: each record with an empty required field; one problem (line 1) per file
   that lacks a required column.
+- `missing-field`: one problem (line 1) per file in which no column holds a field that another
+  rule needs: the email for `duplicates` by email and for `invalid-email`, the customer or a phone
+  for `--by customer` / `--by phone`.
 - `invalid-email`: a non-empty `email_from` with no parseable address (docs/groups.md#email-key).
-- `bad-date`: a non-empty `create_date` not in the forms of docs/formats.md#numbers-and-dates.
+- `bad-date`: a non-empty `create_date` not in the forms of docs/formats.md#numbers-and-dates
+  (ISO, or local forms with the day/month order inferred per file or given with `date_order`).
 - `bad-probability`: a non-empty `probability` that is not a number (`100,0` is one) or is
   outside 0-100.
 - `unknown-type`: a non-empty `type` other than `lead` / `opportunity` (any case).
@@ -38,10 +42,12 @@ from ..config import Config
 from ..errors import ConfigError, UsageError
 from ..match.emails import email_keys
 from ..match.groups import Linked
+from ..match.placeholders import DEFAULT_RULES, is_placeholder
 from ..options import comma_list
 from ..records import ID, IDX, LINE, ROW, SRC, Records
 from .lines import line_numbers
 from .rules import (
+    BY_FIELDS,
     RULES,
     duplicate_texts,
     indexed,
@@ -52,11 +58,13 @@ from .rules import (
     rule_email,
     rule_leads_mode,
     rule_missing,
+    rule_missing_field,
     rule_probability,
     rule_type,
 )
 
 DEFAULT_MAX_PROBLEMS = 1000
+SHOWN_PLACEHOLDERS = 10  # placeholder keys named in the stats (the count covers them all)
 PROBLEM_KEYS = ("rule", "file", "row", "id", "column", "value", "message")
 
 
@@ -118,7 +126,7 @@ def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataF
         starts = frame.get_column(SRC).search_sorted(pl.Series([p["src"] for p in file_level], dtype=pl.UInt32))
         n = len(file_level)
         files = pl.DataFrame(
-            {IDX: [None] * n, "rule": ["missing-required"] * n, "column": [p["column"] for p in file_level],
+            {IDX: [None] * n, "rule": [p["rule"] for p in file_level], "column": [p["column"] for p in file_level],
              "value": [None] * n, "message": [p["message"] for p in file_level], "ref": [None] * n,
              "post": [None] * n, "group": [None] * n, ORDER: (starts.cast(pl.UInt64) * slots).to_list(),
              SRC: [p["src"] for p in file_level], ROW: [0] * n, ID: [None] * n},
@@ -155,8 +163,36 @@ def _settings(config: Config, require: Sequence[str] | None, ignore: Sequence[st
     return _Settings(required, ignored, max_duplicates, [r for r in RULES if r not in ignored])
 
 
+def _needed_fields(active: Sequence[str], by: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """(which rules need them, fields) for the `missing-field` rule: any one field of each is
+    enough."""
+    needs: dict[tuple[str, ...], list[str]] = {}
+    if "duplicates" in active:
+        for kind in by:
+            needs.setdefault(BY_FIELDS[kind], []).append(f"duplicates --by {kind}")
+    if "invalid-email" in active:
+        needs.setdefault(BY_FIELDS["email"], []).append("invalid-email")
+    return [(" and ".join(why), fields) for fields, why in needs.items()]
+
+
+def _placeholders(config: Config, keys: Sequence[pl.Series]) -> dict[str, Any]:
+    """How many records hold a placeholder email (never grouped), and the first of them."""
+    rules = config.placeholders or DEFAULT_RULES
+    if not keys:
+        return {"placeholder_emails": 0, "placeholder_keys": []}
+    flags = pl.DataFrame({f"k{j}": k for j, k in enumerate(keys)}).select(
+        is_placeholder(pl.col(f"k{j}"), rules).alias(f"p{j}") for j in range(len(keys)))
+    count = int(flags.select(pl.any_horizontal(pl.all()).sum()).item())
+    shown: list[str] = []
+    if count:
+        for j, k in enumerate(keys):
+            shown += k.filter(flags.get_column(f"p{j}")).unique(maintain_order=True).to_list()
+        shown = list(dict.fromkeys(shown))[:SHOWN_PLACEHOLDERS]
+    return {"placeholder_emails": count, "placeholder_keys": shown}
+
+
 def _per_record_rules(records: Records, frame: pl.DataFrame, config: Config, settings: _Settings,
-                      missing: pl.LazyFrame | None) -> list[pl.DataFrame]:
+                      missing: pl.LazyFrame | None, date_order: str | None = None) -> list[pl.DataFrame]:
     """The rules that look at each record on its own, collected as one parallel batch."""
     active = settings.active
     rules: list[pl.LazyFrame] = []
@@ -165,7 +201,7 @@ def _per_record_rules(records: Records, frame: pl.DataFrame, config: Config, set
     if missing is not None:
         rules.append(missing)
     if "bad-date" in active:
-        rules.append(rule_date(records, frame))
+        rules.append(rule_date(records, frame, date_order))
     if "bad-probability" in active:
         rules.append(rule_probability(records, frame))
     if "unknown-type" in active:
@@ -196,11 +232,12 @@ def check_records(
     max_duplicates: int | None = None, ignore: Sequence[str] | None = None,
     by: Sequence[str] = ("email",), include_closed: bool = False, email_key: str = "first",
     canonical: bool = False, default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
-    max_group: int = 50, max_problems: int | None = DEFAULT_MAX_PROBLEMS,
+    max_group: int = 50, max_problems: int | None = DEFAULT_MAX_PROBLEMS, date_order: str | None = None,
 ) -> CheckReport:
     """Validate records. `require`, `max_duplicates` and `ignore` default to the config's
     `[check]` table (an explicit value wins, as on the command line). `max_problems` caps the
-    listed problems (None: all); the counts in `stats` are always complete."""
+    listed problems (None: all); the counts in `stats` are always complete. `date_order`
+    (`dmy`/`mdy`) reads slash dates whose order a file does not settle."""
     config = config or Config()
     settings = _settings(config, require, ignore, max_duplicates, max_problems)
     active = settings.active
@@ -210,15 +247,20 @@ def check_records(
                              "large_groups": None, "max_duplicates": settings.max_duplicates}
     missing, file_level = (rule_missing(records, frame, settings.require)
                            if "missing-required" in active and settings.require else (None, []))
+    if "missing-field" in active:
+        file_level += rule_missing_field(records, _needed_fields(active, by))
     parts: list[pl.DataFrame] = []
     linked: Linked | None = None
     # the per-record rules (their eager parts too) run in polars, without the GIL, while the
     # email keys and the groups are found
     with ThreadPoolExecutor(max_workers=1) as pool:
-        per_record = pool.submit(_per_record_rules, records, frame, config, settings, missing)
-        # the email key of every record, computed once for the duplicates and the invalid emails
+        per_record = pool.submit(_per_record_rules, records, frame, config, settings, missing, date_order)
+        # the email key of every record, computed once for the duplicates, the invalid emails and
+        # the placeholders
         email = records.col("email_from")
         keys = email_keys(frame.get_column(email), canonical) if email else None
+        more_keys = {c: email_keys(frame.get_column(c), canonical) for c in records.columns_of("email_from")[1:]}
+        stats.update(_placeholders(config, [k for k in (keys, *more_keys.values()) if k is not None]))
         if "duplicates" in active:
             group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
                                  default_region=default_region, manual=manual, max_group=max_group, keys=keys)
@@ -227,9 +269,9 @@ def check_records(
             if dup_stats["duplicate_groups"] > settings.max_duplicates:
                 parts.append(dup)
         if "invalid-email" in active and email and keys is not None:
-            parts.append(rule_email(records, frame, keys).collect())
+            parts += pl.collect_all([rule_email(records, frame, k, c) for c, k in ((email, keys), *more_keys.items())])
         parts += per_record.result()  # their order is free: problems are sorted by rule below
-    counts = Counter({"missing-required": len(file_level)})
+    counts = Counter(p["rule"] for p in file_level)
     for part in parts:  # each holds the problems of one rule
         if part.height:
             counts[part.get_column("rule")[0]] += part.height

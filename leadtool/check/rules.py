@@ -9,14 +9,19 @@ import polars as pl
 
 from ..config import Config
 from ..fields import FIELDS, resolve_headers
+from ..match.dates import parse_dates, require_readable
 from ..match.groups import Linked, link_records, reasons_of
-from ..match.normalize import closed_expr, instant_expr, is_empty, number_expr, type_expr
+from ..match.normalize import closed_expr, is_empty, number_expr, type_expr
 from ..records import ID, IDX, SRC, Records
+from ..translations import type_expr as translated_type_expr
 
 RULES: tuple[str, ...] = (
-    "duplicates", "duplicate-id", "missing-required", "invalid-email", "bad-date",
+    "duplicates", "duplicate-id", "missing-required", "missing-field", "invalid-email", "bad-date",
     "bad-probability", "unknown-type", "leads-mode",
 )
+
+#: the fields each `--by` key reads (any one of them is enough)
+BY_FIELDS = {"email": ("email_from",), "customer": ("partner_id",), "phone": ("phone", "mobile")}
 
 
 # one row per problem: `message` + the line of record `ref` + `post` when `ref` is set (lines are
@@ -149,7 +154,7 @@ def rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) 
         have = [i for i, s in enumerate(records.sources) if col is not None and col in s.columns]
         for i in range(len(records.sources)):
             if i not in have:
-                file_level.append({"src": i, "column": name,
+                file_level.append({"src": i, "rule": "missing-required", "column": name,
                                    "message": f"required column {name!r} is missing from the file"})
         if not have:
             continue
@@ -159,25 +164,51 @@ def rule_missing(records: Records, frame: pl.DataFrame, require: Sequence[str]) 
     return (pl.concat(parts) if parts else no_problems()), file_level
 
 
-def rule_email(records: Records, frame: pl.DataFrame, keys: pl.Series) -> pl.LazyFrame:
-    col = records.col("email_from")
+def rule_email(records: Records, frame: pl.DataFrame, keys: pl.Series, col: str) -> pl.LazyFrame:
+    """Non-empty cells of the email column `col` (one of `email_from`'s) without an address."""
     # a key is missing for empty cells and invalid ones only: the rest are never looked at
     rest = frame.lazy().filter(pl.lit(keys).is_null())
     return _problems(rest, ~is_empty(pl.col(col)), "invalid-email", records.headers[col], pl.col(col),
                      pl.format("invalid email {}: no address found", _quoted(pl.col(col))))
 
 
-def rule_date(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
+def rule_date(records: Records, frame: pl.DataFrame, order: str | None = None) -> pl.LazyFrame:
+    """create_date values that are not dates: ISO forms and local ones (`5/4/2023 10:22 AM`,
+    `04.05.2023`) are dates, the day/month order of slash dates inferred per file (`order`:
+    given). A file whose order cannot be told is a usage error (exit 2), as for a merge."""
     col = records.col("create_date")
     if not col:
         return no_problems()
     # Odoo's own form parses in one pass; only the rest goes through every form of docs/formats.md#numbers-and-dates
     odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
-    rest = frame.lazy().select(IDX, col).filter(odoo_form.is_null()).collect()  # a few records
-    bad = ~is_empty(pl.col(col)) & instant_expr(pl.col(col)).is_null()
-    return _problems(rest, bad, "bad-date", records.headers[col], pl.col(col),
-                     pl.format("create_date {} is not a date (YYYY-MM-DD[ HH:MM:SS] or ISO 8601)",
-                               _quoted(pl.col(col))))
+    rest = frame.lazy().select(IDX, SRC, col).filter(odoo_form.is_null()).collect()  # a few records
+    rest = rest.filter(~is_empty(pl.col(col)))
+    if not rest.height:
+        return no_problems()
+    read = pl.Series([None] * rest.height, dtype=pl.Datetime("us"))
+    for source in rest.get_column(SRC).unique().sort().to_list():
+        mine = (rest.get_column(SRC) == source).arg_true()
+        result = parse_dates(rest.get_column(col).gather(mine), order)
+        require_readable(result, records.headers[col], records.sources[source].path, allow_bad=True)
+        read = read.scatter(mine, result.instants)
+    return _problems(rest.filter(read.is_null()), pl.lit(True), "bad-date", records.headers[col], pl.col(col),
+                     pl.format("create_date {} is not a date (YYYY-MM-DD[ HH:MM:SS], ISO 8601, or a local form "
+                               "such as 5/4/2023 or 04.05.2023)", _quoted(pl.col(col))))
+
+
+def rule_missing_field(records: Records, needed: Sequence[tuple[str, Sequence[str]]]) -> list[dict]:
+    """Files in which no column holds a field a rule needs (`--by email` and no email column):
+    one problem per file and need, so that a check never says valid for want of looking."""
+    problems = []
+    for why, fields in needed:
+        columns = {c for f in fields for c in records.columns_of(f)}
+        for i, source in enumerate(records.sources):
+            if not columns.intersection(source.columns):
+                names = " or ".join(fields)
+                problems.append({"src": i, "rule": "missing-field", "column": fields[0],
+                                 "message": f"no column holds {names} (needed by {why}): "
+                                            f"map one with --map {fields[0]}=HEADER"})
+    return problems
 
 
 def rule_probability(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
@@ -199,9 +230,9 @@ def rule_type(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     col = records.col("type")
     if not col:
         return no_problems()
-    value = pl.col(col).str.strip_chars().str.to_lowercase()
-    mask = (value != "") & ~value.is_in(["lead", "opportunity"])
     frame = frame.filter(~pl.col(col).is_in(["lead", "opportunity", ""]))  # the usual cells, cheaply
+    # Odoo's display values in any language (`Opportunité`, `Piste`) are types too
+    mask = ~is_empty(pl.col(col)) & translated_type_expr(pl.col(col)).is_null()
     return _problems(frame, mask, "unknown-type", records.headers[col], pl.col(col),
                      pl.format("type {} is neither lead nor opportunity", _quoted(pl.col(col))))
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from ..errors import InputError, UsageError
-from ..fields import resolve_headers
+from ..fields import FieldMap
+from ..recognition import PresetChoice, recognise
 from ..records import HIDDEN_PREFIX, ID, KIND_PREFIX, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source
 from .csv_read import read_csv
 from .decode import SNIFF_BYTES, NotUTF8, decode, is_blank, mapped, read_bytes, utf8_text, whole
@@ -87,12 +88,14 @@ def _unique(name: str, taken: set[str]) -> str:
 class _Columns:
     """The output's columns, the union of the files' in order of first appearance: a file's
     header joins the column of the same field (else the same header text), so an "Email"
-    column and an `email_from` column become one; a repeated or blank header is its own."""
+    column and an `email_from` column become one; a repeated or blank header is its own. A
+    field's further columns (several mapped to it) join by their header text."""
 
     def __init__(self) -> None:
         self.columns: list[str] = []
         self.headers: dict[str, str] = {}
         self.fields: dict[str, str] = {}
+        self.more: dict[str, list[str]] = {}  # a field's further columns
         self._by_key: dict[str, str] = {}  # field or header text -> internal column
 
     def add(self, source: Source, file_fields: dict[int, str], raw: pl.DataFrame) -> dict[str, str]:
@@ -102,7 +105,7 @@ class _Columns:
         rename: dict[str, str] = {}
         for i, header in enumerate(source.headers):
             fld = file_fields.get(i)
-            key = f"field:{fld}" if fld else f"header:{header}"
+            key = f"field:{fld}" if fld and f"field:{fld}" not in seen_in_file else f"header:{header}"
             if key in seen_in_file or not header:
                 key = f"{key}#{i}"
             seen_in_file.add(key)
@@ -112,13 +115,22 @@ class _Columns:
                 self._by_key[key] = col
                 self.columns.append(col)
                 self.headers[col] = header
-                if fld and fld not in self.fields:
-                    self.fields[fld] = col
+            if fld and fld not in self.fields:
+                self.fields[fld] = col
+            elif fld and col != self.fields[fld] and col not in self.more.get(fld, ()):
+                self.more.setdefault(fld, []).append(col)
             source.columns.append(col)
             rename[f"c{i}"] = col
             if f"{KIND_PREFIX}c{i}" in raw.columns:
                 rename[f"{KIND_PREFIX}c{i}"] = f"{KIND_PREFIX}{col}"
         return rename
+
+
+def _preset_opportunities(source: Source) -> bool:
+    """A file whose preset says its records are opportunities (deals) and that has no type."""
+    found = source.recognition
+    return (found is not None and found.preset is not None and found.preset.preset.records == "opportunity"
+            and "type" not in found.fields.values())
 
 
 def _check_load_options(paths: Sequence[str], delimiter: str | None) -> None:
@@ -131,9 +143,11 @@ def _check_load_options(paths: Sequence[str], delimiter: str | None) -> None:
 
 
 def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
-         mapping: dict[str, str] | None = None, opportunities: Sequence[str] = ()) -> Records:
+         mapping: FieldMap | None = None, opportunities: Sequence[str] = (),
+         preset: PresetChoice | None = None) -> Records:
     """Read one or more exports into one Records, in the order given (files given only with
-    `opportunities` come last); each record remembers its file and data row."""
+    `opportunities` come last, as do the files whose preset says their records are
+    opportunities); each record remembers its file and data row."""
     _check_load_options(paths, delimiter)
     frames: list[pl.DataFrame] = []
     sources: list[Source] = []
@@ -142,7 +156,10 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     all_paths = list(paths) + [p for p in opportunities if p not in paths]
     for index, path in enumerate(all_paths):
         source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
-        rename = columns.add(source, resolve_headers(source.headers, mapping or {}, path), raw)
+        source.recognition = recognise(source.headers, mapping, preset)
+        if _preset_opportunities(source):
+            opp_files.add(path)
+        rename = columns.add(source, source.recognition.fields, raw)
         frame = raw.rename(rename).with_columns(
             pl.lit(index, dtype=pl.UInt32).alias(SRC),
             pl.int_range(1, raw.height + 1, dtype=pl.UInt32).alias(ROW),
@@ -155,7 +172,7 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     else:
         frame = frames[0]
     records = Records(frame=frame, columns=columns.columns, headers=columns.headers, sources=sources,
-                      fields=columns.fields,
+                      fields=columns.fields, more_columns=columns.more,
                       opportunity_sources=frozenset(k for k, p in enumerate(all_paths) if p in opp_files))
     return with_ids(records)
 

@@ -19,6 +19,7 @@ The result is a naive UTC instant, like `normalize.instant_expr`: a local form c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -161,3 +162,44 @@ def require_readable(result: DateParse, column: str, file: str | None = None, al
         raise InputError(
             f"cannot read the date {result.first_bad!r} (record {result.first_bad_index + 1}{more}); "
             f"fix it or give --allow-bad-dates", file=file, column=column)
+
+
+@dataclass(frozen=True)
+class DateOptions:
+    """How a run reads `create_date` to order records: the day/month order of slash dates
+    (`--date-order`, None: inferred per file), and whether unreadable dates may sort last
+    (`--allow-bad-dates`) instead of stopping the run."""
+
+    order: str | None = None
+    allow_bad: bool = False
+
+    def __post_init__(self) -> None:
+        if self.order is not None and self.order not in ORDERS:
+            raise UsageError(f"--date-order {self.order!r}: expected dmy or mdy")
+
+
+#: a value that starts like a local date (`5/4/2023`, `04.05.2023`, `4-5-2023`)
+LOCAL_START = r"^\s*\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]"
+
+
+def file_positions(src: pl.Series, source: int) -> pl.Series:
+    """The frame positions of one file's records, ascending."""
+    return src.to_frame("s").select(pl.arg_where(pl.col("s") == source)).to_series()
+
+
+def local_instants(values: pl.Series, src: pl.Series, rows: pl.Series, order: str | None,
+                   describe: Callable[[int], tuple[str, str]]) -> pl.Series:
+    """Instants of the values at frame positions `rows` (ascending or not), each file's column
+    read as a whole so that its day/month order is inferred from every value it holds. An
+    ambiguous order is a usage error naming the file (`describe(source)`: its path and header)."""
+    out = pl.Series([None] * len(rows), dtype=pl.Datetime("us"))
+    row_src = src.gather(rows)
+    for source in row_src.unique().sort().to_list():
+        positions = file_positions(src, source)
+        result = parse_dates(values.gather(positions), order)
+        path, header = describe(source)
+        require_readable(result, header, path, allow_bad=True)
+        mine = (row_src == source).arg_true()
+        local = positions.search_sorted(rows.gather(mine))
+        out = out.scatter(mine, result.instants.gather(local))
+    return out

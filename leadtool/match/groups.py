@@ -12,10 +12,11 @@ from ..config import Config
 from ..errors import UsageError
 from ..options import comma_list
 from ..records import ID, IDX, KEY, Records
-from .emails import email_keys_all_expr
+from .emails import email_key_expr, email_keys_all_expr
 from .manual import manual_edges
-from .normalize import closed_expr, email_key_of
+from .normalize import closed_expr, contact_name_expr
 from .phones import check_region, phone_keys
+from .placeholders import DEFAULT_RULES, MAX_NAMES, PlaceholderRules, conflict_reasons, pattern
 
 BY_CHOICES = ("email", "customer", "phone")
 
@@ -24,7 +25,8 @@ BY_CHOICES = ("email", "customer", "phone")
 class Groups:
     """`members`: one row per grouped record (group, idx). `info`: one row per group with its
     size and the reasons (`email:KEY`, `customer:VALUE`, `phone:E164`, `id:ID`, `manual`, `fuzzy:SCORE`)
-    that joined it; `large` when it exceeds --max-group. Groups are numbered 1..n in the input
+    that joined it; `large` when it exceeds --max-group; `conflict`, why its members look like
+    different people (null: they do not). Groups are numbered 1..n in the input
     order of their first record; `members` is sorted by group, then idx; `info` by group."""
 
     members: pl.DataFrame
@@ -52,10 +54,11 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
     key's text is its prefix (`email:`, `customer:`; phone keys carry theirs) and the key."""
     # only the key columns are copied by the filter, not the whole record
     needed = {"email": ["email_from"], "customer": ["partner_id"], "phone": ["phone", "mobile", "country_id"]}
+    emails = records.columns_of("email_from")
     given = [pl.lit(keys).alias(KEY)] if keys is not None and email_key == "first" else []
-    if given:  # the email column itself is not needed
-        needed["email"] = []
-    cols = dict.fromkeys(c for kind in by for f in needed.get(kind, []) if (c := records.col(f)))
+    cols = dict.fromkeys(c for kind in by for f in needed.get(kind, []) for c in records.columns_of(f))
+    if given:  # the first email column itself is not needed
+        cols.pop(emails[0], None)
     eligible = pl.lit(True) if include_closed else ~closed_expr(records, config)
     frame = (records.frame.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
                                          eligible.alias("__lt_ok"), *cols, *given)
@@ -63,14 +66,17 @@ def _edges(records: Records, by: Sequence[str], include_closed: bool, email_key:
     parts: list[tuple[str, pl.DataFrame]] = []
     for kind in by:
         if kind == "email":
-            email = records.col("email_from")
-            if not email:
+            if not emails:
                 continue
-            if email_key == "all":
-                key = email_keys_all_expr(pl.col(email), canonical)
-                part = (frame.select(IDX, key.alias("key")).explode("key"))
-            else:
-                part = frame.select(IDX, (pl.col(KEY) if given else email_key_of(records, canonical)).alias("key"))
+            per_column = []  # every email column feeds the key (--map email_from=A --map email_from=B)
+            for k, email in enumerate(emails):
+                if email_key == "all":
+                    key = email_keys_all_expr(pl.col(email), canonical)
+                    per_column.append(frame.select(IDX, key.alias("key")).explode("key"))
+                else:
+                    key = pl.col(KEY) if given and k == 0 else email_key_expr(pl.col(email), canonical)
+                    per_column.append(frame.select(IDX, key.alias("key")))
+            part = pl.concat(per_column) if len(per_column) > 1 else per_column[0]
             part = part.filter(pl.col("key").is_not_null())
             prefix = "email:"
         elif kind == "customer":
@@ -105,6 +111,19 @@ def repeated_id_edges(records: Records, include_closed: bool, config: Config | N
                     (pl.when(fallback).then(pl.lit(_ROW_ID)).otherwise(pl.lit("id:")) + pl.col(ID)).alias("key"),
                     eligible.alias("__lt_ok"))
             .filter(pl.col("__lt_ok") & (pl.len().over("key") > 1)).select(IDX, "key").collect())
+
+
+def without_placeholders(edges: pl.DataFrame, prefix: str, rules: PlaceholderRules) -> pl.DataFrame:
+    """The edges but those of placeholder email keys (`a@a.com`, `noemail@...`): they never join
+    records (docs/groups.md#placeholder-emails). One regular expression over the shared keys
+    only (a key held by one record was dropped before)."""
+    if prefix not in ("email:", ""):
+        return edges
+    regex = pattern(rules, "" if prefix else "email:")
+    if regex is None:
+        return edges
+    flagged = edges.get_column("key").str.contains(regex)
+    return edges.filter(~flagged) if flagged.any() else edges
 
 
 def components(edges: pl.DataFrame) -> pl.DataFrame:
@@ -174,8 +193,11 @@ def link_records(records: Records, *, by: Sequence[str] = ("email",), include_cl
     # that most edges are dropped before the costlier unique); a record can give a key twice
     # only through several email addresses, a phone and a mobile, or manual and extra edges
     edges = edges.filter(pl.len().over("key") > 1)
-    if email_key == "all" or "phone" in by or manual or extra_edges is not None or repeated is not None:
+    if (email_key == "all" or "phone" in by or manual or extra_edges is not None or repeated is not None
+            or len(records.columns_of("email_from")) > 1):
         edges = edges.unique().filter(pl.len().over("key") > 1)
+    if "email" in by:
+        edges = without_placeholders(edges, prefix, (config.placeholders if config else None) or DEFAULT_RULES)
     if edges.height == 0:
         return Linked(edges=edges, labels=pl.DataFrame(schema={IDX: pl.UInt32, "label": pl.UInt32}),
                       prefix=prefix)
@@ -213,8 +235,8 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
     if linked.labels.height == 0:
         return Groups(
             members=pl.DataFrame(schema={"group": pl.UInt32, IDX: pl.UInt32}),
-            info=pl.DataFrame(schema={"group": pl.UInt32, "size": pl.UInt32,
-                                      "reasons": pl.List(pl.String), "large": pl.Boolean}),
+            info=pl.DataFrame(schema={"group": pl.UInt32, "size": pl.UInt32, "reasons": pl.List(pl.String),
+                                      "large": pl.Boolean, "conflict": pl.String}),
         )
     # groups are numbered in input order of their first record
     labels = linked.labels.with_columns(linked.group_numbers(linked.labels.get_column("label")).alias("group"))
@@ -223,4 +245,52 @@ def find_groups(records: Records, *, by: Sequence[str] = ("email",), include_clo
     info = (members.group_by("group").agg(pl.len().cast(pl.UInt32).alias("size"))
             .join(reasons, on="group").sort("group")
             .with_columns((pl.col("size") > max_group).alias("large")))
-    return Groups(members=members, info=info)
+    return Groups(members=members, info=with_conflicts(records, members, info))
+
+
+def _varied(frame: pl.DataFrame, col: str) -> pl.Series:
+    """The groups of `frame` (sorted by group) where a non-empty `col` differs from the one
+    before it in the group: the groups holding two different values. One comparison per row,
+    no hashing: most groups hold one value."""
+    start = (pl.col("group") != pl.col("group").shift()).fill_null(True)
+    value = pl.when(pl.col(col) != "").then(pl.col(col))
+    # the last non-empty value before each row within its group; "" when there is none
+    carried = pl.when(start).then(value.fill_null("")).otherwise(value).forward_fill()
+    before = pl.when(start).then(pl.lit("")).otherwise(carried.shift())
+    differs = value.is_not_null() & (before != "") & (value != before)
+    return frame.filter(differs.fill_null(False)).get_column("group").unique()
+
+
+def with_conflicts(records: Records, members: pl.DataFrame, info: pl.DataFrame) -> pl.DataFrame:
+    """`info` with `conflict`: why a group's members look like different people (more than two
+    names, or two names at two companies: docs/groups.md#different-people), else null. Groups
+    with a manual reason are the user's own and never held back. Only the groups whose names
+    differ in more than case reach the loose comparison of `conflict_reasons`."""
+    name_col = contact_name_expr(records)
+    company = records.col("partner_name")
+    none = info.with_columns(pl.lit(None, dtype=pl.String).alias("conflict"))
+    if not name_col.meta.root_names():
+        return none
+    manual = info.get_column("reasons").list.contains("manual")
+    rows = members.join(info.filter(~manual).select("group"), on="group", maintain_order="left") if manual.any() \
+        else members  # sorted by group
+    needed = dict.fromkeys([*name_col.meta.root_names(), *([company] if company else [])])
+    values = records.frame.select(*needed)[rows.get_column(IDX)].select(
+        name_col.alias("n"), (pl.col(company) if company else pl.lit("")).alias("c"))
+    frame = pl.concat([rows.select("group"), values], how="horizontal")
+    named = _varied(frame, "n")
+    if not named.len():
+        return none
+    # the same names once case is aside: most spelling variants of one person end here
+    cased = frame.filter(pl.col("group").is_in(named.implode())).with_columns(pl.col("n").str.to_lowercase())
+    named = _varied(cased, "n")
+    if not named.len():
+        return none
+    cased = cased.filter(pl.col("group").is_in(named.implode())).with_columns(pl.col("c").str.to_lowercase())
+    # more than two people need three records; two people need two companies
+    several = info.filter(pl.col("size") > MAX_NAMES).get_column("group")
+    maybe = named.filter(named.is_in(_varied(cased, "c").append(several).implode()))
+    if not maybe.len():
+        return none
+    found = conflict_reasons(frame.filter(pl.col("group").is_in(maybe.implode())), "group", "n", "c")
+    return info.join(found.rename({"reason": "conflict"}), on="group", how="left", maintain_order="left")

@@ -7,6 +7,8 @@ import polars as pl
 
 from ..config import Config
 from ..records import ID, SRC, Records
+from ..translations import fold, fold_expr, won_stage_names
+from ..translations import type_expr as translated_type_expr
 from .emails import email_key_expr
 
 ARCHIVED_VALUES = ("false", "0", "no")
@@ -57,32 +59,100 @@ def archived_expr(records: Records) -> pl.Expr:
     return pl.col(name).map_batches(_archived, return_dtype=pl.Boolean, is_elementwise=True)
 
 
+def _distinct(records: Records, col: str) -> pl.Series:
+    """The distinct values of a column: a stage or type column of a million rows holds a
+    handful, and folding case and accents costs per value, so rules look at these only."""
+    return records.frame.get_column(col).unique().drop_nulls()
+
+
+def won_stages(config: Config | None) -> tuple[str, ...]:
+    """The stage names that count as won: the config's `[stages] won`, else Odoo's default won
+    stage in every language (`Won`, `Gagné`, `Gewonnen`, ...)."""
+    if config is not None and config.won_stages is not None:
+        return tuple(config.won_stages)
+    return won_stage_names()
+
+
 def won_expr(records: Records, config: Config | None = None) -> pl.Expr:
+    """A probability of 100 or more, or a won stage (case, accents and spacing aside)."""
     prob = records.col("probability")
     won = (number_expr(pl.col(prob)) >= 100).fill_null(False) if prob else pl.lit(False)
     stage = records.col("stage_id")
-    if config is not None and config.won_stages and stage:
-        won = won | pl.col(stage).str.strip_chars().is_in(config.won_stages)
+    names = won_stages(config)
+    if names and stage:
+        keys = sorted({fold(n) for n in names})
+        stages = _distinct(records, stage)
+        hits = stages.filter(stages.to_frame("v").select(fold_expr(pl.col("v")).is_in(keys)).to_series())
+        if hits.len():
+            won = won | pl.col(stage).is_in(hits.implode()).fill_null(False)
     return won
 
 
+def system_closed_expr(records: Records) -> pl.Expr:
+    """Closed in the other CRM the file comes from, as its preset says (converted, deleted,
+    won or lost, a customer...); False for Odoo files."""
+    rules = []
+    for i, source in enumerate(records.sources):
+        found = source.recognition
+        if found is None or found.preset is None:
+            continue
+        expr = found.preset.closed_expr(source.columns)
+        rules.append(expr if len(records.sources) == 1 else (pl.col(SRC) == i) & expr)
+    return pl.any_horizontal(rules) if rules else pl.lit(False)
+
+
 def closed_expr(records: Records, config: Config | None = None) -> pl.Expr:
-    """Archived or won: left out of automatic groups and of conversion."""
-    return archived_expr(records) | won_expr(records, config)
+    """Archived, won, or closed in the file's own CRM: left out of automatic groups and of
+    conversion."""
+    return archived_expr(records) | won_expr(records, config) | system_closed_expr(records)
 
 
 def type_expr(records: Records) -> pl.Expr:
-    """`lead` or `opportunity`. A file without a type column holds leads unless it was given
-    with --opportunities."""
+    """`lead` or `opportunity`: the `type` value in Odoo's technical form or its display form in
+    any language (`Opportunité`, `Piste`), any case; a file without a type column holds leads
+    unless it was given with --opportunities (or its preset says it holds deals). An empty type
+    is the file's default; any other value is a lead."""
     opp = list(records.opportunity_sources)
     default = (pl.when(pl.col(SRC).is_in(opp)).then(pl.lit("opportunity"))
                .otherwise(pl.lit("lead"))) if opp else pl.lit("lead")
     name = records.col("type")
     if not name:
         return default
-    value = pl.col(name).str.strip_chars().str.to_lowercase()
-    return (pl.when(value == "opportunity").then(pl.lit("opportunity"))
-            .when(value == "").then(default).otherwise(pl.lit("lead")))
+    values = _distinct(records, name)
+    kinds = values.to_frame("v").select(translated_type_expr(pl.col("v"))).to_series()
+    opportunities = values.filter(kinds == "opportunity")
+    return (pl.when(pl.col(name).is_in(opportunities.implode())).then(pl.lit("opportunity"))
+            .when(pl.col(name).str.strip_chars() == "").then(default).otherwise(pl.lit("lead")))
+
+
+def _composed_names(records: Records) -> list[tuple[int, pl.Expr]]:
+    parts = []
+    for i, source in enumerate(records.sources):
+        found = source.recognition
+        if found is not None and found.preset is not None and found.preset.composes_name:
+            parts.append((i, found.preset.contact_name_expr(source.columns)))
+    return parts
+
+
+def composes_contact_name(records: Records) -> bool:
+    """Whether some file's contact name is composed from split name columns."""
+    return bool(_composed_names(records))
+
+
+def contact_name_expr(records: Records) -> pl.Expr:
+    """The contact's name: the `contact_name` column, or, in a file whose preset splits the name,
+    first, middle and last name joined (derived, never written: the output keeps its columns)."""
+    own = records.col("contact_name")
+    plain = pl.col(own) if own else pl.lit("", dtype=pl.String)
+    parts = _composed_names(records)
+    if not parts:
+        return plain
+    if len(records.sources) == 1:
+        return parts[0][1]
+    expr = pl.when(pl.col(SRC) == parts[0][0]).then(parts[0][1])
+    for i, composed in parts[1:]:
+        expr = expr.when(pl.col(SRC) == i).then(composed)
+    return expr.otherwise(plain)
 
 
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")

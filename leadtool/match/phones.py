@@ -49,15 +49,12 @@ def e164(number: str, region: str | None) -> str | None:
 
 
 def phone_keys(records: Records, frame: pl.DataFrame, default_region: str | None) -> pl.DataFrame:
-    """(idx, 'phone:E164') for the phone and mobile of each record in `frame`. Parsing runs
-    once per distinct (number, region), not once per record."""
+    """(idx, 'phone:E164') for the phones and mobiles of each record in `frame` (every column
+    of the two fields). Parsing runs once per distinct (number, region), not once per record."""
 
     country = records.col("country_id")
     parts = []
-    for fld in ("phone", "mobile"):
-        name = records.col(fld)
-        if not name:
-            continue
+    for name in [*records.columns_of("phone"), *records.columns_of("mobile")]:
         parts.append(frame.select(
             IDX, pl.col(name).alias("number"),
             (pl.col(country) if country else pl.lit("")).alias("country")))

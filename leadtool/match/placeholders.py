@@ -12,8 +12,8 @@ here and in the README, extendable from the config) say an email key is a placeh
   not the same person;
 - the first label of its domain is one of `DEFAULT_DOMAIN_NAMES` (`x@noemail.com`,
   `john@none.org`, `jane@noreply.io`);
-- its local part and the first label of its domain are one character repeated, the same one:
-  `a@a.com`, `aaa@aaa.com`, `xxx@xxx.de`, `1@1.com`.
+- its local part and the first label of its domain are one letter or digit repeated, the same
+  one: `a@a.com`, `aaa@aaa.com`, `xxx@xxx.de`, `1@1.com`.
 
 Not on the list, on purpose: the example/invalid/test TLDs and domains (`example.com`,
 `*.test`, `*.invalid`), which documentation and the samples use for real-looking people, and
@@ -23,7 +23,9 @@ same company; add them in the config when they are not.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -73,48 +75,57 @@ DEFAULT_RULES = PlaceholderRules()
 _CONFIG_KEYS = {"addresses", "local_parts", "domain_names", "repeated_character", "defaults"}
 
 
-def rules_from_config(section: Mapping[str, object] | None, source: str = "config") -> PlaceholderRules:
-    """A `[placeholders]` config section: `addresses`, `local_parts`, `domain_names` extend the
-    defaults; `defaults = false` starts from empty lists; `repeated_character = false` turns that
-    rule off."""
+def rules_from_config(section: Mapping[str, object] | None, source: str = "config",
+                      where: str = "placeholders") -> PlaceholderRules:
+    """A config section (`[emails.placeholders]`, named by `where` in errors): `addresses`,
+    `local_parts`, `domain_names` extend the defaults; `defaults = false` starts from empty lists;
+    `repeated_character = false` turns that rule off."""
     if not section:
         return DEFAULT_RULES
     unknown = sorted(set(section) - _CONFIG_KEYS)
     if unknown:
-        raise ConfigError(f"[placeholders]: unknown key {unknown[0]!r} (keys: {', '.join(sorted(_CONFIG_KEYS))})",
+        raise ConfigError(f"[{where}]: unknown key {unknown[0]!r} (keys: {', '.join(sorted(_CONFIG_KEYS))})",
                           file=source)
     lists = {}
     for key in ("addresses", "local_parts", "domain_names"):
         value = section.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"[placeholders] {key}: expected a list of strings", file=source)
+            raise ConfigError(f"[{where}] {key}: expected a list of strings", file=source)
         lists[key] = value
     for key in ("defaults", "repeated_character"):
         if not isinstance(section.get(key, True), bool):
-            raise ConfigError(f"[placeholders] {key}: expected true or false", file=source)
+            raise ConfigError(f"[{where}] {key}: expected true or false", file=source)
     base = DEFAULT_RULES if section.get("defaults", True) else PlaceholderRules(frozenset(), frozenset(), frozenset())
     base = replace(base, repeated_character=bool(section.get("repeated_character", True)))
     return base.extended(**lists)
 
 
-def _one_repeated(part: pl.Expr) -> pl.Expr:
-    return part.str.split("").list.unique().list.len() == 1
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words))
+
+
+def pattern(rules: PlaceholderRules = DEFAULT_RULES, prefix: str = "") -> str | None:
+    """The rules as one regular expression over an email key (any case, spaces around it
+    aside), after `prefix` (`email:` in a key that says its kind): one pass of a compiled
+    automaton over a million keys, no split or extract per key. The repeated character is a
+    letter or a digit (`a@a.com`, `xxx@xxx.de`, `1@1.com`). None when the rules are empty."""
+    parts = []
+    if rules.addresses:
+        parts.append(rf"(?:{_alternatives(rules.addresses)})\s*$")
+    if rules.local_parts:
+        parts.append(rf"(?:{_alternatives(rules.local_parts)})@")
+    if rules.domain_names:
+        parts.append(rf"[^@\s]*@(?:{_alternatives(rules.domain_names)})(?:\.|\s*$)")
+    if rules.repeated_character:
+        parts.append(rf"(?:{'|'.join(f'{c}+@{c}+' for c in string.ascii_lowercase + string.digits)})\.")
+    return rf"(?i)^{re.escape(prefix)}\s*(?:{'|'.join(parts)})" if parts else None
 
 
 def is_placeholder(key: pl.Expr, rules: PlaceholderRules = DEFAULT_RULES) -> pl.Expr:
     """True where the email key is a placeholder under `rules`; False where it is not or there
     is no key, so the result can filter directly."""
-    k = key.str.strip_chars().str.to_lowercase()
-    local = k.str.extract(r"^(.+)@[^@]*$", 1)
-    domain = k.str.extract(r"@([^@]+)$", 1)
-    first_label = domain.str.extract(r"^([^.]+)", 1)
-    hit = (k.is_in(sorted(rules.addresses)) | local.is_in(sorted(rules.local_parts))
-           | first_label.is_in(sorted(rules.domain_names)))
-    if rules.repeated_character:
-        same = (_one_repeated(local) & _one_repeated(first_label)
-                & (local.str.slice(0, 1) == first_label.str.slice(0, 1)) & domain.str.contains(r"\."))
-        hit = hit | same
-    return hit.fill_null(False)
+    regex = pattern(rules)
+    return key.str.contains(regex).fill_null(False) if regex else key.is_null() & False
 
 
 def placeholder_keys(keys: pl.Series, rules: PlaceholderRules = DEFAULT_RULES) -> list[str]:
@@ -125,8 +136,15 @@ def placeholder_keys(keys: pl.Series, rules: PlaceholderRules = DEFAULT_RULES) -
 
 # ---- conflict guard ---------------------------------------------------------------------------
 
-#: a group with more distinct person names than this is held back
+#: a group with more distinct people than this is held back
 MAX_NAMES = 2
+
+#: words that say what a company is rather than which one (`Acme` and `Acme Corp` are one company)
+LEGAL_WORDS = frozenset({
+    "ab", "ag", "and", "as", "bv", "co", "company", "corp", "corporation", "gmbh", "group", "holding",
+    "holdings", "inc", "incorporated", "kg", "limited", "llc", "llp", "ltd", "nv", "oy", "plc", "sa", "sarl",
+    "sas", "spa", "srl", "the",
+})
 
 
 def name_key_expr(expr: pl.Expr) -> pl.Expr:
@@ -136,6 +154,42 @@ def name_key_expr(expr: pl.Expr) -> pl.Expr:
              .str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars())
     joined = words.str.split(" ").list.sort().list.join(" ")
     return pl.when(words == "").then(None).otherwise(joined)
+
+
+def _word_match(a: str, b: str) -> bool:
+    """One word of a name matches another: equal, or an initial of it (`j` and `jane`)."""
+    return a == b or (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b))
+
+
+def same_person(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two names (as words) that may be one person: every word of the shorter matches its own
+    word of the longer (`J. Doe` and `Jane Doe`, `Ann Lee` and `Ann B. Lee`)."""
+    short, long = sorted((a, b), key=len)
+    rest = list(long)
+    for word in short:
+        hit = next((w for w in rest if _word_match(word, w)), None)
+        if hit is None:
+            return False
+        rest.remove(hit)
+    return True
+
+
+def same_company(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Two company names (as words) that may be one company: once their legal words are left
+    out, the words of one are all words of the other (`Acme`, `ACME Corp.`, `Acme Group`)."""
+    core_a = {w for w in a if w not in LEGAL_WORDS} or set(a)
+    core_b = {w for w in b if w not in LEGAL_WORDS} or set(b)
+    return core_a <= core_b or core_b <= core_a
+
+
+def _distinct(keys: Sequence[str], same: Callable[[Sequence[str], Sequence[str]], bool]) -> list[int]:
+    """Positions of the keys that are not `same` as an earlier kept one (first seen wins)."""
+    kept: list[int] = []
+    words = [k.split(" ") for k in keys]
+    for i, w in enumerate(words):
+        if not any(same(words[j], w) for j in kept):
+            kept.append(i)
+    return kept
 
 
 def _reason(names: Sequence[str], companies: Sequence[str]) -> str | None:
@@ -148,9 +202,13 @@ def _reason(names: Sequence[str], companies: Sequence[str]) -> str | None:
 
 def conflict_reasons(frame: pl.DataFrame, group: str, name: str, company: str | None = None) -> pl.DataFrame:
     """Groups whose members are clearly different people, with the reason: more than
-    `MAX_NAMES` distinct names, or two distinct names at two distinct companies. Names are
-    compared by `name_key_expr`; empty names and companies say nothing. Returns columns
-    `group` (the group's value) and `reason`, one row per held-back group, in group order."""
+    `MAX_NAMES` people, or two people at two companies. Names are compared by `name_key_expr`,
+    then `same_person` (an initial matches its name, a middle name may be missing), companies by
+    `same_company`; empty names and companies say nothing. Returns columns `group` (the group's
+    value) and `reason`, one row per held-back group, in group order.
+
+    The vectorized part keeps one row per distinct name of a group; the comparison of those few
+    names runs per group only where a group has two names or more."""
     company_expr = name_key_expr(pl.col(company)) if company else pl.lit(None, dtype=pl.String)
     keyed = frame.select(
         pl.col(group).alias("group"),
@@ -160,17 +218,22 @@ def conflict_reasons(frame: pl.DataFrame, group: str, name: str, company: str | 
     )
     # one shown spelling per distinct key: the first met in the group
     names = (keyed.drop_nulls("_nk").unique(["group", "_nk"], keep="first", maintain_order=True)
-             .group_by("group", maintain_order=True).agg(pl.col("_n").alias("names")))
+             .group_by("group", maintain_order=True).agg(pl.col("_nk").alias("nk"), pl.col("_n").alias("names"))
+             .filter(pl.col("nk").list.len() >= 2))
     companies = (keyed.drop_nulls("_ck").unique(["group", "_ck"], keep="first", maintain_order=True)
-                 .group_by("group", maintain_order=True).agg(pl.col("_c").alias("companies")))
-    both = names.join(companies, on="group", how="left", maintain_order="left").with_columns(
-        pl.col("companies").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-    n_names = pl.col("names").list.len()
-    n_companies = pl.col("companies").list.len()
-    suspicious = both.filter((n_names > MAX_NAMES) | ((n_names >= 2) & (n_companies >= 2)))
-    reasons = [_reason(n, c) for n, c in zip(suspicious["names"].to_list(), suspicious["companies"].to_list(),
-                                             strict=True)]
-    return pl.DataFrame({"group": suspicious["group"], "reason": pl.Series(reasons, dtype=pl.String)})
+                 .group_by("group", maintain_order=True)
+                 .agg(pl.col("_ck").alias("ck"), pl.col("_c").alias("companies")))
+    both = names.join(companies, on="group", how="left", maintain_order="left")
+    groups, reasons = [], []
+    for g, nk, shown, ck, firms in both.select("group", "nk", "names", "ck", "companies").iter_rows():
+        people = [shown[i] for i in _distinct(nk, same_person)]
+        others = [firms[i] for i in _distinct(ck, same_company)] if ck else []
+        reason = _reason(people, others)
+        if reason is not None:
+            groups.append(g)
+            reasons.append(reason)
+    return pl.DataFrame({"group": pl.Series(groups, dtype=frame.schema[group]),
+                         "reason": pl.Series(reasons, dtype=pl.String)})
 
 
 def conflict_reason(names: Sequence[str], companies: Sequence[str] = ()) -> str | None:

@@ -26,6 +26,10 @@ def summary_line(report: CheckReport) -> str:
     dupes = ""
     if s.get("duplicate_groups") is not None:
         dupes = f"; {s['duplicate_groups']:,} duplicate groups (allowed: {s['max_duplicates']:,})"
+    if s.get("placeholder_emails"):
+        keys = s["placeholder_keys"]
+        dupes += (f"; {s['placeholder_emails']:,} placeholder emails, never grouped ({', '.join(keys[:3])}"
+                  f"{', ...' if len(keys) > 3 else ''})")
     if report.valid:
         return f"valid: no problems in {files}{dupes}"
     per_rule = ", ".join(f"{rule} {n:,}" for rule, n in s["by_rule"].items() if n)

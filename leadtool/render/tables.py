@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
-from ..summary import FileSummary
+from ..recognition import LANGUAGE_NAMES
+from ..summary import SHOWN_PLACEHOLDERS, FileSummary
 from .text import cell, glyph, line, literal, styled
 
 
@@ -24,12 +26,21 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
             fmt += f", {'every field quoted' if s.quoting == 'all' else 'quoted when needed'}"
         t.add_row("format", literal(fmt))
         t.add_row("encoding", literal(s.encoding))
+        for what, value in _recognised(s):
+            t.add_row(what, value)
         t.add_row("rows", f"{s.rows:,}")
         t.add_row("leads / opportunities", f"{s.leads:,} / {s.opportunities:,}")
         t.add_row("archived", f"{s.archived:,}")
         t.add_row("closed (archived or won)", f"{s.won_or_closed:,}")
         t.add_row("empty emails", f"{s.empty_emails:,}")
         t.add_row("unparseable emails", f"{s.invalid_emails:,}")
+        shown = ", ".join(s.placeholder_keys) + (", ..." if len(s.placeholder_keys) >= SHOWN_PLACEHOLDERS else "")
+        t.add_row("placeholder emails", line(f"{s.placeholder_emails:,}", *(
+            (" (", literal(shown), "): never grouped") if s.placeholder_emails else ())))
+        if s.dates is not None:
+            bad = ((f"; {s.bad_dates:,} unreadable (first: ", literal(repr(s.first_bad_date)), ")")
+                   if s.bad_dates else ())
+            t.add_row("create_date", line(literal(s.dates), *bad))
         t.add_row("duplicate email groups",
                   f"{s.duplicate_groups:,} ({s.records_in_duplicate_groups:,} records)")
         tables.append(t)
@@ -37,10 +48,28 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
         m.add_column("header")
         m.add_column("field")
         for header, fld in s.mapping:
-            m.add_row(literal(header) if header else styled("(blank)", "dim"),
-                      literal(fld) if fld else styled("unmapped, carried through", "dim"))
+            if fld is None and header in s.contact_name_from:
+                what = styled("part of the contact name, carried through", "dim")
+            else:
+                what = literal(fld) if fld else styled("unmapped, carried through", "dim")
+            m.add_row(literal(header) if header else styled("(blank)", "dim"), what)
         tables.append(m)
     return tables
+
+
+def _recognised(s: FileSummary) -> list[tuple[str, Text]]:
+    """What the headers say: another CRM's export (a preset), Odoo's labels in a language."""
+    rows = []
+    if s.preset:
+        how = "detected from the headers" if s.preset_detected else "given with --preset"
+        rows.append(("looks like", line("a ", literal(s.looks_like or s.preset), " export (preset ",
+                                        literal(s.preset), f", {how})")))
+    if s.language:
+        name = LANGUAGE_NAMES.get(s.language, s.language)
+        rows.append(("language", line(f"{name} ({s.language}): Odoo's export labels and values in {name}")))
+    if s.contact_name_from:
+        rows.append(("contact name", line("composed from ", literal(" + ".join(s.contact_name_from)))))
+    return rows
 
 
 def dupes_table(table: Any, limit: int | None = None) -> Table:
@@ -57,7 +86,8 @@ def dupes_table(table: Any, limit: int | None = None) -> Table:
             if limit is not None and shown_groups > limit:
                 break
             last = row["group"]
-            group = line(str(row["group"]), (" (large)", "red") if row["large"] else "")
+            group = line(str(row["group"]), (" (large)", "red") if row["large"] else "",
+                         (" (different people)", "red") if row.get("conflict") else "")
             reason = cell(row["reasons"], 50)
             t.add_section()
         else:
@@ -78,9 +108,7 @@ def merge_preview(plan: Any, records: Any, limit: int | None = 20) -> list[Table
     for g in shown.iter_rows(named=True):
         title = line(f"group {g['group']}: keep ", literal(g["head"]), ", merge ",
                      literal(", ".join(g["merged"] or [])), "  ",
-                     literal(f"({' '.join(g['reasons'])})", "dim"))
-        if g["skipped"]:
-            title.append(" large group: not merged (--allow-large-groups)", style="red")
+                     literal(f"({' '.join(g['reasons'])})", "dim"), _held(g))
         t = Table(title=title, title_justify="left")
         t.add_column("column")
         t.add_column("before")
@@ -98,12 +126,29 @@ def merge_preview(plan: Any, records: Any, limit: int | None = 20) -> list[Table
     return tables
 
 
+def _held(group: dict[str, Any]) -> Text:
+    """Why a group is not merged, and what its unreadable dates did, for its preview title."""
+    held = group.get("held")
+    text = Text()
+    if held == "large":
+        text.append(" large group: not merged (--allow-large-groups)", style="red")
+    elif held == "conflict":
+        text.append(line(" not merged, ", literal(group["conflict"]), " (--allow-conflicts)"))
+        text.stylize("red")
+    if group.get("bad_dates"):
+        text.append(" create_date unreadable, sorted last: ", style="yellow")
+        text.append(literal(", ".join(group["bad_dates"]), "yellow"))
+    return text
+
+
 def merge_summary(summary: dict[str, int], total_groups: int, shown: int | None) -> str:
     more = total_groups - (shown if shown is not None else total_groups)
     text = (f"{summary['groups']:,} groups, {summary['records_merged_away']:,} records merged away, "
             f"{summary['records_kept']:,} records kept")
     if summary.get("skipped_large_groups"):
         text += f", {summary['skipped_large_groups']:,} large groups not merged"
+    if summary.get("skipped_conflicts"):
+        text += f", {summary['skipped_conflicts']:,} groups of different people not merged"
     if more > 0:
         text += f" ({more:,} more groups not shown; --preview all shows every group)"
     return text

@@ -33,6 +33,7 @@ from .apply import (
     GIDX,
     GROUP,
     HEAD_ROW,
+    HELD_ROW,
     KEYS,
     LINE,
     TAG,
@@ -96,6 +97,7 @@ class SparkMerge:
             large = int(found[1] or 0)
             self._summary = {"groups": int(tags.get(AUDIT_ROW, 0)), "records_merged_away": int(tags.get(AWAY_ROW, 0)),
                              "skipped_large_groups": 0 if self.allow_large else large,
+                             "skipped_conflicts": int(tags.get(HELD_ROW, 0)),
                              "groups_found": int(found[0] or 0)}
         return self._summary
 
@@ -157,7 +159,8 @@ def _checkpointer(spark: SparkSession):
 
 def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: str = "oldest",
                   include_closed: bool = False, max_group: int = 50, allow_large: bool = False,
-                  email_key: str = "first", canonical: bool = False, default_region: str | None = None,
+                  allow_conflicts: bool = False, email_key: str = "first", canonical: bool = False,
+                  default_region: str | None = None,
                   manual: Sequence[Sequence[str]] = (), config: Config | str | None = None,
                   at: str | None = None, bucket_rows: int = BUCKET_ROWS,
                   broadcast_bytes: int = BROADCAST_BYTES) -> SparkMerge:
@@ -200,7 +203,8 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
                .select(*data_names(len(records.columns)), SRC, ROW, ID, GIDX, GROUP, KEYS, BUCKET)
                .repartition(buckets, BUCKET))  # one bucket a partition, about
     job = MergeBucket(records=records.with_frame(records.frame.clear()), head=head, config=cfg,
-                      allow_large=allow_large, max_group=max_group, at=at or now_utc())
+                      allow_large=allow_large, allow_conflicts=allow_conflicts, max_group=max_group,
+                      at=at or now_utc())
     schema = output_schema(len(records.columns))
     by_bucket = grouped.groupBy(BUCKET)
     if hasattr(by_bucket, "applyInArrow"):
@@ -233,7 +237,8 @@ def _through_pandas(job: MergeBucket):
 
 
 def merge(df: DataFrame, *, by: Sequence[str] = ("email",), head: str = "oldest", include_closed: bool = False,
-          max_group: int = 50, allow_large: bool = False, email_key: str = "first", canonical: bool = False,
+          max_group: int = 50, allow_large: bool = False, allow_conflicts: bool = False, email_key: str = "first",
+          canonical: bool = False,
           default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
           config: Config | str | None = None, mapping: dict[str, str] | None = None,
           at: str | None = None) -> tuple[DataFrame, DataFrame]:
@@ -246,7 +251,8 @@ def merge(df: DataFrame, *, by: Sequence[str] = ("email",), head: str = "oldest"
     cfg = _config(config)
     srec = from_dataframe(df, mapping={**cfg.map, **(mapping or {})})
     result = merge_records(srec, by=by, head=head, include_closed=include_closed, max_group=max_group,
-                           allow_large=allow_large, email_key=email_key, canonical=canonical,
+                           allow_large=allow_large, allow_conflicts=allow_conflicts, email_key=email_key,
+                           canonical=canonical,
                            default_region=default_region, manual=manual, config=cfg, at=at)
     names = [result.records.headers[c] for c in result.records.columns]
     from pyspark.sql import functions as F
@@ -308,6 +314,7 @@ def run_merge_command(engine: str, files: list[str], output: str, *, audit: str 
                       by: list[str] | None, include_closed: bool, email_key: str, canonical_email: bool,
                       default_region: str | None, group: list[str] | None, groups: str | None, max_group: int,
                       allow_large_groups: bool, head: str, config: str | None, map: list[str] | None,
+                      allow_conflicts: bool = False,
                       encoding: str | None, delimiter: str | None, opportunities: list[str] | None,
                       quiet: bool, spark_master: str | None, **_ignored: Any) -> None:
     """The `merge` command with `--engine spark`: what the local command prints, without the
@@ -317,6 +324,7 @@ def run_merge_command(engine: str, files: list[str], output: str, *, audit: str 
     from ..fields import parse_map_options
     from ..render.console import err_console
     from ..render.tables import merge_summary
+    from ..render.text import warning
 
     if engine != "spark":
         raise UsageError(f"--engine {engine!r}: expected local or spark")
@@ -334,8 +342,11 @@ def run_merge_command(engine: str, files: list[str], output: str, *, audit: str 
 
     def show(summary: dict[str, int]) -> None:
         if summary["skipped_large_groups"]:
-            err.print(f"[yellow]warning:[/] {summary['skipped_large_groups']} group(s) larger than --max-group "
-                      f"{max_group}: not merged without --allow-large-groups", highlight=False)
+            err.print(warning(f"{summary['skipped_large_groups']} group(s) larger than --max-group {max_group}: "
+                              "not merged without --allow-large-groups"))
+        if summary.get("skipped_conflicts"):
+            err.print(warning(f"{summary['skipped_conflicts']} group(s) of clearly different people: not merged "
+                              "without --allow-conflicts"))
         if not quiet:
             err.print(merge_summary(summary, summary["groups"], None), highlight=False)
 
@@ -344,7 +355,7 @@ def run_merge_command(engine: str, files: list[str], output: str, *, audit: str 
         mapping={**cfg.map, **parse_map_options(map or [])}, opportunities=opportunities or [], config=cfg,
         dry_run=dry_run, confirm=confirm, by=parse_by(by or []), include_closed=include_closed,
         email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
-        max_group=max_group, allow_large=allow_large_groups, head=head)
+        max_group=max_group, allow_large=allow_large_groups, allow_conflicts=allow_conflicts, head=head)
     if dry_run:
         show(summary)
         err.print("dry run: nothing written", highlight=False)

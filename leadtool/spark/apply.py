@@ -15,7 +15,7 @@ import polars as pl
 
 from ..audit.merge_events import merge_event_chunks
 from ..config import Config
-from ..match.groups import Groups, Linked, reasons_of
+from ..match.groups import Groups, Linked, reasons_of, with_conflicts
 from ..merge import merge_query, plan_merge
 from ..records import ID, IDX, ROW, SRC, Records
 
@@ -26,7 +26,7 @@ KEYS = "__lt_keys"  # the keys (held by two records or more) that put the record
 TAG = "__lt_tag"
 LINE = "__lt_line"
 # what each output row of a bucket is
-HEAD_ROW, AWAY_ROW, AUDIT_ROW = 1, 2, 3
+HEAD_ROW, AWAY_ROW, AUDIT_ROW, HELD_ROW = 1, 2, 3, 4  # HELD_ROW: a group of different people, not merged
 
 
 def data_names(n: int) -> list[str]:
@@ -46,6 +46,7 @@ class MergeBucket:
     allow_large: bool
     max_group: int
     at: str
+    allow_conflicts: bool = False
 
     def __call__(self, table):  # pa.Table -> pa.Table
         return small_strings(self.merge(pl.from_arrow(table)).to_arrow())
@@ -57,8 +58,8 @@ class MergeBucket:
         frame = frame.sort(GIDX).rename(dict(zip(data_names(len(columns)), columns, strict=True)))
         records = self.records.with_frame(frame.select(
             *columns, pl.col(SRC).cast(pl.UInt32), pl.col(ROW).cast(pl.UInt32), ID, GIDX))
-        plan = plan_merge(records, self.groups(frame), head=self.head, config=self.config,
-                          allow_large=self.allow_large)
+        plan = plan_merge(records, self.groups(frame, records), head=self.head, config=self.config,
+                          allow_large=self.allow_large, allow_conflicts=self.allow_conflicts)
         merged = plan.merged_groups
         heads = records.frame.get_column(GIDX).gather(merged.get_column("head_idx"))
         away = plan.members.join(merged.select("group"), on="group").filter(pl.col("pos") > 0)
@@ -67,8 +68,10 @@ class MergeBucket:
         text = "".join(chunk.str.join("").item() for chunk in merge_event_chunks(records, plan, self.at))
         lines = pl.DataFrame({GROUP: merged.get_column("group").cast(pl.Int64),
                               LINE: text.split("\n")[:-1]}, schema={GROUP: pl.Int64, LINE: pl.String})
+        held = plan.groups.filter(pl.col("held") == "conflict").get_column("group").cast(pl.Int64)
         out = pl.concat([
             rows.with_columns(pl.col(GIDX).cast(pl.Int64)),
+            pl.DataFrame({GROUP: held}, schema={GROUP: pl.Int64}).with_columns(pl.lit(HELD_ROW, pl.Int32).alias(TAG)),
             pl.DataFrame({GIDX: records.frame.get_column(GIDX).gather(away.get_column(IDX)).cast(pl.Int64)})
             .with_columns(pl.lit(AWAY_ROW, pl.Int32).alias(TAG)),
             lines.with_columns(pl.lit(AUDIT_ROW, pl.Int32).alias(TAG)),
@@ -78,9 +81,10 @@ class MergeBucket:
                           pl.col(GIDX).cast(pl.Int64), pl.col(TAG).cast(pl.Int32),
                           pl.col(GROUP).cast(pl.Int64), pl.col(LINE).cast(pl.String))
 
-    def groups(self, frame: pl.DataFrame) -> Groups:
+    def groups(self, frame: pl.DataFrame, records: Records) -> Groups:
         """The bucket's groups as `groups.find_groups` describes them: members sorted by group
-        and position, each group's size, sorted reasons (`groups.reasons_of`) and `large`."""
+        and position, each group's size, sorted reasons (`groups.reasons_of`), `large` and
+        `conflict` (the different-people guard, `groups.with_conflicts`)."""
         at = pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX)
         members = frame.select(pl.col(GROUP).cast(pl.UInt32).alias("group"), at).sort("group", IDX)
         edges = frame.select(at, pl.col(KEYS).alias("key")).explode("key").drop_nulls("key")
@@ -89,7 +93,7 @@ class MergeBucket:
         info = (members.group_by("group").agg(pl.len().cast(pl.UInt32).alias("size"))
                 .join(reasons, on="group").sort("group")
                 .with_columns((pl.col("size") > self.max_group).alias("large")))
-        return Groups(members=members, info=info)
+        return Groups(members=members, info=with_conflicts(records, members, info))
 
 
 def small_strings(table):

@@ -59,7 +59,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 SHOWN = {
     "inspect": (["inspect", FILE], [FILE, "[red]h[/]"]),
     "dupes": (["dupes", FILE], ["[/]1", "[red]2[/]", "[/] boom", "[bold]x[/bold]", "[red]Co[/]"]),
-    "dupes --group": (["dupes", FILE, "--group", "[/]1,3"], ["[/]1", "manual"]),
+    "dupes --group": (["dupes", FILE, "--group", "[/]1,3", "--allow-bad-dates"], ["[/]1", "manual", "[/]date"]),
     "merge preview": (["merge", FILE, "-o", "out[red].csv", "--dry-run"],
                       ["keep [/]1, merge [red]2[/]", "[red]h[/]", "[/]phone", "[link=x]v :smile:"]),
     "convert preview": (["convert", FILE, "--all", "-o", "c.csv", "--dry-run", "--salesperson", "[red]S[/]"],
