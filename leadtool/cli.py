@@ -30,6 +30,16 @@ from .errors import LeadtoolError, UsageError
 from .fields import check_mapped_headers, parse_map_options
 from .io import atomic_output, load, refuse_overwrite, write
 from .io.nogc import no_gc
+from .match.fuzzy import cut_warnings
+from .match.fuzzy_groups import (
+    FuzzyGroups,
+    FuzzyOptions,
+    find_fuzzy_groups,
+    fuzzy_counts,
+    fuzzy_options,
+    fuzzy_stats,
+    fuzzy_table,
+)
 from .match.groups import find_groups, parse_by
 from .match.manual import parse_group_options, read_groups_file
 from .match.table import duplicate_table
@@ -196,6 +206,10 @@ def main(
 def inspect(
     files: Files,
     format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fuzzy: Annotated[bool, typer.Option("--fuzzy", help="Also count fuzzy suggestions (slower).")] = False,
+    fuzzy_threshold: Annotated[float | None, typer.Option(
+        "--fuzzy-threshold", help="Lowest score of a fuzzy suggestion, 0-100 (default 96, or [fuzzy] threshold).")
+    ] = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -204,7 +218,13 @@ def inspect(
     if format not in ("text", "json"):
         raise UsageError(f"--format {format!r}: expected text or json")
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
-    summaries = summarize(ctx.load(files), ctx.config)
+    suggest = _fuzzy_wanted(ctx, fuzzy, fuzzy_threshold)
+    records = ctx.load(files)
+    summaries = summarize(records, ctx.config)
+    if suggest is not None:
+        counts = fuzzy_counts(records, suggest, ctx.config, functools.partial(_announce, ctx))
+        for summary, found in zip(summaries, counts, strict=True):
+            summary.extra.update(found)
     if format == "json":
         print_json([s.as_dict() for s in summaries])
         return
@@ -237,6 +257,11 @@ GroupsFileOpt = Annotated[
 MaxGroupOpt = Annotated[int, typer.Option("--max-group", help="Larger groups are suspicious: shown, not merged.")]
 AllowLargeOpt = Annotated[bool, typer.Option("--allow-large-groups", help="Merge groups larger than --max-group too.")]
 HeadOpt = Annotated[str, typer.Option("--head", help="oldest (record created first) or odoo (Odoo 17 ranking).")]
+FuzzyOpt = Annotated[bool, typer.Option("--fuzzy", help="Also suggest near-duplicates (fuzzy matching, scored 0-100).")]
+FuzzyThresholdOpt = Annotated[float | None, typer.Option(
+    "--fuzzy-threshold", help="Lowest score of a fuzzy suggestion, 0-100 (default 96, or [fuzzy] threshold).")]
+FuzzyMergeOpt = Annotated[float | None, typer.Option(
+    "--fuzzy-merge", metavar="SCORE", help="Also merge the fuzzy suggestions scored SCORE or more (0-100).")]
 AuditOpt = Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -288,13 +313,19 @@ def audit_target(output: str, audit: str | None, dry_run: bool) -> str | None:
 
 def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed: bool,
             email_key: str, canonical: bool, region: str | None, group: list[str] | None,
-            groups_file: str | None, max_group: int):
+            groups_file: str | None, max_group: int, fuzzy: FuzzyOptions | None = None):
     manual = parse_group_options(group or [])
     if groups_file:
         manual += read_groups_file(groups_file)
-    found = find_groups(records, by=parse_by(by or []), include_closed=include_closed,
-                        email_key=email_key, canonical=canonical, default_region=region,
-                        manual=manual, max_group=max_group, config=ctx.config)
+    if fuzzy is not None:
+        found = find_fuzzy_groups(records, fuzzy, by=parse_by(by or []), include_closed=include_closed,
+                                  email_key=email_key, canonical=canonical, default_region=region,
+                                  manual=manual, max_group=max_group, config=ctx.config,
+                                  on_candidates=functools.partial(_announce, ctx))
+    else:
+        found = find_groups(records, by=parse_by(by or []), include_closed=include_closed,
+                            email_key=email_key, canonical=canonical, default_region=region,
+                            manual=manual, max_group=max_group, config=ctx.config)
     large = found.info.filter(pl.col("large"))
     if large.height:
         say(warning(
@@ -302,6 +333,25 @@ def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed
             f"(group {', '.join(str(g) for g in large['group'].head(5).to_list())}"
             f"{'...' if large.height > 5 else ''}): shown, not merged without --allow-large-groups"))
     return found
+
+
+def _fuzzy_wanted(ctx: Context, fuzzy: bool, threshold: float | None) -> FuzzyOptions | None:
+    """The fuzzy options of a run when --fuzzy is given (--fuzzy-threshold alone is an error)."""
+    if threshold is not None and not fuzzy:
+        raise UsageError("--fuzzy-threshold: give --fuzzy too")
+    return fuzzy_options(ctx.config, threshold) if fuzzy else None
+
+
+def _announce(ctx: Context, count: int, cut: list) -> None:
+    """Before fuzzy matching compares its candidate pairs (the long part): how many, and the
+    blocks too large to compare fully (all of them with --verbose)."""
+    if not ctx.quiet:
+        say(note(f"fuzzy matching: comparing {count:,} candidate pairs"))
+    lines = cut_warnings(cut, None if ctx.verbose else 10)
+    if len(lines) > len(cut):
+        lines[-1] += " (--verbose names them all)"
+    for text in lines:
+        say(warning(literal(text)))
 
 
 # ----------------------------------------------------------------------------- dupes
@@ -314,7 +364,7 @@ def dupes(
     by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
-    head: HeadOpt = "oldest",
+    head: HeadOpt = "oldest", fuzzy: FuzzyOpt = False, fuzzy_threshold: FuzzyThresholdOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -324,11 +374,14 @@ def dupes(
         raise UsageError(f"--format {format!r}: expected text, json or csv")
     n = parse_count(limit, "--limit")
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    suggest = _fuzzy_wanted(ctx, fuzzy, fuzzy_threshold)
     records = ctx.load(files)
     found = _groups(ctx, records, by, include_closed, email_key, canonical_email, default_region,
-                    group, groups, max_group)
-    table = duplicate_table(records, found, ordered_members(records, found, head=head,
-                                                            config=ctx.config))
+                    group, groups, max_group, fuzzy=suggest)
+    members = ordered_members(records, found, head=head, config=ctx.config)
+    table = duplicate_table(records, found, members)
+    if isinstance(found, FuzzyGroups):
+        table = fuzzy_table(table, found, members)
     if format == "json":
         with atomic_output("-") as out:  # bytes as they are: no str round trip
             out.write(dupes_json(records, found, table) + b"\n")
@@ -340,8 +393,11 @@ def dupes(
         console.print(dupes_table(table, n))
         s = dupes_stats(records, found)
         more = f" (first {n} shown; --limit all shows every group)" if n is not None and s["groups"] > n else ""
+        joined = ""
+        if isinstance(found, FuzzyGroups):
+            joined = f", {fuzzy_stats(found)['fuzzy_groups']:,} of them joined by fuzzy suggestions"
         console.print(f"{s['groups']:,} duplicate groups holding {s['records_in_groups']:,} of "
-                      f"{s['records']:,} records{more}")
+                      f"{s['records']:,} records{joined}{more}")
 
 
 # ----------------------------------------------------------------------------- merge
@@ -355,7 +411,7 @@ def merge(
     by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
-    allow_large_groups: AllowLargeOpt = False, head: HeadOpt = "oldest",
+    allow_large_groups: AllowLargeOpt = False, head: HeadOpt = "oldest", fuzzy_merge: FuzzyMergeOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -365,13 +421,14 @@ def merge(
     n = parse_count(preview, "--preview")
     refuse_overwrite([output, audit], files + (opportunities or []))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    suggest = fuzzy_options(ctx.config, merge=fuzzy_merge) if fuzzy_merge is not None else None
     console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
         step("grouping")
         found = _groups(ctx, records, by, include_closed, email_key, canonical_email,
-                        default_region, group, groups, max_group)
+                        default_region, group, groups, max_group, fuzzy=suggest)
         step("planning")
         plan = plan_merge(records, found, head=head, config=ctx.config,
                           allow_large=allow_large_groups)
@@ -503,6 +560,9 @@ def check(
     by: ByOpt = None, include_closed: IncludeClosedOpt = False, email_key: EmailKeyOpt = "first",
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
+    fuzzy: Annotated[bool, typer.Option(
+        "--fuzzy", help="Also report fuzzy suggestions (warnings unless [check] fuzzy = \"fail\").")] = False,
+    fuzzy_threshold: FuzzyThresholdOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -513,6 +573,9 @@ def check(
     shown, listed = parse_count(limit, "--limit"), parse_count(max_problems, "--max-problems")
     ignored = parse_rules(ignore) if ignore is not None else None
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
+    mode = ("fail" if ctx.config.check_fuzzy == "fail" else "warn") if fuzzy else None
+    if fuzzy_threshold is not None and not fuzzy and ctx.config.check_fuzzy == "off":
+        raise UsageError("--fuzzy-threshold: give --fuzzy too")
     manual = parse_group_options(group or []) + (read_groups_file(groups) if groups else [])
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
@@ -522,7 +585,7 @@ def check(
             records, ctx.config, require=comma_list(require) if require is not None else None,
             max_duplicates=max_duplicates, ignore=ignored, by=parse_by(by or []), include_closed=include_closed,
             email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
-            max_group=max_group, max_problems=listed)
+            max_group=max_group, max_problems=listed, fuzzy=mode, fuzzy_threshold=fuzzy_threshold)
     with reader_may_leave():
         if format == "json":
             print_json(report.as_dict())

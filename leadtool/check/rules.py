@@ -17,6 +17,9 @@ RULES: tuple[str, ...] = (
     "duplicates", "duplicate-id", "missing-required", "invalid-email", "bad-date",
     "bad-probability", "unknown-type", "leads-mode",
 )
+#: rules that run only when asked (check --fuzzy, or [check] fuzzy), after the others
+ON_REQUEST: tuple[str, ...] = ("fuzzy-duplicates",)
+ALL_RULES = RULES + ON_REQUEST
 
 
 # one row per problem: `message` + the line of record `ref` + `post` when `ref` is set (lines are

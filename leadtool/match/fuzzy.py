@@ -66,13 +66,19 @@ class FuzzyResult:
     def model(self) -> Model:
         return self.scorer.model
 
-    def warnings(self, limit: int = 5) -> list[str]:
-        """One line per cut block, the largest first, at most `limit` (and a count of the rest)."""
-        cut = sorted(self.cut, key=lambda c: (-c.size, c.kind, c.key))
-        lines = [str(c) for c in cut[:limit]]
-        if len(cut) > limit:
-            lines.append(f"{len(cut) - limit:,} more blocks compared to their nearest records only")
-        return lines
+    def warnings(self, limit: int | None = 5) -> list[str]:
+        return cut_warnings(self.cut, limit)
+
+
+def cut_warnings(cut: list[CutBlock], limit: int | None = 5) -> list[str]:
+    """One line per cut block, the largest first, at most `limit` (None: all) and a count of
+    the rest."""
+    cut = sorted(cut, key=lambda c: (-c.size, c.kind, c.key))
+    shown = cut if limit is None else cut[:limit]
+    lines = [str(c) for c in shown]
+    if len(cut) > len(shown):
+        lines.append(f"{len(cut) - len(shown):,} more blocks compared to their nearest records only")
+    return lines
 
 
 def _matched(levels: dict[str, np.ndarray], weights: dict[str, np.ndarray],
@@ -344,9 +350,14 @@ def _members(node: np.ndarray, hashes: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def fuzzy_edges(result: FuzzyResult, labels: pl.DataFrame | None, n: int) -> pl.DataFrame:
-    """`guarded_links` as extra edges for `groups.find_groups(extra_edges=...)`: each link's
-    two records share the key `fuzzy:SCORE:FIELDS#k` (the reason shown is `fuzzy:SCORE:FIELDS`)."""
-    links = guarded_links(result, labels, n)
+    """`guarded_links` as extra edges for `groups.find_groups(extra_edges=...)`."""
+    return link_edges(guarded_links(result, labels, n))
+
+
+def link_edges(links: pl.DataFrame) -> pl.DataFrame:
+    """Links (idx_a, idx_b, score, matched) as extra edges for `groups.find_groups`: each
+    link's two records share the key `fuzzy:SCORE:FIELDS#k` (the reason shown is
+    `fuzzy:SCORE:FIELDS`, SCORE rounded down)."""
     keyed = links.with_row_index("k").with_columns(
         pl.format("fuzzy:{}:{}#{}", pl.col("score").floor().cast(pl.Int64), pl.col("matched"), pl.col("k"))
         .alias("key"))
