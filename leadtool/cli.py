@@ -348,7 +348,7 @@ def _announce(ctx: Context, count: int, cut: list) -> None:
     if not ctx.quiet:
         say(note(f"fuzzy matching: comparing {count:,} candidate pairs"))
     lines = cut_warnings(cut, None if ctx.verbose else 10)
-    if len(lines) > len(cut):
+    if len(lines) > 10 and not ctx.verbose:
         lines[-1] += " (--verbose names them all)"
     for text in lines:
         say(warning(literal(text)))

@@ -128,6 +128,14 @@ def _with_links(records: Records, groups: Groups, links: pl.DataFrame) -> tuple[
     return info, links
 
 
+def _eligible(records: Records, include_closed: bool, config: Config | None) -> pl.Series | None:
+    """The records that take part (open ones, unless `include_closed`): one boolean each."""
+    if include_closed:
+        return None
+    # with_columns gives a constant (a file without `active` and `probability`) every row
+    return records.frame.with_columns((~closed_expr(records, config)).alias("__lt_open")).get_column("__lt_open")
+
+
 def fuzzy_links(records: Records, options: FuzzyOptions, linked: Linked, *, keys: pl.Series | None = None,
                 include_closed: bool = False, config: Config | None = None,
                 on_candidates: Callable[[int, list[CutBlock]], None] | None = None
@@ -137,7 +145,7 @@ def fuzzy_links(records: Records, options: FuzzyOptions, linked: Linked, *, keys
     only with `include_closed`; `keys`: the email keys when the caller has them."""
     if keys is None and records.col("email_from"):
         keys = email_keys(records.frame.get_column(records.col("email_from")))
-    eligible = None if include_closed else records.frame.select(~closed_expr(records, config)).to_series()
+    eligible = _eligible(records, include_closed, config)
     result = fuzzy_pairs(fuzzy_view(records, options), threshold=options.suggest_at, fields=options.comparisons,
                          blocking=options.blocking, keys=keys, eligible=eligible, labels=linked.labels,
                          on_candidates=on_candidates)
@@ -174,8 +182,9 @@ def find_fuzzy_groups(records: Records, options: FuzzyOptions, *, by: Sequence[s
 
 def _level_names(name: str, levels: np.ndarray) -> pl.Series:
     """Each level's name (`exact`, `typo`, ...), null where a side has no value."""
-    names = np.array(BY_NAME[name].levels, dtype=object)
-    return pl.Series(name, np.where(levels >= 0, names[np.maximum(levels, 0)], None), dtype=pl.String)
+    names = BY_NAME[name].levels
+    return pl.Series(name, levels, dtype=pl.Int64).replace_strict(
+        list(range(len(names))), list(names), default=None, return_dtype=pl.String)
 
 
 def compared_frame(result: FuzzyResult, a: np.ndarray, b: np.ndarray) -> pl.DataFrame:
@@ -264,7 +273,7 @@ def scored_pairs(records: Records, options: FuzzyOptions, *, by: Sequence[str] =
     linked = link_records(records, by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
                           default_region=default_region, manual=manual, max_group=max_group, config=config,
                           keys=keys)
-    eligible = None if include_closed else records.frame.select(~closed_expr(records, config)).to_series()
+    eligible = _eligible(records, include_closed, config)
     result = fuzzy_pairs(fuzzy_view(records, options), threshold=options.threshold, fields=options.comparisons,
                          blocking=options.blocking, keys=keys, eligible=eligible)
     pairs = result.pairs
