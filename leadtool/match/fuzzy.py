@@ -135,12 +135,16 @@ def _first_per_link(a: np.ndarray, b: np.ndarray, node: np.ndarray, hashes: np.n
     apart = np.flatnonzero(lo != hi)
     if per_link <= 0 or len(apart) == 0:
         return apart
-    key = hashes[a[apart]] ^ hashes[b[apart]]
-    order = np.lexsort((key, hi[apart], lo[apart]))
-    lo_s, hi_s = lo[apart][order], hi[apart][order]
-    start = np.r_[True, (lo_s[1:] != lo_s[:-1]) | (hi_s[1:] != hi_s[:-1])]
-    first = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
-    return np.sort(apart[order[(np.arange(len(order)) - first) < per_link]])
+    # the two nodes as one number: most of them meet through one pair or a few, and only
+    # the others need sorting (numpy's lexsort of millions of pairs is the slow way)
+    link = (lo[apart].astype(np.uint64) << np.uint64(32)) | hi[apart].astype(np.uint64)
+    frame = pl.DataFrame({"g": link, "k": hashes[a[apart]] ^ hashes[b[apart]], "i": apart})
+    crowded = frame.select(pl.len().over("g") > per_link).to_series()
+    if not crowded.any():
+        return apart
+    chosen = (frame.filter(crowded).sort("g", "k", maintain_order=True)
+              .filter(pl.int_range(pl.len()).over("g") < per_link).get_column("i").to_numpy())
+    return np.sort(np.concatenate([frame.filter(~crowded).get_column("i").to_numpy(), chosen]))
 
 
 def _sample(a: np.ndarray, b: np.ndarray, hashes: np.ndarray, count: int) -> np.ndarray:
