@@ -132,20 +132,30 @@ def _first_per_link(a: np.ndarray, b: np.ndarray, node: np.ndarray, hashes: np.n
                     per_link: int) -> np.ndarray:
     """Positions of the pairs worth comparing: between two different groups, at most
     `per_link` for each two groups (in content order)."""
-    lo, hi = np.minimum(node[a], node[b]), np.maximum(node[a], node[b])
-    apart = np.flatnonzero(lo != hi)
-    if per_link <= 0 or len(apart) == 0:
-        return apart
-    # the two nodes as one number: most of them meet through one pair or a few, and only
-    # the others need sorting (numpy's lexsort of millions of pairs is the slow way)
+    # two records outside any group are two nodes met by this one pair: kept as they are
+    grouped = np.bincount(node, minlength=len(node))[node] > 1
+    touch = np.flatnonzero(grouped[a] | grouped[b])
+    na, nb = node[a[touch]], node[b[touch]]
+    lo, hi = np.minimum(na, nb), np.maximum(na, nb)
+    apart = lo != hi
+    if per_link <= 0 or not apart.any():
+        keep = np.ones(len(a), dtype=bool)
+        keep[touch[~apart]] = False
+        return np.flatnonzero(keep)
+    at = touch[apart]
+    # the two nodes as one number, sorted with the pairs' content order (polars sorts on
+    # both cores; numpy's lexsort of millions of pairs was the slow way)
     link = (lo[apart].astype(np.uint64) << np.uint64(32)) | hi[apart].astype(np.uint64)
-    frame = pl.DataFrame({"g": link, "k": hashes[a[apart]] ^ hashes[b[apart]], "i": apart})
-    crowded = frame.select(pl.len().over("g") > per_link).to_series()
-    if not crowded.any():
-        return apart
-    chosen = (frame.filter(crowded).sort("g", "k", maintain_order=True)
-              .filter(pl.int_range(pl.len()).over("g") < per_link).get_column("i").to_numpy())
-    return np.sort(np.concatenate([frame.filter(~crowded).get_column("i").to_numpy(), chosen]))
+    order = (pl.DataFrame({"g": link, "k": hashes[a[at]] ^ hashes[b[at]]})
+             .with_row_index("i").sort("g", "k", maintain_order=True).get_column("i").to_numpy())
+    sorted_link = link[order]
+    start = np.r_[True, sorted_link[1:] != sorted_link[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
+    chosen = at[order[(np.arange(len(order)) - first) < per_link]]
+    keep = np.ones(len(a), dtype=bool)
+    keep[touch] = False
+    keep[chosen] = True
+    return np.flatnonzero(keep)
 
 
 def _sample(a: np.ndarray, b: np.ndarray, hashes: np.ndarray, count: int) -> np.ndarray:
