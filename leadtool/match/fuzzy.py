@@ -162,7 +162,7 @@ def _sample(a: np.ndarray, b: np.ndarray, hashes: np.ndarray, count: int) -> np.
     """Positions of about `count` pairs chosen by content (the same whatever the order)."""
     if len(a) <= count:
         return np.arange(len(a))
-    key = (hashes[a] ^ hashes[b]) % np.uint64(1 << 30)
+    key = (hashes[a] ^ hashes[b]) & np.uint64((1 << 30) - 1)
     return np.flatnonzero(key < np.uint64(int((1 << 30) * count / len(a))))
 
 
