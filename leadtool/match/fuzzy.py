@@ -195,17 +195,20 @@ def fuzzy_pairs(records: Records, *, threshold: float = DEFAULT_THRESHOLD,
     comparisons = tuple(c for c in COMPARISONS if c.name in fields)
     features = extract(records, keys)
     lap("fields")
-    cand = candidate_pairs(features, blocking=blocking, keep=eligible, max_block=max_block, window=window)
+    enc = encode(features)
+    lap("encode")
+    # encoded codes are ranks in text order: what a cut block is sorted by
+    cand = candidate_pairs(features, blocking=blocking, keep=eligible, max_block=max_block, window=window,
+                           ranks=enc.codes)
     lap("blocking")
     if on_candidates is not None:
         on_candidates(cand.pairs.height, cand.cut)
-    enc = encode(features)
     order, hashes = _order(features)
     if eligible is not None:
         order = order[eligible.to_numpy()[order]]
     a = cand.pairs.get_column(A).to_numpy().astype(np.int64)
     b = cand.pairs.get_column(B).to_numpy().astype(np.int64)
-    lap("encode")
+    lap("order")
     # the model learns from candidate pairs of every kind, those inside a group included
     train = _sample(a, b, hashes, TRAIN_PAIRS)
     ra, rb = random_pairs(order)
