@@ -61,7 +61,9 @@ class FuzzyResult:
     threshold: float
     scorer: Scorer
     timings: dict[str, float] = field(default_factory=dict)
-    compared: int = 0  # candidate pairs scored (not inside one group, a few per two groups)
+    # candidate pairs to score (not inside one group, a few per two groups); those that cannot
+    # reach the threshold are left out by their bound (fuzzy_bounds) before their strings are compared
+    compared: int = 0
 
     @property
     def model(self) -> Model:
@@ -144,7 +146,7 @@ def _first_per_link(a: np.ndarray, b: np.ndarray, node: np.ndarray, hashes: np.n
         return np.flatnonzero(keep)
     at = touch[apart]
     # the two nodes as one number, sorted with the pairs' content order (polars sorts on
-    # both cores; numpy's lexsort of millions of pairs was the slow way)
+    # both cores; numpy's lexsort of millions of pairs is several times slower)
     link = (lo[apart].astype(np.uint64) << np.uint64(32)) | hi[apart].astype(np.uint64)
     order = (pl.DataFrame({"g": link, "k": hashes[a[at]] ^ hashes[b[at]]})
              .with_row_index("i").sort("g", "k", maintain_order=True).get_column("i").to_numpy())
