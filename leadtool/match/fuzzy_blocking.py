@@ -112,8 +112,8 @@ def _pairs_of_kind(frame: pl.DataFrame, kind: str, max_block: int, window: int,
         return full
     sizes = big.group_by("h").agg(pl.col("key").first(), pl.len().alias("n"))
     cut.extend(CutBlock(kind, k, n) for k, n in sizes.select("key", "n").iter_rows())
-    # records of identical content (the tie) are spread by a hash of their position: side by
-    # side, the copies of one person would take each other's neighbours
+    # sorted by the block's order column, then content; copies of one record (identical
+    # content) by a hash of their position: a fixed order, whatever the sort does with ties
     big = big.sort("h", "o", "tie", pl.col(IDX).hash(seed=5)).select(IDX, "h")
     near = [big.select(pl.col(IDX).alias(A), pl.col(IDX).shift(-d).alias(B),
                        (pl.col("h") == pl.col("h").shift(-d)).alias("same"))
