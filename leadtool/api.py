@@ -25,13 +25,14 @@ from .audit.undo import undo as undo_log
 from .config import Config, load_config
 from .errors import UsageError
 from .fields import resolve_headers
-from .match import fuzzy_groups as _fuzzy
 from .match import groups as _groups
 from .match.table import duplicate_table
 from .records import FUZZY_SCORES, ID, ROW, SRC, FileFormat, Records, Source
 
 if TYPE_CHECKING:  # pandas is imported on first use: the command line never needs it
     import pandas as pd
+
+    from .match.fuzzy_groups import FuzzyOptions
 
 _META = "leadtool"
 
@@ -99,8 +100,10 @@ def write(df: pd.DataFrame, path: str) -> None:
 
 
 def _found(records: Records, config: Config, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
-           fuzzy: _fuzzy.FuzzyOptions | None = None, **options: Any) -> _groups.Groups:
+           fuzzy: FuzzyOptions | None = None, **options: Any) -> _groups.Groups:
     if fuzzy is not None:
+        from .match import fuzzy_groups as _fuzzy
+
         return _fuzzy.find_fuzzy_groups(records, fuzzy, by=_groups.parse_by(by), manual=manual, config=config,
                                         **options)
     return _groups.find_groups(records, by=_groups.parse_by(by), manual=manual, config=config, **options)
@@ -114,6 +117,8 @@ def find_groups(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Seq
     `fuzzy`, the fuzzy suggestions too (scored `fuzzy_threshold` or more) and the columns
     group_score, score, compared and vs_<comparison> (docs/library.md#fuzzy-suggestions).
     `options`: include_closed, email_key, canonical, default_region, max_group."""
+    from .match import fuzzy_groups as _fuzzy  # the fuzzy engine: imported on first use
+
     cfg = _config(config)
     records = to_records(df, cfg.map)
     if fuzzy_threshold is not None and not fuzzy:
@@ -133,6 +138,8 @@ def fuzzy_pairs(df: pd.DataFrame, *, threshold: float | None = None, config: Con
     any grouping, highest score first: idx_a, idx_b (positions in `df`), id_a, id_b, score,
     matched, exact (already in one exact group) and one column per comparison with its level.
     `options` as for `find_groups` (include_closed, ...)."""
+    from .match import fuzzy_groups as _fuzzy
+
     cfg = _config(config)
     records = to_records(df, cfg.map)
     return _fuzzy.scored_pairs(records, _fuzzy.fuzzy_options(cfg, threshold), by=_groups.parse_by(by),
@@ -157,7 +164,11 @@ def plan_merge(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequ
     `merge --fuzzy-merge`)."""
     cfg = _config(config)
     records = to_records(df, cfg.map)
-    suggest = _fuzzy.fuzzy_options(cfg, merge=fuzzy_merge) if fuzzy_merge is not None else None
+    suggest = None
+    if fuzzy_merge is not None:
+        from .match import fuzzy_groups as _fuzzy
+
+        suggest = _fuzzy.fuzzy_options(cfg, merge=fuzzy_merge)
     found = _found(records, cfg, by, manual, suggest, **options)
     plan = _merge.plan_merge(records, found, head=head, config=cfg, allow_large=allow_large)
     groups = plan.groups.drop("head_idx", *([FUZZY_SCORES] if FUZZY_SCORES in plan.groups.columns else []))

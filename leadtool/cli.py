@@ -12,7 +12,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import polars as pl
 import typer
@@ -30,16 +30,6 @@ from .errors import LeadtoolError, UsageError
 from .fields import check_mapped_headers, parse_map_options
 from .io import atomic_output, load, refuse_overwrite, write
 from .io.nogc import no_gc
-from .match.fuzzy import cut_warnings
-from .match.fuzzy_groups import (
-    FuzzyGroups,
-    FuzzyOptions,
-    find_fuzzy_groups,
-    fuzzy_counts,
-    fuzzy_options,
-    fuzzy_stats,
-    fuzzy_table,
-)
 from .match.groups import find_groups, parse_by
 from .match.manual import parse_group_options, read_groups_file
 from .match.table import duplicate_table
@@ -66,6 +56,9 @@ from .render.tables import dupes_table, inspect_tables, merge_preview, merge_sum
 from .render.text import error, line, literal, note, warning
 from .runs import write_convert, write_merge
 from .summary import summarize
+
+if TYPE_CHECKING:  # the fuzzy engine (and rapidfuzz) is imported by the runs that use it only
+    from .match.fuzzy_groups import FuzzyOptions
 
 APP_SETTINGS: dict[str, Any] = dict(
     name="leadtool",
@@ -222,6 +215,8 @@ def inspect(
     records = ctx.load(files)
     summaries = summarize(records, ctx.config)
     if suggest is not None:
+        from .match.fuzzy_groups import fuzzy_counts
+
         counts = fuzzy_counts(records, suggest, ctx.config, functools.partial(_announce, ctx))
         for summary, found in zip(summaries, counts, strict=True):
             summary.extra.update(found)
@@ -318,6 +313,8 @@ def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed
     if groups_file:
         manual += read_groups_file(groups_file)
     if fuzzy is not None:
+        from .match.fuzzy_groups import find_fuzzy_groups
+
         found = find_fuzzy_groups(records, fuzzy, by=parse_by(by or []), include_closed=include_closed,
                                   email_key=email_key, canonical=canonical, default_region=region,
                                   manual=manual, max_group=max_group, config=ctx.config,
@@ -339,7 +336,11 @@ def _fuzzy_wanted(ctx: Context, fuzzy: bool, threshold: float | None) -> FuzzyOp
     """The fuzzy options of a run when --fuzzy is given (--fuzzy-threshold alone is an error)."""
     if threshold is not None and not fuzzy:
         raise UsageError("--fuzzy-threshold: give --fuzzy too")
-    return fuzzy_options(ctx.config, threshold) if fuzzy else None
+    if not fuzzy:
+        return None
+    from .match.fuzzy_groups import fuzzy_options
+
+    return fuzzy_options(ctx.config, threshold)
 
 
 def _announce(ctx: Context, count: int, cut: list) -> None:
@@ -347,6 +348,8 @@ def _announce(ctx: Context, count: int, cut: list) -> None:
     blocks too large to compare fully (all of them with --verbose)."""
     if not ctx.quiet:
         say(note(f"fuzzy matching: comparing {count:,} candidate pairs"))
+    from .match.fuzzy import cut_warnings
+
     lines = cut_warnings(cut, None if ctx.verbose else 10)
     if len(lines) > 10 and not ctx.verbose:
         lines[-1] += " (--verbose names them all)"
@@ -380,7 +383,9 @@ def dupes(
                     group, groups, max_group, fuzzy=suggest)
     members = ordered_members(records, found, head=head, config=ctx.config)
     table = duplicate_table(records, found, members)
-    if isinstance(found, FuzzyGroups):
+    if suggest is not None:
+        from .match.fuzzy_groups import fuzzy_table
+
         table = fuzzy_table(table, found, members)
     if format == "json":
         with atomic_output("-") as out:  # bytes as they are: no str round trip
@@ -394,7 +399,9 @@ def dupes(
         s = dupes_stats(records, found)
         more = f" (first {n} shown; --limit all shows every group)" if n is not None and s["groups"] > n else ""
         joined = ""
-        if isinstance(found, FuzzyGroups):
+        if suggest is not None:
+            from .match.fuzzy_groups import fuzzy_stats
+
             joined = f", {fuzzy_stats(found)['fuzzy_groups']:,} of them joined by fuzzy suggestions"
         console.print(f"{s['groups']:,} duplicate groups holding {s['records_in_groups']:,} of "
                       f"{s['records']:,} records{joined}{more}")
@@ -421,7 +428,11 @@ def merge(
     n = parse_count(preview, "--preview")
     refuse_overwrite([output, audit], files + (opportunities or []))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress)
-    suggest = fuzzy_options(ctx.config, merge=fuzzy_merge) if fuzzy_merge is not None else None
+    suggest = None
+    if fuzzy_merge is not None:
+        from .match.fuzzy_groups import fuzzy_options
+
+        suggest = fuzzy_options(ctx.config, merge=fuzzy_merge)
     console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")

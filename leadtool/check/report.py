@@ -40,11 +40,9 @@ import polars as pl
 from ..config import CHECK_FUZZY, Config
 from ..errors import ConfigError, UsageError
 from ..match.emails import email_keys
-from ..match.fuzzy_groups import fuzzy_options
 from ..match.groups import Linked, link_records
 from ..options import comma_list
 from ..records import ID, IDX, LINE, ROW, SRC, Records
-from .fuzzy import rule_fuzzy
 from .lines import line_numbers
 from .rules import (
     ALL_RULES,
@@ -220,7 +218,12 @@ def check_records(
     if fuzzy not in CHECK_FUZZY:
         raise UsageError(f"fuzzy={fuzzy!r}: expected one of {', '.join(CHECK_FUZZY)}")
     settings = _settings(config, require, ignore, max_duplicates, max_problems, fuzzy)
-    suggest = fuzzy_options(config, fuzzy_threshold) if "fuzzy-duplicates" in settings.active else None
+    suggest = None
+    if "fuzzy-duplicates" in settings.active:  # the fuzzy engine is imported when it runs only
+        from ..match.fuzzy_groups import fuzzy_options
+        from .fuzzy import rule_fuzzy
+
+        suggest = fuzzy_options(config, fuzzy_threshold)
     active = settings.active
     frame = indexed(records)
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),

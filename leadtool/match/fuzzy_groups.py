@@ -233,10 +233,6 @@ def fuzzy_stats(found: FuzzyGroups) -> dict[str, int]:
             "fuzzy_links": found.links.height, "candidate_pairs": found.result.candidates}
 
 
-#: the columns `dupes --fuzzy --format csv` adds after the usual ones
-CSV_COLUMNS = ("score", "compared")
-
-
 def fuzzy_table(table: pl.DataFrame, found: FuzzyGroups, members: pl.DataFrame) -> pl.DataFrame:
     """`match.table.duplicate_table` (its rows are `members`' rows) with `group_score` (the
     lowest score of the links that joined the group, null for an exact group) and, per

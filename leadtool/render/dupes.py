@@ -19,8 +19,6 @@ import json
 import polars as pl
 
 from ..io.jsontext import json_literal, json_str
-from ..match.fuzzy_groups import CSV_COLUMNS as FUZZY_CSV_COLUMNS
-from ..match.fuzzy_groups import VS, FuzzyGroups, fuzzy_stats
 from ..match.groups import Groups
 from ..match.table import CSV_COLUMNS, SHOWN_FIELDS, stats
 from ..records import Records
@@ -35,8 +33,12 @@ def json_text(records: Records, groups: Groups, table: pl.DataFrame) -> str:
 
 def json_bytes(records: Records, groups: Groups, table: pl.DataFrame) -> bytes:
     """`json_text` as UTF-8, for stdout: no round trip through a str (it is large)."""
-    fuzzy = isinstance(groups, FuzzyGroups) and "score" in table.columns
-    counts = {**stats(records, groups), **(fuzzy_stats(groups) if fuzzy else {})}
+    fuzzy = "score" in table.columns  # a table of fuzzy groups (match.fuzzy_groups.fuzzy_table)
+    counts = stats(records, groups)
+    if fuzzy:
+        from ..match.fuzzy_groups import fuzzy_stats
+
+        counts.update(fuzzy_stats(groups))
     stats_text = json.dumps(counts, ensure_ascii=False, indent=2).replace("\n", "\n  ")
     if table.height == 0:
         return ('{\n  "stats": ' + stats_text + ',\n  "groups": []\n}').encode("utf-8")
@@ -49,8 +51,10 @@ def json_bytes(records: Records, groups: Groups, table: pl.DataFrame) -> bytes:
     shown = [part for k, f in enumerate(SHOWN_FIELDS)
              for part in field(f, json_str(pl.col(f)), last=not fuzzy and k == len(SHOWN_FIELDS) - 1)]
     if fuzzy:
+        from ..match.fuzzy_groups import VS
+
         shown += [*field("score", _number(pl.col("score"))),
-                  *field("compared", _compared([c for c in table.columns if c.startswith(VS)]), last=True)]
+                  *field("compared", _compared([c for c in table.columns if c.startswith(VS)], VS), last=True)]
     record = pl.concat_str([pl.lit("        {\n"), *field("id", json_str(pl.col("id"))), *field("head", flag),
                             *field("file", json_str(pl.col("file"))), *field("row", pl.col("row").cast(pl.String)),
                             *shown, pl.lit("        }")])
@@ -78,10 +82,10 @@ def _number(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).fill_null("null")
 
 
-def _compared(columns: list[str]) -> pl.Expr:
+def _compared(columns: list[str], prefix: str) -> pl.Expr:
     """A record's levels against the head as a JSON object (null when it has none), laid out
     as json.dumps(indent=2) lays it out at this depth."""
-    items = [pl.when(pl.col(c).is_not_null()).then(pl.lit(" " * 12 + json_literal(c[len(VS):]) + ": ")
+    items = [pl.when(pl.col(c).is_not_null()).then(pl.lit(" " * 12 + json_literal(c[len(prefix):]) + ": ")
                                                      + json_str(pl.col(c))) for c in columns]
     body = pl.concat_str(items, separator=",\n", ignore_nulls=True)
     return (pl.when(pl.col("score").is_null()).then(pl.lit("null"))
@@ -93,6 +97,6 @@ def csv_bytes(table: pl.DataFrame) -> bytes:
     """`group,id,...` as UTF-8 (what `merge --groups FILE` reads back), for stdout; with
     --fuzzy, `score` and `compared` after the usual columns."""
     out = io.BytesIO()
-    columns = CSV_COLUMNS + (FUZZY_CSV_COLUMNS if "score" in table.columns else ())
+    columns = CSV_COLUMNS + (("score", "compared") if "score" in table.columns else ())
     table.select(columns).with_columns(pl.col("head").cast(pl.String).str.to_lowercase()).write_csv(out)
     return out.getvalue()
