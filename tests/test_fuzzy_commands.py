@@ -386,3 +386,17 @@ def test_library_plan_merge_with_fuzzy_merge(people_csv):
     lines = [json.loads(line) for line in leadtool.audit_lines(plan, at="2024-06-01T12:00:00Z")]
     assert sum(1 for e in lines if "scores" in e) == len(PAIRS)
     assert len(leadtool.merge_records(df, fuzzy_merge=90)) == len(df) - plan.plan.summary()["records_merged_away"]
+
+
+@pytest.mark.parametrize("text", ["id,name\n", "id,name\n1,Jane\n", "id,x\n1,a\n2,a\n",
+                                  "id,contact_name\n1,Jane Doe\n2,Jane Doe\n"])
+def test_small_files_finish(cli, tmp_path, text):
+    path = tmp_path / "small.csv"
+    path.write_text(text, encoding="utf-8")
+    result = cli("dupes", path, "--fuzzy", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].endswith(",score,compared")
+    assert cli("merge", path, "--fuzzy-merge", "50", "-o", tmp_path / "out.csv", "--yes").exit_code == 0
+    check = cli("check", path, "--fuzzy", "--format", "json")
+    assert check.exit_code == 0 and json.loads(check.stdout)["stats"]["fuzzy"]["mode"] == "warn"
+    assert len(fuzzy_pairs(leadtool.load(str(path)), threshold=0).columns) == 15

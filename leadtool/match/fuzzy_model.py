@@ -378,7 +378,7 @@ def _joint(enc: Encoded, names: tuple[str, ...]) -> np.ndarray:
     codes = enc.codes[names[0]].astype(np.int64)
     for name in names[1:]:
         other = enc.codes[name].astype(np.int64)
-        codes = np.where((codes >= 0) & (other >= 0), codes * (int(other.max()) + 2) + other, -1)
+        codes = np.where((codes >= 0) & (other >= 0), codes * (int(other.max(initial=-1)) + 2) + other, -1)
     return codes
 
 
