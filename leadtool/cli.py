@@ -13,7 +13,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import polars as pl
 import typer
@@ -62,6 +62,9 @@ from .render.tables import dupes_table, inspect_tables, merge_preview, merge_sum
 from .render.text import error, line, literal, note, warning
 from .runs import write_convert, write_merge
 from .summary import summarize
+
+if TYPE_CHECKING:  # the fuzzy engine (and rapidfuzz) is imported by the runs that use it only
+    from .match.fuzzy_groups import FuzzyOptions
 
 APP_SETTINGS: dict[str, Any] = dict(
     name="leadtool",
@@ -211,6 +214,10 @@ def main(
 def inspect(
     files: Files,
     format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    fuzzy: Annotated[bool, typer.Option("--fuzzy", help="Also count fuzzy suggestions (slower).")] = False,
+    fuzzy_threshold: Annotated[float | None, typer.Option(
+        "--fuzzy-threshold", help="Lowest score of a fuzzy suggestion, 0-100 (default 96, or [fuzzy] threshold).")
+    ] = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     date_order: DateOrderOpt = None,
@@ -220,7 +227,15 @@ def inspect(
     if format not in ("text", "json"):
         raise UsageError(f"--format {format!r}: expected text or json")
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset, date_order)
-    summaries = summarize(ctx.load(files), ctx.config, ctx.dates)
+    suggest = _fuzzy_wanted(ctx, fuzzy, fuzzy_threshold)
+    records = ctx.load(files)
+    summaries = summarize(records, ctx.config, ctx.dates)
+    if suggest is not None:
+        from .match.fuzzy_groups import fuzzy_counts
+
+        counts = fuzzy_counts(records, suggest, ctx.config, functools.partial(_announce, ctx))
+        for summary, found in zip(summaries, counts, strict=True):
+            summary.extra.update(found)
     if format == "json":
         print_json([s.as_dict() for s in summaries])
         return
@@ -255,6 +270,11 @@ AllowLargeOpt = Annotated[bool, typer.Option("--allow-large-groups", help="Merge
 AllowConflictsOpt = Annotated[bool, typer.Option(
     "--allow-conflicts", help="Merge groups whose members look like different people too.")]
 HeadOpt = Annotated[str, typer.Option("--head", help="oldest (record created first) or odoo (Odoo 17 ranking).")]
+FuzzyOpt = Annotated[bool, typer.Option("--fuzzy", help="Also suggest near-duplicates (fuzzy matching, scored 0-100).")]
+FuzzyThresholdOpt = Annotated[float | None, typer.Option(
+    "--fuzzy-threshold", help="Lowest score of a fuzzy suggestion, 0-100 (default 96, or [fuzzy] threshold).")]
+FuzzyMergeOpt = Annotated[float | None, typer.Option(
+    "--fuzzy-merge", metavar="SCORE", help="Also merge the fuzzy suggestions scored SCORE or more (0-100).")]
 AuditOpt = Annotated[str | None, typer.Option("--audit", help="Audit log (default: OUTPUT.audit.jsonl).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the preview; write nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -316,13 +336,21 @@ def _inputs(files: list[str], opportunities: list[str] | None, config: str | Non
 
 def _groups(ctx: Context, records: Records, by: list[str] | None, include_closed: bool,
             email_key: str, canonical: bool, region: str | None, group: list[str] | None,
-            groups_file: str | None, max_group: int):
+            groups_file: str | None, max_group: int, fuzzy: FuzzyOptions | None = None):
     manual = parse_group_options(group or [])
     if groups_file:
         manual += read_groups_file(groups_file)
-    found = find_groups(records, by=parse_by(by or []), include_closed=include_closed,
-                        email_key=email_key, canonical=canonical, default_region=region,
-                        manual=manual, max_group=max_group, config=ctx.config)
+    if fuzzy is not None:
+        from .match.fuzzy_groups import find_fuzzy_groups
+
+        found = find_fuzzy_groups(records, fuzzy, by=parse_by(by or []), include_closed=include_closed,
+                                  email_key=email_key, canonical=canonical, default_region=region,
+                                  manual=manual, max_group=max_group, config=ctx.config,
+                                  on_candidates=functools.partial(_announce, ctx))
+    else:
+        found = find_groups(records, by=parse_by(by or []), include_closed=include_closed,
+                            email_key=email_key, canonical=canonical, default_region=region,
+                            manual=manual, max_group=max_group, config=ctx.config)
     large = found.info.filter(pl.col("large"))
     if large.height:
         say(warning(
@@ -343,6 +371,29 @@ def _warn_bad_dates(ids: pl.Series) -> None:
     if ids.len():
         say(warning(f"{ids.len()} record(s) in duplicate groups have a create_date that cannot be read (id ",
                     literal(ids[0]), f"{', ...' if ids.len() > 1 else ''}): they sort last (--allow-bad-dates)"))
+def _fuzzy_wanted(ctx: Context, fuzzy: bool, threshold: float | None) -> FuzzyOptions | None:
+    """The fuzzy options of a run when --fuzzy is given (--fuzzy-threshold alone is an error)."""
+    if threshold is not None and not fuzzy:
+        raise UsageError("--fuzzy-threshold: give --fuzzy too")
+    if not fuzzy:
+        return None
+    from .match.fuzzy_groups import fuzzy_options
+
+    return fuzzy_options(ctx.config, threshold)
+
+
+def _announce(ctx: Context, count: int, cut: list) -> None:
+    """Before fuzzy matching compares its candidate pairs (the long part): how many, and the
+    blocks too large to compare fully (all of them with --verbose)."""
+    if not ctx.quiet:
+        say(note(f"fuzzy matching: comparing {count:,} candidate pairs"))
+    from .match.fuzzy import cut_warnings
+
+    lines = cut_warnings(cut, None if ctx.verbose else 10)
+    if len(lines) > 10 and not ctx.verbose:
+        lines[-1] += " (--verbose names them all)"
+    for text in lines:
+        say(warning(literal(text)))
 
 
 # ----------------------------------------------------------------------------- dupes
@@ -356,6 +407,7 @@ def dupes(
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
     head: HeadOpt = "oldest", date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
+    fuzzy: FuzzyOpt = False, fuzzy_threshold: FuzzyThresholdOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -366,12 +418,17 @@ def dupes(
     n = parse_count(limit, "--limit")
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
                   date_order, allow_bad_dates)
+    suggest = _fuzzy_wanted(ctx, fuzzy, fuzzy_threshold)
     records = ctx.load(files)
     found = _groups(ctx, records, by, include_closed, email_key, canonical_email, default_region,
-                    group, groups, max_group)
+                    group, groups, max_group, fuzzy=suggest)
     members = ordered_members(records, found, head=head, config=ctx.config, dates=ctx.dates)
     _warn_bad_dates(members.filter(pl.col("bad_date")).get_column(ID))
     table = duplicate_table(records, found, members)
+    if suggest is not None:
+        from .match.fuzzy_groups import fuzzy_table
+
+        table = fuzzy_table(table, found, members)
     if format == "json":
         with atomic_output("-") as out:  # bytes as they are: no str round trip
             out.write(dupes_json(records, found, table) + b"\n")
@@ -383,8 +440,13 @@ def dupes(
         console.print(dupes_table(table, n))
         s = dupes_stats(records, found)
         more = f" (first {n} shown; --limit all shows every group)" if n is not None and s["groups"] > n else ""
+        joined = ""
+        if suggest is not None:
+            from .match.fuzzy_groups import fuzzy_stats
+
+            joined = f", {fuzzy_stats(found)['fuzzy_groups']:,} of them joined by fuzzy suggestions"
         console.print(f"{s['groups']:,} duplicate groups holding {s['records_in_groups']:,} of "
-                      f"{s['records']:,} records{more}")
+                      f"{s['records']:,} records{joined}{more}")
 
 
 # ----------------------------------------------------------------------------- merge
@@ -400,6 +462,7 @@ def merge(
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
     allow_large_groups: AllowLargeOpt = False, allow_conflicts: AllowConflictsOpt = False,
     head: HeadOpt = "oldest", date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
+    fuzzy_merge: FuzzyMergeOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -418,13 +481,18 @@ def merge(
                      _inputs(files, opportunities, config, groups=groups))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
                   date_order, allow_bad_dates)
+    suggest = None
+    if fuzzy_merge is not None:
+        from .match.fuzzy_groups import fuzzy_options
+
+        suggest = fuzzy_options(ctx.config, merge=fuzzy_merge)
     console = make_console(stderr=output == "-", quiet=quiet)
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
         step("grouping")
         found = _groups(ctx, records, by, include_closed, email_key, canonical_email,
-                        default_region, group, groups, max_group)
+                        default_region, group, groups, max_group, fuzzy=suggest)
         step("planning")
         plan = plan_merge(records, found, head=head, config=ctx.config, allow_large=allow_large_groups,
                           allow_conflicts=allow_conflicts, dates=ctx.dates)
@@ -569,6 +637,9 @@ def check(
     canonical_email: CanonicalOpt = False, default_region: RegionOpt = None,
     group: GroupOpt = None, groups: GroupsFileOpt = None, max_group: MaxGroupOpt = 50,
     date_order: DateOrderOpt = None,
+    fuzzy: Annotated[bool, typer.Option(
+        "--fuzzy", help="Also report fuzzy suggestions (warnings unless [check] fuzzy = \"fail\").")] = False,
+    fuzzy_threshold: FuzzyThresholdOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
@@ -580,6 +651,9 @@ def check(
     ignored = parse_rules(ignore) if ignore is not None else None
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
                   date_order)
+    mode = ("fail" if ctx.config.check_fuzzy == "fail" else "warn") if fuzzy else None
+    if fuzzy_threshold is not None and not fuzzy and ctx.config.check_fuzzy == "off":
+        raise UsageError("--fuzzy-threshold: give --fuzzy too")
     manual = parse_group_options(group or []) + (read_groups_file(groups) if groups else [])
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
@@ -589,7 +663,8 @@ def check(
             records, ctx.config, require=comma_list(require) if require is not None else None,
             max_duplicates=max_duplicates, ignore=ignored, by=parse_by(by or []), include_closed=include_closed,
             email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
-            max_group=max_group, max_problems=listed, date_order=ctx.dates.order)
+            max_group=max_group, max_problems=listed, date_order=ctx.dates.order, fuzzy=mode,
+            fuzzy_threshold=fuzzy_threshold)
     with reader_may_leave():
         if format == "json":
             print_json(report.as_dict())

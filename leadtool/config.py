@@ -24,6 +24,20 @@ class TeamConfig:
 
 
 @dataclass
+class FuzzyConfig:
+    """`[fuzzy]`: fuzzy suggestions' settings (docs/config.md#fuzzy); None: the default."""
+
+    threshold: float | None = None
+    fields: list[str] | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    add_blocking: list[str] = field(default_factory=list)
+    drop_blocking: list[str] = field(default_factory=list)
+
+
+CHECK_FUZZY = ("off", "warn", "fail")
+
+
+@dataclass
 class Config:
     map: dict[str, list[str]] = field(default_factory=dict)
     leads_enabled: bool = True
@@ -35,6 +49,8 @@ class Config:
     check_require: list[str] = field(default_factory=list)
     check_max_duplicates: int | None = None
     check_ignore: list[str] = field(default_factory=list)
+    check_fuzzy: str = "off"
+    fuzzy: FuzzyConfig = field(default_factory=FuzzyConfig)
     path: str | None = None
 
     def team_uses_leads(self, team: str) -> bool:
@@ -60,8 +76,9 @@ _SCHEMA: dict[str, Any] = {
     "teams": "teams",
     "stages": {"order": list, "won": list},
     "merge": {"rules": "table-of-str"},
-    "check": {"require": list, "max_duplicates": int, "ignore": list},
+    "check": {"require": list, "max_duplicates": int, "ignore": list, "fuzzy": str},
     "emails": {"placeholders": dict},
+    "fuzzy": "fuzzy",
 }
 
 
@@ -129,6 +146,11 @@ def parse_config(doc: dict[str, Any], path: str = DEFAULT_FILE) -> Config:
     cfg.check_require = list(check.get("require", []))
     cfg.check_max_duplicates = check.get("max_duplicates")
     cfg.check_ignore = list(check.get("ignore", []))
+    cfg.check_fuzzy = check.get("fuzzy", "off")
+    if cfg.check_fuzzy not in CHECK_FUZZY:
+        raise ConfigError(f"check.fuzzy: expected one of {', '.join(CHECK_FUZZY)}, not {cfg.check_fuzzy!r}",
+                          file=path)
+    cfg.fuzzy = _fuzzy(doc.get("fuzzy", {}), path)
     teams = doc.get("teams", {})
     if not isinstance(teams, dict):
         raise ConfigError("[teams] must be a table of teams", file=path)
@@ -156,6 +178,38 @@ def parse_config(doc: dict[str, Any], path: str = DEFAULT_FILE) -> Config:
             raise ConfigError(f"merge.rules.{col}: unknown rule {rule!r} "
                               f"(rules: {', '.join(MERGE_RULES)})", file=path)
     return cfg
+
+
+def _fuzzy(table: Any, path: str) -> FuzzyConfig:
+    """`[fuzzy]`, its names checked against the fields and blocking keys leadtool knows."""
+    from .match.fuzzy_blocking import BLOCKING_KEYS
+    from .match.fuzzy_groups import COLUMN_FIELDS, FIELD_NAMES
+
+    if not isinstance(table, dict):
+        raise ConfigError("[fuzzy] must be a table", file=path)
+    out = FuzzyConfig()
+    for k, v in table.items():
+        if k == "columns":
+            out.columns = _str_table(v, "fuzzy.columns", path)
+            for name in out.columns:
+                if name not in COLUMN_FIELDS:
+                    raise ConfigError(f"unknown key fuzzy.columns.{name} (known: {', '.join(COLUMN_FIELDS)})",
+                                      file=path)
+        elif k == "threshold":
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 100:
+                raise ConfigError("fuzzy.threshold must be a number from 0 to 100", file=path)
+            out.threshold = float(v)
+        elif k in ("fields", "add_blocking", "drop_blocking"):
+            known = FIELD_NAMES if k == "fields" else tuple(BLOCKING_KEYS)
+            for name in _expect(v, list, f"fuzzy.{k}", path):
+                if name not in known:
+                    raise ConfigError(f"fuzzy.{k}: unknown name {name!r} (known: {', '.join(known)})", file=path)
+            setattr(out, k, list(v))
+        else:
+            raise ConfigError(f"unknown key fuzzy.{k}", file=path)
+    if out.fields is not None and not out.fields:
+        raise ConfigError("fuzzy.fields: give one field at least", file=path)
+    return out
 
 
 def load_config(path: str | None = None) -> Config:

@@ -27,6 +27,7 @@ KEY = "__lt_key"  # grouping: an email key given by the caller
 LINE = "__lt_line"  # check: the line where a record starts in its file
 HIDDEN_PREFIX = "__lt_"
 PLACEHOLDER = "__lt_placeholder"  # the one column of a frame whose records have no columns
+FUZZY_SCORES = "__lt_fuzzy_scores"  # groups: a fuzzy group's links as its merge event writes them
 KIND_PREFIX = "__lt_kind:"  # JSON only: per-cell kind ('r' raw JSON literal, 'a' absent key)
 
 

@@ -10,7 +10,7 @@ import polars as pl
 from .. import __version__
 from ..io.jsontext import json_list, json_literal, json_str
 from ..merge import MergePlan
-from ..records import ID, IDX, KIND_PREFIX, ROW, SRC, Records
+from ..records import FUZZY_SCORES, ID, IDX, KIND_PREFIX, ROW, SRC, Records
 
 _SPECIAL = r'[\x00-\x1f"\\]'  # the characters a JSON string escapes
 
@@ -112,11 +112,13 @@ def merge_event_chunks(records: Records, plan: MergePlan, at: str,
                       json_str(pl.col("after")), pl.lit(',"source":'), src, pl.lit("}")).alias("c"),
     ).group_by("group", maintain_order=True).agg(pl.col("c").str.join(","))
     head = f'{{"event":"merge","at":{json_literal(at)},"version":{json_literal(__version__)},"group":'
-    prefix = (groups.select("group", "reasons", "head", "merged")
+    # a fuzzy group's links (`,"scores":[...]`, made with its groups): after its reasons
+    scores = [pl.col(FUZZY_SCORES).fill_null("")] if FUZZY_SCORES in groups.columns else []
+    prefix = (groups.select("group", "reasons", "head", "merged", *scores)
               .join(changes, on="group", how="left", maintain_order="left")
               .select("group", pl.concat_str(
                   pl.lit(head), pl.col("group").cast(pl.String), pl.lit(',"reason":'),
-                  json_list(pl.col("reasons")), pl.lit(',"head":'), json_str(pl.col("head")),
+                  json_list(pl.col("reasons")), *scores, pl.lit(',"head":'), json_str(pl.col("head")),
                   pl.lit(',"merged":'), json_list(pl.col("merged")), pl.lit(',"changes":{'),
                   pl.col("c").fill_null(""), pl.lit('},"records":{')).alias("prefix")))
     # members come sorted by group, then head order: the head first, the last record last

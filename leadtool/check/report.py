@@ -21,6 +21,9 @@ Rules (their names are the stable ids `--ignore` and `[check] ignore` take):
 - `unknown-type`: a non-empty `type` other than `lead` / `opportunity` (any case).
 - `leads-mode`: an open lead (not archived, not won) of a team whose leads mode is off in the
   config (docs/convert.md: it should have been converted).
+- `fuzzy-duplicates` (only with `fuzzy`: `--fuzzy` or `[check] fuzzy`): each fuzzy suggestion
+  (`check.fuzzy`); a warning, listed in `warnings` and not counted as a problem, unless the
+  mode is `fail`.
 
 Report (`CheckReport.as_dict()`, also what `--format json` prints):
 `{"valid": bool, "stats": {...}, "problems": [{"rule", "file", "row", "id", "column", "value",
@@ -38,17 +41,18 @@ from typing import Any
 
 import polars as pl
 
-from ..config import Config
+from ..config import CHECK_FUZZY, Config
 from ..errors import ConfigError, UsageError
 from ..match.emails import email_keys
-from ..match.groups import Linked
+from ..match.groups import Linked, link_records
 from ..match.placeholders import DEFAULT_RULES, is_placeholder
 from ..options import comma_list
 from ..records import ID, IDX, LINE, ROW, SRC, Records
 from .lines import line_numbers
 from .rules import (
+    ALL_RULES,
     BY_FIELDS,
-    RULES,
+    ON_REQUEST,
     duplicate_texts,
     indexed,
     no_problems,
@@ -77,9 +81,13 @@ class CheckReport:
     valid: bool
     stats: dict[str, Any]
     problems: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] | None = None  # findings that do not fail the check (fuzzy, warn)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"valid": self.valid, "stats": self.stats, "problems": self.problems}
+        out = {"valid": self.valid, "stats": self.stats, "problems": self.problems}
+        if self.warnings is not None:
+            out["warnings"] = self.warnings
+        return out
 
 
 # ----------------------------------------------------------------------------- options
@@ -88,8 +96,8 @@ def parse_rules(values: Iterable[str], *, where: str = "--ignore", config_path: 
     out: list[str] = []
     for part in comma_list(values):
         name = part.lower()
-        if name not in RULES:
-            msg = f"{where} {part!r}: unknown rule (rules: {', '.join(RULES)})"
+        if name not in ALL_RULES:
+            msg = f"{where} {part!r}: unknown rule (rules: {', '.join(ALL_RULES)})"
             if config_path is not None:
                 raise ConfigError(msg, file=config_path)
             raise UsageError(msg)
@@ -107,9 +115,9 @@ def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataF
     one rule in the order found), with their file, row and id. Records are in file and row
     order, so one integer orders them: position, then rule (each part holds one rule); a
     file-level problem takes the slot just before the file's first record."""
-    slots = len(RULES) + 1
+    slots = len(ALL_RULES) + 1
     keyed = [part.with_columns(
-        (pl.col(IDX).cast(pl.UInt64) * slots + 1 + RULES.index(part.get_column("rule")[0])).alias(ORDER))
+        (pl.col(IDX).cast(pl.UInt64) * slots + 1 + ALL_RULES.index(part.get_column("rule")[0])).alias(ORDER))
         for part in parts if part.height]
     if limit == 0:  # counted, none listed
         keyed = []
@@ -148,7 +156,7 @@ class _Settings:
 
 
 def _settings(config: Config, require: Sequence[str] | None, ignore: Sequence[str] | None,
-              max_duplicates: int | None, max_problems: int | None) -> _Settings:
+              max_duplicates: int | None, max_problems: int | None, fuzzy: str = "off") -> _Settings:
     required = comma_list(config.check_require if require is None else require)
     if ignore is None:
         ignored = parse_rules(config.check_ignore, where="check.ignore", config_path=config.path or "leadtool.toml")
@@ -160,7 +168,9 @@ def _settings(config: Config, require: Sequence[str] | None, ignore: Sequence[st
         raise UsageError(f"--max-duplicates {max_duplicates}: expected 0 or more")
     if max_problems is not None and max_problems < 0:
         raise UsageError(f"--max-problems {max_problems}: expected 0 or more")
-    return _Settings(required, ignored, max_duplicates, [r for r in RULES if r not in ignored])
+    asked = [] if fuzzy == "off" else ["fuzzy-duplicates"]
+    active = [r for r in ALL_RULES if r not in ignored and (r not in ON_REQUEST or r in asked)]
+    return _Settings(required, ignored, max_duplicates, active)
 
 
 def _needed_fields(active: Sequence[str], by: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
@@ -233,13 +243,24 @@ def check_records(
     by: Sequence[str] = ("email",), include_closed: bool = False, email_key: str = "first",
     canonical: bool = False, default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
     max_group: int = 50, max_problems: int | None = DEFAULT_MAX_PROBLEMS, date_order: str | None = None,
+    fuzzy: str | None = None, fuzzy_threshold: float | None = None,
 ) -> CheckReport:
-    """Validate records. `require`, `max_duplicates` and `ignore` default to the config's
-    `[check]` table (an explicit value wins, as on the command line). `max_problems` caps the
-    listed problems (None: all); the counts in `stats` are always complete. `date_order`
-    (`dmy`/`mdy`) reads slash dates whose order a file does not settle."""
+    """Validate records. `require`, `max_duplicates`, `ignore` and `fuzzy` (`off`, `warn`:
+    suggestions are warnings, `fail`: they are problems) default to the config's `[check]`
+    table (an explicit value wins, as on the command line). `max_problems` caps the listed
+    problems (None: all); the counts in `stats` are always complete. `date_order` (`dmy`/`mdy`)
+    reads slash dates whose order a file does not settle."""
     config = config or Config()
-    settings = _settings(config, require, ignore, max_duplicates, max_problems)
+    fuzzy = config.check_fuzzy if fuzzy is None else fuzzy
+    if fuzzy not in CHECK_FUZZY:
+        raise UsageError(f"fuzzy={fuzzy!r}: expected one of {', '.join(CHECK_FUZZY)}")
+    settings = _settings(config, require, ignore, max_duplicates, max_problems, fuzzy)
+    suggest = None
+    if "fuzzy-duplicates" in settings.active:  # the fuzzy engine is imported when it runs only
+        from ..match.fuzzy_groups import fuzzy_options
+        from .fuzzy import rule_fuzzy
+
+        suggest = fuzzy_options(config, fuzzy_threshold)
     active = settings.active
     frame = indexed(records)
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
@@ -250,6 +271,7 @@ def check_records(
     if "missing-field" in active:
         file_level += rule_missing_field(records, _needed_fields(active, by))
     parts: list[pl.DataFrame] = []
+    warned: list[pl.DataFrame] = []
     linked: Linked | None = None
     # the per-record rules (their eager parts too) run in polars, without the GIL, while the
     # email keys and the groups are found
@@ -261,13 +283,20 @@ def check_records(
         keys = email_keys(frame.get_column(email), canonical) if email else None
         more_keys = {c: email_keys(frame.get_column(c), canonical) for c in records.columns_of("email_from")[1:]}
         stats.update(_placeholders(config, [k for k in (keys, *more_keys.values()) if k is not None]))
+        group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
+                             default_region=default_region, manual=manual, max_group=max_group, keys=keys)
         if "duplicates" in active:
-            group_options = dict(by=by, include_closed=include_closed, email_key=email_key, canonical=canonical,
-                                 default_region=default_region, manual=manual, max_group=max_group, keys=keys)
             dup, dup_stats, linked = rule_duplicates(records, frame, config, group_options)
             stats.update(dup_stats)
             if dup_stats["duplicate_groups"] > settings.max_duplicates:
                 parts.append(dup)
+        if suggest is not None:
+            exact = linked if linked is not None else link_records(records, config=config, **group_options)
+            found, stats["fuzzy"] = rule_fuzzy(records, frame, exact, suggest, keys=keys,
+                                               include_closed=include_closed, config=config,
+                                               source_path=records.source_path("__lt_ref_src"))
+            stats["fuzzy"]["mode"] = fuzzy
+            (parts if fuzzy == "fail" else warned).append(found)
         if "invalid-email" in active and email and keys is not None:
             parts += pl.collect_all([rule_email(records, frame, k, c) for c, k in ((email, keys), *more_keys.items())])
         parts += per_record.result()  # their order is free: problems are sorted by rule below
@@ -280,7 +309,11 @@ def check_records(
         listed = duplicate_texts(records, frame, listed, linked)
     problems = _with_lines(records, listed)  # bounded by max_problems
     total = sum(counts.values())
+    warnings = None
+    if suggest is not None and fuzzy == "warn":
+        warnings = _with_lines(records, _in_order(warned, [], frame, max_problems))
+        stats["warnings"] = sum(part.height for part in warned)
     stats.update({"problems": total, "problems_listed": len(problems),
-                  "by_rule": {r: int(counts.get(r, 0)) for r in active},
+                  "by_rule": {r: int(counts.get(r, 0)) for r in active if not (r in ON_REQUEST and fuzzy == "warn")},
                   "ignored": settings.ignored, "required": list(settings.require)})
-    return CheckReport(valid=total == 0, stats=stats, problems=problems)
+    return CheckReport(valid=total == 0, stats=stats, problems=problems, warnings=warnings)

@@ -19,6 +19,9 @@ RULES: tuple[str, ...] = (
     "duplicates", "duplicate-id", "missing-required", "missing-field", "invalid-email", "bad-date",
     "bad-probability", "unknown-type", "leads-mode",
 )
+#: rules that run only when asked (check --fuzzy, or [check] fuzzy), after the others
+ON_REQUEST: tuple[str, ...] = ("fuzzy-duplicates",)
+ALL_RULES = RULES + ON_REQUEST
 
 #: the fields each `--by` key reads (any one of them is enough)
 BY_FIELDS = {"email": ("email_from",), "customer": ("partner_id",), "phone": ("phone", "mobile")}

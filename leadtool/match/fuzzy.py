@@ -19,6 +19,7 @@ import polars as pl
 
 from ..records import Records
 from .fuzzy_blocking import DEFAULT_BLOCKING, MAX_BLOCK, WINDOW, A, B, CutBlock, candidate_pairs
+from .fuzzy_bounds import reachable
 from .fuzzy_compare import BY_NAME, COMPARISONS, Comparison, Encoded, compare, encode
 from .fuzzy_fields import extract
 from .fuzzy_model import Model, fit, random_pairs
@@ -60,19 +61,27 @@ class FuzzyResult:
     threshold: float
     scorer: Scorer
     timings: dict[str, float] = field(default_factory=dict)
-    compared: int = 0  # candidate pairs scored (not inside one group, a few per two groups)
+    # candidate pairs to score (not inside one group, a few per two groups); those that cannot
+    # reach the threshold are left out by their bound (fuzzy_bounds) before their strings are compared
+    compared: int = 0
 
     @property
     def model(self) -> Model:
         return self.scorer.model
 
-    def warnings(self, limit: int = 5) -> list[str]:
-        """One line per cut block, the largest first, at most `limit` (and a count of the rest)."""
-        cut = sorted(self.cut, key=lambda c: (-c.size, c.kind, c.key))
-        lines = [str(c) for c in cut[:limit]]
-        if len(cut) > limit:
-            lines.append(f"{len(cut) - limit:,} more blocks compared to their nearest records only")
-        return lines
+    def warnings(self, limit: int | None = 5) -> list[str]:
+        return cut_warnings(self.cut, limit)
+
+
+def cut_warnings(cut: list[CutBlock], limit: int | None = 5) -> list[str]:
+    """One line per cut block, the largest first, at most `limit` (None: all) and a count of
+    the rest."""
+    cut = sorted(cut, key=lambda c: (-c.size, c.kind, c.key))
+    shown = cut if limit is None else cut[:limit]
+    lines = [str(c) for c in shown]
+    if len(cut) > len(shown):
+        lines.append(f"{len(cut) - len(shown):,} more blocks compared to their nearest records only")
+    return lines
 
 
 def _matched(levels: dict[str, np.ndarray], weights: dict[str, np.ndarray],
@@ -125,23 +134,37 @@ def _first_per_link(a: np.ndarray, b: np.ndarray, node: np.ndarray, hashes: np.n
                     per_link: int) -> np.ndarray:
     """Positions of the pairs worth comparing: between two different groups, at most
     `per_link` for each two groups (in content order)."""
-    lo, hi = np.minimum(node[a], node[b]), np.maximum(node[a], node[b])
-    apart = np.flatnonzero(lo != hi)
-    if per_link <= 0 or len(apart) == 0:
-        return apart
-    key = hashes[a[apart]] ^ hashes[b[apart]]
-    order = np.lexsort((key, hi[apart], lo[apart]))
-    lo_s, hi_s = lo[apart][order], hi[apart][order]
-    start = np.r_[True, (lo_s[1:] != lo_s[:-1]) | (hi_s[1:] != hi_s[:-1])]
+    # two records outside any group are two nodes met by this one pair: kept as they are
+    grouped = np.bincount(node, minlength=len(node))[node] > 1
+    touch = np.flatnonzero(grouped[a] | grouped[b])
+    na, nb = node[a[touch]], node[b[touch]]
+    lo, hi = np.minimum(na, nb), np.maximum(na, nb)
+    apart = lo != hi
+    if per_link <= 0 or not apart.any():
+        keep = np.ones(len(a), dtype=bool)
+        keep[touch[~apart]] = False
+        return np.flatnonzero(keep)
+    at = touch[apart]
+    # the two nodes as one number, sorted with the pairs' content order (polars sorts on
+    # both cores; numpy's lexsort of millions of pairs is several times slower)
+    link = (lo[apart].astype(np.uint64) << np.uint64(32)) | hi[apart].astype(np.uint64)
+    order = (pl.DataFrame({"g": link, "k": hashes[a[at]] ^ hashes[b[at]]})
+             .with_row_index("i").sort("g", "k", maintain_order=True).get_column("i").to_numpy())
+    sorted_link = link[order]
+    start = np.r_[True, sorted_link[1:] != sorted_link[:-1]]
     first = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
-    return np.sort(apart[order[(np.arange(len(order)) - first) < per_link]])
+    chosen = at[order[(np.arange(len(order)) - first) < per_link]]
+    keep = np.ones(len(a), dtype=bool)
+    keep[touch] = False
+    keep[chosen] = True
+    return np.flatnonzero(keep)
 
 
 def _sample(a: np.ndarray, b: np.ndarray, hashes: np.ndarray, count: int) -> np.ndarray:
     """Positions of about `count` pairs chosen by content (the same whatever the order)."""
     if len(a) <= count:
         return np.arange(len(a))
-    key = (hashes[a] ^ hashes[b]) % np.uint64(1 << 30)
+    key = (hashes[a] ^ hashes[b]) & np.uint64((1 << 30) - 1)
     return np.flatnonzero(key < np.uint64(int((1 << 30) * count / len(a))))
 
 
@@ -174,17 +197,20 @@ def fuzzy_pairs(records: Records, *, threshold: float = DEFAULT_THRESHOLD,
     comparisons = tuple(c for c in COMPARISONS if c.name in fields)
     features = extract(records, keys)
     lap("fields")
-    cand = candidate_pairs(features, blocking=blocking, keep=eligible, max_block=max_block, window=window)
+    enc = encode(features)
+    lap("encode")
+    # encoded codes are ranks in text order: what a cut block is sorted by
+    cand = candidate_pairs(features, blocking=blocking, keep=eligible, max_block=max_block, window=window,
+                           ranks=enc.codes)
     lap("blocking")
     if on_candidates is not None:
         on_candidates(cand.pairs.height, cand.cut)
-    enc = encode(features)
     order, hashes = _order(features)
     if eligible is not None:
         order = order[eligible.to_numpy()[order]]
     a = cand.pairs.get_column(A).to_numpy().astype(np.int64)
     b = cand.pairs.get_column(B).to_numpy().astype(np.int64)
-    lap("encode")
+    lap("order")
     # the model learns from candidate pairs of every kind, those inside a group included
     train = _sample(a, b, hashes, TRAIN_PAIRS)
     ra, rb = random_pairs(order)
@@ -193,6 +219,12 @@ def fuzzy_pairs(records: Records, *, threshold: float = DEFAULT_THRESHOLD,
     scored = _first_per_link(a, b, _node_of(labels, len(features)), hashes, per_link) if labels is not None \
         else np.arange(len(a))
     a, b = a[scored], b[scored]
+    compared = len(a)
+    lap("per link")
+    if not all_pairs:  # only the pairs that can still reach the threshold are compared in full
+        reach = reachable(model, enc, a, b, threshold)
+        a, b = a[reach], b[reach]
+        lap("prune")
     levels = compare(enc, a, b, comparisons)
     lap("compare")
     scores, weights = model.scores(levels, a)
@@ -207,7 +239,7 @@ def fuzzy_pairs(records: Records, *, threshold: float = DEFAULT_THRESHOLD,
     pairs = pairs.with_columns(_matched(kept_levels, {k: v[keep] for k, v in weights.items()}, comparisons))
     lap("score")
     return FuzzyResult(pairs=pairs, candidates=cand.pairs.height, cut=cand.cut, threshold=threshold,
-                       scorer=Scorer(enc, model, hashes), timings=timings, compared=len(a))
+                       scorer=Scorer(enc, model, hashes), timings=timings, compared=compared)
 
 
 def _components(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
@@ -236,26 +268,29 @@ def _best_edges(na: np.ndarray, nb: np.ndarray, score: np.ndarray, rank: np.ndar
     return order[first]
 
 
-def _cross_scores(scorer: Scorer, members: dict[int, np.ndarray], todo: list[tuple[int, int]],
-                  limit: int = 12) -> dict[tuple[int, int], tuple[float, int, int]]:
-    """Best pair between two nodes never compared directly: up to `limit` records of each
-    (in content order), all pairs between them scored at once."""
-    a_parts, b_parts, keys = [], [], []
-    for k, (x, y) in enumerate(todo):
-        ra, rb = members[x][:limit], members[y][:limit]
-        a_parts.append(np.repeat(ra, len(rb)))
-        b_parts.append(np.tile(rb, len(ra)))
-        keys.append(np.full(len(ra) * len(rb), k))
-    if not todo:
-        return {}
-    a, b, key = np.concatenate(a_parts), np.concatenate(b_parts), np.concatenate(keys)
+def _cross_scores(scorer: Scorer, node: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                  limit: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, lo, hi) of the best pair between nodes xs[k] and ys[k], never compared
+    directly: up to `limit` records of each (in content order), all pairs between them
+    scored at once."""
+    hashes = scorer.hashes
+    recs = np.flatnonzero(np.isin(node, np.concatenate([xs, ys])))
+    recs = recs[np.lexsort((hashes[recs], node[recs]))]
+    owner = node[recs]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    counts = np.minimum(np.diff(np.r_[starts, len(recs)]), limit)
+    first = np.searchsorted(owner[starts], xs), np.searchsorted(owner[starts], ys)
+    sx, sy = starts[first[0]], starts[first[1]]
+    cx, cy = counts[first[0]], counts[first[1]]
+    size = cx * cy
+    key = np.repeat(np.arange(len(xs)), size)
+    within = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+    a = recs[sx[key] + within // cy[key]]
+    b = recs[sy[key] + within % cy[key]]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     score = scorer.score(lo, hi)
-    out: dict[tuple[int, int], tuple[float, int, int]] = {}
-    best = _best_edges(key, key, score, scorer.hashes[lo] ^ scorer.hashes[hi])
-    for p in best:
-        out[todo[key[p]]] = (float(score[p]), int(lo[p]), int(hi[p]))
-    return out
+    best = _best_edges(key, key, score, hashes[lo] ^ hashes[hi])
+    return score[best], lo[best], hi[best]
 
 
 def guarded_links(result: FuzzyResult, labels: pl.DataFrame | None, n: int, rounds: int = 3) -> pl.DataFrame:
@@ -276,77 +311,74 @@ def guarded_links(result: FuzzyResult, labels: pl.DataFrame | None, n: int, roun
     a = pairs.get_column(A).to_numpy().astype(np.int64)
     b = pairs.get_column(B).to_numpy().astype(np.int64)
     score = pairs.get_column("score").to_numpy()
-    matched = pairs.get_column("matched").to_numpy()
+    matched = pairs.get_column("matched")
     hashes = result.scorer.hashes
     na, nb = node[a], node[b]
-    apart = na != nb
-    a, b, score, matched, na, nb = a[apart], b[apart], score[apart], matched[apart], na[apart], nb[apart]
-    best = _best_edges(na, nb, score, hashes[a] ^ hashes[b])
-    a, b, score, matched, na, nb = a[best], b[best], score[best], matched[best], na[best], nb[best]
-    links: list[tuple[int, int, float, str]] = []
-    by_pair = {(int(min(x, y)), int(max(x, y))): (float(s), int(p), int(q), str(t))
-               for x, y, s, p, q, t in zip(na, nb, score, a, b, matched, strict=True)}
-    members_of: dict[int, np.ndarray] | None = None
+    apart = np.flatnonzero(na != nb)
+    best = apart[_best_edges(na[apart], nb[apart], score[apart], hashes[a[apart]] ^ hashes[b[apart]])]
+    a, b, score, na, nb = a[best], b[best], score[best], na[best], nb[best]
+    matched = matched.gather(best)
+    # the best pair of every two nodes, found by their key (one per two nodes)
+    edge_key = np.minimum(na, nb) * n + np.maximum(na, nb)
+    by_key = np.argsort(edge_key)
+    sorted_keys = edge_key[by_key]
+    found_parts: list[np.ndarray] = []
+    cross: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    x_na, x_nb, x_score = na, nb, score
     for _ in range(rounds):
-        if not len(na):
+        if not len(x_na):
             break
-        nodes, inverse = np.unique(np.concatenate([na, nb]), return_inverse=True)
-        x, y = inverse[: len(na)], inverse[len(na):]
+        nodes, inverse = np.unique(np.concatenate([x_na, x_nb]), return_inverse=True)
+        x, y = inverse[: len(x_na)], inverse[len(x_na):]
         comp = _components(x, y, len(nodes))
         # head: most records, then the most evidence (sum of scores), then content
-        strength = np.bincount(x, weights=score, minlength=len(nodes)) + np.bincount(y, weights=score,
-                                                                                      minlength=len(nodes))
+        strength = (np.bincount(x, weights=x_score, minlength=len(nodes))
+                    + np.bincount(y, weights=x_score, minlength=len(nodes)))
         order = np.lexsort((hashes[nodes], -strength, -sizes[nodes], comp))
         is_head = np.ones(len(order), dtype=bool)
         is_head[1:] = comp[order][1:] != comp[order][:-1]
         head_of = np.empty(len(nodes), dtype=np.int64)
         head_of[comp[order[is_head]]] = order[is_head]
         head = head_of[comp]
-        missing: list[tuple[int, int]] = []
-        for i in np.flatnonzero(head != np.arange(len(nodes))):
-            pair = (int(min(nodes[i], nodes[head[i]])), int(max(nodes[i], nodes[head[i]])))
-            if pair in by_pair:
-                s, p, q, t = by_pair[pair]
-                links.append((p, q, s, t))
-            else:
-                missing.append((int(nodes[i]), int(nodes[head[i]])))
-        if not missing:
+        others = np.flatnonzero(head != np.arange(len(nodes)))
+        xs, hs = nodes[others], nodes[head[others]]
+        keys = np.minimum(xs, hs) * n + np.maximum(xs, hs)
+        at = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
+        known = sorted_keys[at] == keys if len(sorted_keys) else np.zeros(len(keys), dtype=bool)
+        found_parts.append(by_key[at[known]])
+        xs, hs = xs[~known], hs[~known]
+        if not len(xs):
             break
-        if members_of is None:
-            members_of = _members(node, hashes)
-        checked = _cross_scores(result.scorer, members_of, missing)
-        left = set()
-        for x_node, h_node in missing:
-            s, p, q = checked[(x_node, h_node)]
-            if s >= result.threshold:
-                levels = result.scorer.levels(np.array([p]), np.array([q]))
-                weights = result.model.match_weights(levels, np.array([p]))
-                links.append((p, q, s, _matched(levels, weights, result.model.comparisons)[0]))
-            else:
-                left.add(x_node)
+        s, p, q = _cross_scores(result.scorer, node, xs, hs)
+        ok = s >= result.threshold
+        cross.append((p[ok], q[ok], s[ok]))
         # the nodes left out are grouped again among themselves
-        keep = np.array([x in left and y in left for x, y in zip(na, nb, strict=True)], dtype=bool)
-        a, b, score, na, nb = a[keep], b[keep], score[keep], na[keep], nb[keep]
-    if not links:
-        return pl.DataFrame(schema={A: pl.UInt32, B: pl.UInt32, "score": pl.Float64, "matched": pl.String})
-    frame = pl.DataFrame(links, schema={A: pl.Int64, B: pl.Int64, "score": pl.Float64, "matched": pl.String},
-                         orient="row")
+        left = xs[~ok]
+        keep = np.isin(x_na, left) & np.isin(x_nb, left)
+        x_na, x_nb, x_score = x_na[keep], x_nb[keep], x_score[keep]
+    found = np.concatenate(found_parts) if found_parts else np.zeros(0, dtype=np.int64)
+    parts = [pl.DataFrame({A: a[found], B: b[found], "score": score[found], "matched": matched.gather(found)})]
+    p = np.concatenate([c[0] for c in cross]) if cross else np.zeros(0, dtype=np.int64)
+    if len(p):
+        q = np.concatenate([c[1] for c in cross])
+        levels = result.scorer.levels(p, q)
+        weights = result.model.match_weights(levels, p)
+        parts.append(pl.DataFrame({A: p, B: q, "score": np.concatenate([c[2] for c in cross]),
+                                   "matched": _matched(levels, weights, result.model.comparisons)}))
+    frame = pl.concat([part.cast({A: pl.Int64, B: pl.Int64, "score": pl.Float64, "matched": pl.String})
+                       for part in parts])
     return frame.with_columns(pl.col(A).cast(pl.UInt32), pl.col(B).cast(pl.UInt32)).sort(A, B)
 
 
-def _members(node: np.ndarray, hashes: np.ndarray) -> dict[int, np.ndarray]:
-    """Records of each node, in content order."""
-    order = np.lexsort((hashes, node))
-    sorted_nodes = node[order]
-    starts = np.flatnonzero(np.r_[True, sorted_nodes[1:] != sorted_nodes[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    return {int(sorted_nodes[s]): order[s:e] for s, e in zip(starts, ends, strict=True)}
-
-
 def fuzzy_edges(result: FuzzyResult, labels: pl.DataFrame | None, n: int) -> pl.DataFrame:
-    """`guarded_links` as extra edges for `groups.find_groups(extra_edges=...)`: each link's
-    two records share the key `fuzzy:SCORE:FIELDS#k` (the reason shown is `fuzzy:SCORE:FIELDS`)."""
-    links = guarded_links(result, labels, n)
+    """`guarded_links` as extra edges for `groups.find_groups(extra_edges=...)`."""
+    return link_edges(guarded_links(result, labels, n))
+
+
+def link_edges(links: pl.DataFrame) -> pl.DataFrame:
+    """Links (idx_a, idx_b, score, matched) as extra edges for `groups.find_groups`: each
+    link's two records share the key `fuzzy:SCORE:FIELDS#k` (the reason shown is
+    `fuzzy:SCORE:FIELDS`, SCORE rounded down)."""
     keyed = links.with_row_index("k").with_columns(
         pl.format("fuzzy:{}:{}#{}", pl.col("score").floor().cast(pl.Int64), pl.col("matched"), pl.col("k"))
         .alias("key"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 A, B = "idx_a", "idx_b"
@@ -71,27 +72,49 @@ class Candidates:
     cut: list[CutBlock]
 
 
+_ORDER = "__lt_order:"  # a column's rank in text order: sorting numbers is cheaper than text
+
+
 def _keys(features: pl.DataFrame, kind: BlockingKey) -> pl.DataFrame:
-    """(idx, key, its hash, sort column, tie) of the records that have this kind of key."""
-    frame = features.select(IDX, kind.key().alias("key"), pl.col(kind.order[0]).fill_null("").alias("o"), "tie")
+    """(idx, key, its hash, sort rank, tie) of the records that have this kind of key."""
+    frame = features.select(IDX, kind.key().alias("key"), pl.col(_ORDER + kind.order[0]).alias("o"), "tie")
     if frame.schema["key"] == pl.List(pl.String):
-        frame = frame.explode("key").unique([IDX, "key"])
+        # a record's keys are side by side once exploded: a repeated one is its neighbour
+        frame = frame.explode("key").filter(
+            (pl.col("key") != pl.col("key").shift(1)).fill_null(True) | (pl.col(IDX) != pl.col(IDX).shift(1)))
     frame = frame.filter(pl.col("key").str.len_bytes() > 0)
     return frame.with_columns(pl.col("key").hash(seed=3).alias("h"))
+
+
+def _all_pairs(small: pl.DataFrame) -> pl.DataFrame:
+    """Every pair (a < b) of records with the same key hash `h`: sorted by key, then position,
+    each record meets the next 1, 2, ... of its block (a block is small: no hash join)."""
+    ordered = small.sort("h", IDX)
+    h, idx = ordered.get_column("h").to_numpy(), ordered.get_column(IDX).to_numpy()
+    a_parts, b_parts = [], []
+    for d in range(1, len(h)):
+        same = np.flatnonzero(h[d:] == h[:-d])
+        if not len(same):
+            break
+        a_parts.append(idx[same])
+        b_parts.append(idx[same + d])
+    if not a_parts:
+        return pl.DataFrame(schema={A: pl.UInt32, B: pl.UInt32})
+    return pl.DataFrame({A: np.concatenate(a_parts), B: np.concatenate(b_parts)})
 
 
 def _pairs_of_kind(frame: pl.DataFrame, kind: str, max_block: int, window: int,
                    cut: list[CutBlock]) -> pl.DataFrame:
     frame = frame.with_columns(pl.len().over("h").alias("n")).filter(pl.col("n") > 1)
-    small = frame.filter(pl.col("n") <= max_block).select(IDX, "h")
-    full = (small.join(small, on="h", suffix="_b").filter(pl.col(IDX) < pl.col(f"{IDX}_b"))
-            .select(pl.col(IDX).alias(A), pl.col(f"{IDX}_b").alias(B)))
+    full = _all_pairs(frame.filter(pl.col("n") <= max_block).select(IDX, "h"))
     big = frame.filter(pl.col("n") > max_block)
     if big.height == 0:
         return full
     sizes = big.group_by("h").agg(pl.col("key").first(), pl.len().alias("n"))
     cut.extend(CutBlock(kind, k, n) for k, n in sizes.select("key", "n").iter_rows())
-    big = big.sort("h", "o", "tie").select(IDX, "h")
+    # sorted by the block's order column, then content; copies of one record (identical
+    # content) by a hash of their position: a fixed order, whatever the sort does with ties
+    big = big.sort("h", "o", "tie", pl.col(IDX).hash(seed=5)).select(IDX, "h")
     near = [big.select(pl.col(IDX).alias(A), pl.col(IDX).shift(-d).alias(B),
                        (pl.col("h") == pl.col("h").shift(-d)).alias("same"))
             .filter(pl.col("same")).select(A, B) for d in range(1, window + 1)]
@@ -101,25 +124,33 @@ def _pairs_of_kind(frame: pl.DataFrame, kind: str, max_block: int, window: int,
 
 def candidate_pairs(features: pl.DataFrame, *, blocking: Sequence[str] = DEFAULT_BLOCKING,
                     keep: pl.Series | None = None, max_block: int = MAX_BLOCK,
-                    window: int = WINDOW) -> Candidates:
+                    window: int = WINDOW, ranks: dict[str, np.ndarray] | None = None) -> Candidates:
     """Pairs (idx_a < idx_b) of records sharing a key of one of the `blocking` kinds;
-    `keep`: the records that take part (a boolean per record), all when None."""
+    `keep`: the records that take part (a boolean per record), all when None; `ranks`: the
+    rank of each record's value in text order, for the columns a cut block is sorted by
+    (`fuzzy_compare.encode`'s codes), computed here when not given."""
     unknown = [b for b in blocking if b not in BLOCKING_KEYS]
     if unknown:
         raise ValueError(f"unknown blocking key {unknown[0]!r}: expected one of {', '.join(BLOCKING_KEYS)}")
     needed = {c for b in blocking for c in BLOCKING_KEYS[b].order[:1]} | {
         "company", "last", "nick", "phonetic", "zip", "house", "street", "phone1", "phone2", "local", "domain"}
-    frame = features.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX),
-                            features.hash_rows(seed=7).alias("tie"), *sorted(needed & set(features.columns)))
+    ordering = sorted({BLOCKING_KEYS[b].order[0] for b in blocking})
+    ranks = ranks or {}
+    frame = features.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX), features.hash_rows(seed=7).alias("tie"),
+        *sorted(needed & set(features.columns)),
+        *(pl.lit(pl.Series(ranks[c])).alias(_ORDER + c) if c in ranks
+          else pl.col(c).rank("dense").fill_null(0).alias(_ORDER + c) for c in ordering))
     if keep is not None:
         frame = frame.filter(keep)
     cut: list[CutBlock] = []
     parts = [_pairs_of_kind(_keys(frame, BLOCKING_KEYS[b]), b, max_block, window, cut) for b in blocking]
     cut.sort(key=lambda c: (-c.size, c.kind, c.key))
     pairs = pl.concat([*parts, pl.DataFrame(schema={A: pl.UInt32, B: pl.UInt32})])
-    # one 64-bit number per pair makes the union a cheap unique
-    packed = (pairs.select((pl.col(A).cast(pl.UInt64) * (1 << 32) + pl.col(B)).alias("p"))
-              .unique().sort("p"))
-    pairs = packed.select((pl.col("p") // (1 << 32)).cast(pl.UInt32).alias(A),
-                          (pl.col("p") % (1 << 32)).cast(pl.UInt32).alias(B))
+    # one 64-bit number per pair: the union is a sort and a look at each one's neighbour (a
+    # hash unique and then a sort cost several times more)
+    packed = pairs.select((pl.col(A).cast(pl.UInt64) * (1 << 32) + pl.col(B)).alias("p")).to_series().sort()
+    packed = packed.filter((packed != packed.shift(1)).fill_null(True))
+    pairs = packed.to_frame("p").select((pl.col("p") // (1 << 32)).cast(pl.UInt32).alias(A),
+                                        (pl.col("p") % (1 << 32)).cast(pl.UInt32).alias(B))
     return Candidates(pairs=pairs, cut=cut)

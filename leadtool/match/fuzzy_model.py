@@ -352,7 +352,10 @@ def within(codes: np.ndarray, hashes: np.ndarray, count: int) -> tuple[np.ndarra
     """Random pairs of records that share a code: sorted by code (then content), each
     record with the next few of its code."""
     idx = np.flatnonzero(codes >= 0)
-    idx = idx[np.lexsort((hashes[idx], codes[idx]))]
+    # by code, then content (polars sorts on both cores; numpy's lexsort is slow on millions)
+    order = (pl.DataFrame({"c": codes[idx], "h": hashes[idx]}).with_row_index("i")
+             .sort("c", "h", maintain_order=True).get_column("i").to_numpy())
+    idx = idx[order]
     a_parts, b_parts, found = [], [], 0
     for step in range(1, 9):
         same = codes[idx[:-step]] == codes[idx[step:]]
@@ -375,7 +378,7 @@ def _joint(enc: Encoded, names: tuple[str, ...]) -> np.ndarray:
     codes = enc.codes[names[0]].astype(np.int64)
     for name in names[1:]:
         other = enc.codes[name].astype(np.int64)
-        codes = np.where((codes >= 0) & (other >= 0), codes * (int(other.max()) + 2) + other, -1)
+        codes = np.where((codes >= 0) & (other >= 0), codes * (int(other.max(initial=-1)) + 2) + other, -1)
     return codes
 
 

@@ -30,6 +30,9 @@ def summary_line(report: CheckReport) -> str:
         keys = s["placeholder_keys"]
         dupes += (f"; {s['placeholder_emails']:,} placeholder emails, never grouped ({', '.join(keys[:3])}"
                   f"{', ...' if len(keys) > 3 else ''})")
+    if s.get("fuzzy") is not None:
+        warned = " (warnings)" if s["fuzzy"]["mode"] == "warn" else ""
+        dupes += f"; {s['fuzzy']['suggestions']:,} fuzzy suggestions{warned}"
     if report.valid:
         return f"valid: no problems in {files}{dupes}"
     per_rule = ", ".join(f"{rule} {n:,}" for rule, n in s["by_rule"].items() if n)
@@ -37,19 +40,20 @@ def summary_line(report: CheckReport) -> str:
 
 
 # ----------------------------------------------------------------------------- text
-def check_table(report: CheckReport, limit: int | None = 50) -> Table:
-    """The listed problems, at most `limit` rows."""
-    several = len({p["file"] for p in report.problems}) > 1
-    t = Table(title="Problems", title_justify="left")
+def check_table(report: CheckReport, limit: int | None = 50, *, warnings: bool = False) -> Table:
+    """The listed problems (or `warnings`), at most `limit` rows."""
+    listed = (report.warnings or []) if warnings else report.problems
+    several = len({p["file"] for p in listed}) > 1
+    t = Table(title="Warnings" if warnings else "Problems", title_justify="left")
     if several:
         t.add_column("file", overflow="fold")
     t.add_column("line", justify="right")
     t.add_column("rule")
     t.add_column("id", overflow="fold")
     t.add_column("message", overflow="fold")
-    shown = report.problems if limit is None else report.problems[:limit]
+    shown = listed if limit is None else listed[:limit]
     for p in shown:
-        cells = [Text(str(p["row"])), literal(p["rule"], style="red"), cell(p["id"], 20),
+        cells = [Text(str(p["row"])), literal(p["rule"], style="yellow" if warnings else "red"), cell(p["id"], 20),
                  cell(p["message"], 160)]
         t.add_row(*([literal(p["file"])] if several else []), *cells)
     return t
@@ -58,6 +62,8 @@ def check_table(report: CheckReport, limit: int | None = 50) -> Table:
 def print_text(report: CheckReport, console: Console, limit: int | None = 50) -> None:
     if report.problems:
         console.print(check_table(report, limit))
+    if report.warnings:
+        console.print(check_table(report, limit, warnings=True))
     line = summary_line(report)
     shown = len(report.problems) if limit is None else min(limit, len(report.problems))
     notes = []
@@ -85,8 +91,9 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github_line(problem: dict[str, Any]) -> str:
-    """`::error file=F,line=N,title=RULE::MESSAGE (id X)`; no file for standard input."""
+def github_line(problem: dict[str, Any], level: str = "error") -> str:
+    """`::error file=F,line=N,title=RULE::MESSAGE (id X)` (`::warning` for a warning); no
+    file for standard input."""
     props = []
     if problem["file"] and problem["file"] != "-":
         props.append(f"file={escape_property(problem['file'])}")
@@ -96,11 +103,11 @@ def github_line(problem: dict[str, Any]) -> str:
     message = problem["message"]
     if problem["id"] is not None:
         message += f" (id {problem['id']})"
-    return f"::error {','.join(props)}::{escape_data(message)}"
+    return f"::{level} {','.join(props)}::{escape_data(message)}"
 
 
 def github_lines(report: CheckReport) -> list[str]:
-    return [github_line(p) for p in report.problems]
+    return [github_line(p) for p in report.problems] + [github_line(p, "warning") for p in report.warnings or []]
 
 
 def _md_cell(value: Any, width: int = 120) -> str:
@@ -118,6 +125,8 @@ def step_summary(report: CheckReport, rows: int = SUMMARY_ROWS) -> str:
     out += [f"| `{rule}` | {n:,} |" for rule, n in s["by_rule"].items()]
     for rule in s.get("ignored") or []:
         out.append(f"| `{rule}` | ignored |")
+    if report.warnings is not None:
+        out.append(f"| `fuzzy-duplicates` | {len(report.warnings):,} warnings |")
     out.append("")
     if report.problems:
         listed = report.problems[:rows]

@@ -43,6 +43,10 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
             t.add_row("create_date", line(literal(s.dates), *bad))
         t.add_row("duplicate email groups",
                   f"{s.duplicate_groups:,} ({s.records_in_duplicate_groups:,} records)")
+        if "fuzzy_suggestions" in s.extra:
+            joined = s.extra["fuzzy_groups"]
+            t.add_row("fuzzy suggestions",
+                      f"{s.extra['fuzzy_suggestions']:,} (in {joined:,} group{'' if joined == 1 else 's'})")
         tables.append(t)
         m = Table(title="columns", title_justify="left", box=None, padding=(0, 2))
         m.add_column("header")
@@ -73,9 +77,13 @@ def _recognised(s: FileSummary) -> list[tuple[str, Text]]:
 
 
 def dupes_table(table: Any, limit: int | None = None) -> Table:
-    """One row per grouped record; the head marked with ★ (* where the terminal has no ★)."""
+    """One row per grouped record; the head marked with ★ (* where the terminal has no ★).
+    With fuzzy suggestions (a `score` column): fuzzy groups marked, and each suggested record's
+    score and comparison against the head."""
+    fuzzy = "score" in table.columns
     t = Table(title="Duplicate groups", title_justify="left")
-    for name in ("group", "reason", "id", "name", "email", "company", "created"):
+    for name in ("group", "reason", "id", "name", "email", "company", "created",
+                 *(("score", "against the head") if fuzzy else ())):
         t.add_column(name, overflow="fold")
     shown_groups = 0
     last = None
@@ -87,14 +95,18 @@ def dupes_table(table: Any, limit: int | None = None) -> Table:
                 break
             last = row["group"]
             group = line(str(row["group"]), (" (large)", "red") if row["large"] else "",
-                         (" (different people)", "red") if row.get("conflict") else "")
+                         (" (different people)", "red") if row.get("conflict") else "",
+                         (" (fuzzy)", "yellow") if fuzzy and row["group_score"] is not None else "")
             reason = cell(row["reasons"], 50)
             t.add_section()
         else:
             group, reason = line(), line()
         rid = line(f"{star} " if row["head"] else "  ", literal(row["id"]))
+        extra = []
+        if fuzzy:
+            extra = [line(f"{row['score']:.2f}" if row["score"] is not None else ""), cell(row["compared"], 80)]
         t.add_row(group, reason, rid, cell(row["name"]), cell(row["email_from"]),
-                  cell(row["partner_name"], 30), cell(row["create_date"], 20))
+                  cell(row["partner_name"], 30), cell(row["create_date"], 20), *extra)
     return t
 
 
