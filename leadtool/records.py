@@ -4,9 +4,12 @@ write it back exactly as it came."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
+
+if TYPE_CHECKING:
+    import mmap
 
 # Hidden columns: they ride along with every record and are never written.
 SRC = "__lt_src"  # index into Records.sources
@@ -25,6 +28,8 @@ LINE = "__lt_line"  # check: the line where a record starts in its file
 HIDDEN_PREFIX = "__lt_"
 PLACEHOLDER = "__lt_placeholder"  # the one column of a frame whose records have no columns
 KIND_PREFIX = "__lt_kind:"  # JSON only: per-cell kind ('r' raw JSON literal, 'a' absent key)
+LOADED = "__lt_loaded"  # a record's position among all records as loaded: the key to its original bytes
+HASH = "__lt_hash"  # a hash of the record's values (and JSON kinds) as read: unchanged rows are copied
 
 
 @dataclass
@@ -35,14 +40,20 @@ class FileFormat:
     encoding: str = "utf-8"
     bom: bool = False
     delimiter: str = ","
-    quoting: Literal["all", "minimal"] = "minimal"
+    # all: every value quoted; nonnumeric: every value but numbers (Python's QUOTE_NONNUMERIC);
+    # minimal: where needed
+    quoting: Literal["all", "minimal", "nonnumeric"] = "minimal"
     newline: str = "\r\n"
     final_newline: bool = True
-    # JSON layout
+    # JSON layout: `json_indent` is the step of an object laid out on several lines (None: an
+    # object on one line); `json_pad` the indentation of an array's objects; `json_array_sep`
+    # what stands between two objects of an array (None: as json.dumps lays them out)
     json_indent: int | None = None
     json_item_sep: str = ", "
     json_key_sep: str = ": "
     json_ascii: bool = False
+    json_pad: str | None = None
+    json_array_sep: str | None = None
 
     @property
     def label(self) -> str:
@@ -50,6 +61,28 @@ class FileFormat:
             return "JSON" if self.kind == "json" else "JSON Lines"
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
         return f"CSV ({names.get(self.delimiter, repr(self.delimiter))})"
+
+
+@dataclass(eq=False)
+class Spans:
+    """Where each record of a file lies in its bytes, so that a record no rule changes is written
+    back as those bytes. `raw` is the file as UTF-8 (the file itself, mapped when large, when it
+    is UTF-8); record i is `raw[starts[i]:ends[i]]`, followed by its own line ending (or, in a
+    JSON array, the separator before the next object) and any blank lines up to `starts[i + 1]`;
+    `raw[text_start:head_end]` is what precedes the first record (the header line, an array's
+    opening bracket), `raw[starts[-1]:]` what follows the last one (blank lines, a trailing
+    end-of-file mark, an array's closing bracket). Offsets are numpy int64 arrays."""
+
+    raw: bytes | mmap.mmap
+    text_start: int  # after a byte order mark
+    head_end: int
+    starts: Any  # numpy int64, records + 1
+    ends: Any  # numpy int64, records
+    first: int = 0  # the LOADED position of the file's first record
+    hashed: list[str] = field(default_factory=list)  # the columns HASH was computed over, in order
+
+    def __len__(self) -> int:
+        return len(self.ends)
 
 
 @dataclass
@@ -62,6 +95,10 @@ class Source:
     columns: list[str]  # the internal column name of each header cell
     rows: int = 0
     header_newlines: int = 0  # newlines inside the header record (for line numbers)
+    # (data row, lines) for each record that blank lines precede, lines counted from the file's
+    # start: they are not records, but line numbers count them
+    skipped_lines: list[tuple[int, int]] = field(default_factory=list)
+    spans: Spans | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -113,3 +150,11 @@ class Records:
         """The field's column as an expression, or empty strings when it is missing."""
         name = self.col(field_name)
         return pl.col(name) if name else pl.lit("", dtype=pl.String)
+
+
+def value_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """A hash of each row's values in `columns` (the same values give the same hash within a
+    run): how the writer tells a record no rule changed from one that it must encode."""
+    if not columns:
+        return pl.Series(HASH, [0] * frame.height, dtype=pl.UInt64)
+    return frame.select(columns).hash_rows().alias(HASH)

@@ -1,22 +1,74 @@
-"""Records to bytes in the format of the first input (or a given one), written atomically."""
+"""Records to bytes in the format of the first input (or a given one), written atomically.
+
+A record whose values are those it was read with (its HASH still holds) is written as the bytes
+it was read from, line ending and the blank lines after it included; consecutive ones are one
+slice of the file. Only the others (a merged head, a converted lead, a record restored from an
+audit log, a record of a file in another style) are encoded, in the file's style, and keep their
+own line ending. The header line, an array's brackets, a trailing end-of-file mark come from the
+first file as they were. A file read without spans (a pandas DataFrame, an Excel sheet) is
+encoded whole.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import codecs
+import mmap
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 
 from ..errors import InputError
-from ..records import FileFormat, Records
-from .csv_write import csv_body, csv_bytes, csv_header_line
+from ..records import HASH, KIND_PREFIX, LOADED, FileFormat, Records, Source, value_hash
+from .csv_write import csv_body, csv_bytes, csv_header_line, csv_row_texts
 from .decode import BOM, UTF8_NAMES
 from .files import atomic_output
-from .json_write import json_bytes
+from .json_write import array_sep, json_bytes, object_texts
+from .spans import bytes_at
+
+_CHUNK = 1 << 22  # small pieces are gathered into chunks of about this many bytes
+_TEXT_RUN = 10_000  # encoded records joined into one string at most
+_STYLE = ("kind", "delimiter", "quoting", "newline", "json_indent", "json_item_sep", "json_key_sep",
+          "json_ascii", "json_pad", "json_array_sep")
 
 
-def encode_chunks(records: Records, fmt: FileFormat | None = None) -> Iterator[bytes]:
-    """The output bytes, in the format of the first input unless `fmt` is given."""
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("_", "-") in UTF8_NAMES
+
+
+def _copyable(source: Source, fmt: FileFormat, columns: list[str], headers: list[str]) -> bool:
+    """Whether the source's records can be copied into this output: it has its bytes, the
+    output has its columns and headers, and is written in its style (its own, or one equal
+    to it: a file in another style is encoded in the output's)."""
+    if source.spans is None or source.columns != columns or source.headers != headers:
+        return False
+    return source.fmt is fmt or all(getattr(source.fmt, a) == getattr(fmt, a) for a in _STYLE)
+
+
+def copies_records(records: Records, fmt: FileFormat | None = None) -> bool:
+    """Whether writing copies any record's bytes (else the records are encoded whole)."""
     fmt = fmt or records.sources[0].fmt
+    names = (records.frame.collect_schema().names() if isinstance(records.frame, pl.LazyFrame)
+             else records.frame.columns)
+    headers = [records.headers[c] for c in records.columns]
+    return LOADED in names and _copyable(records.sources[0], fmt, records.columns, headers)
+
+
+def encode_chunks(records: Records, fmt: FileFormat | None = None) -> Iterator[bytes | memoryview]:
+    """The output bytes as UTF-8 (io.write re-encodes them for another encoding), in the format
+    of the first input unless `fmt` is given."""
+    fmt = fmt or records.sources[0].fmt
+    if isinstance(records.frame, pl.LazyFrame):
+        records = records.with_frame(records.frame.collect())
+    if copies_records(records, fmt):
+        copied = _copied_chunks(records, fmt)
+        if copied is not None:
+            yield from copied
+            return
+    yield from _encoded_chunks(records, fmt)
+
+
+def _encoded_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes]:
+    """Every record encoded (nothing to copy)."""
     headers = [records.headers[c] for c in records.columns]
     if fmt.kind == "csv":
         chunks = csv_bytes(records.frame.select(records.columns), headers, fmt)
@@ -36,15 +88,198 @@ def encode_chunks(records: Records, fmt: FileFormat | None = None) -> Iterator[b
     yield pending
 
 
+# ----------------------------------------------------------------------------- copying
+def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns: list[str],
+                headers: list[str]) -> pl.DataFrame:
+    """Per output row: the copyable source it comes from (null: none), where it lies there
+    (start, end of its text, next: where the next record of its file starts) and whether it is
+    clean (its values are those it was read with)."""
+    n = frame.height
+    loaded = frame.get_column(LOADED)
+    read_hash = frame.get_column(HASH)
+    src = pl.repeat(None, n, dtype=pl.Int32, eager=True).alias("src")
+    start = pl.repeat(None, n, dtype=pl.Int64, eager=True).alias("start")
+    end = pl.repeat(None, n, dtype=pl.Int64, eager=True).alias("end")
+    nxt = pl.repeat(None, n, dtype=pl.Int64, eager=True).alias("next")
+    clean = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("clean")
+    hashes: dict[tuple[str, ...], pl.Series | None] = {}
+    kinds = [c for c in frame.columns if c.startswith(KIND_PREFIX)]
+    for k, source in enumerate(records.sources):
+        spans = source.spans
+        if spans is None or not len(spans) or not _copyable(source, fmt, columns, headers):
+            continue
+        key = tuple(spans.hashed)
+        if key not in hashes:
+            hashes[key] = (value_hash(frame, spans.hashed) if all(c in frame.columns for c in key) else None)
+        now = hashes[key]
+        if now is None:
+            continue
+        mine = ((loaded >= spans.first) & (loaded < spans.first + len(spans))).fill_null(False)
+        rows = mine.arg_true()
+        if not len(rows):
+            continue
+        local = (loaded.gather(rows).cast(pl.Int64) - spans.first)
+        same = (read_hash.gather(rows) == now.gather(rows)).fill_null(False)
+        extra = [c for c in kinds if c not in key] if fmt.kind != "csv" else []
+        if extra:  # a JSON kind the file did not have is a change too
+            same = same & frame.select(pl.all_horizontal(pl.col(extra).is_null())).to_series().gather(rows)
+        src = src.scatter(rows, k)
+        start = start.scatter(rows, spans.starts.gather(local))
+        end = end.scatter(rows, spans.ends.gather(local))
+        nxt = nxt.scatter(rows, spans.starts.gather(local + 1))
+        clean = clean.scatter(rows, same)
+    return pl.DataFrame([src, start, end, nxt, clean])
+
+
+def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memoryview] | None:
+    """The output with clean records copied; None when the first file cannot lend its header
+    (an output of no records from a file that had some: encoded whole)."""
+    frame = records.frame
+    assert isinstance(frame, pl.DataFrame)
+    columns = records.columns
+    headers = [records.headers[c] for c in columns]
+    spans = records.sources[0].spans
+    assert spans is not None
+    if frame.height == 0 and len(spans):
+        return None
+    raws = [s.spans.raw if s.spans is not None else b"" for s in records.sources]
+    places = _row_places(records, frame, fmt, columns, headers)
+    clean = places.get_column("clean")
+    dirty = (~clean).arg_true()
+    texts = _texts(frame[dirty], columns, headers, fmt) if len(dirty) else pl.Series([], dtype=pl.String)
+    lines = fmt.kind != "json"
+    default_sep = fmt.newline if lines else array_sep(fmt)
+    sep_text = len(texts)
+    texts = pl.concat([texts, pl.Series([default_sep], dtype=pl.String)])
+    n = frame.height
+    last = pl.int_range(n, eager=True, dtype=pl.Int64) == n - 1
+    own = (places.get_column("src").is_not_null() & (places.get_column("next") > places.get_column("end"))
+           ).fill_null(False)
+    if lines and fmt.final_newline:
+        # a row's own line ending (and the blank lines after it); a record without one gets
+        # the file's; the last row ends as the file did
+        use_own, use_text = own, ~own
+    else:  # the file's last line has no ending; an array's last object no separator
+        use_own, use_text = own & ~last, ~own & ~last
+    if lines:
+        # an encoded record's ending that is the file's own is part of its text, so that
+        # encoded records that follow each other are one piece
+        standard = use_own & ~clean & _is_sep(raws, places, default_sep)
+        use_own, use_text = use_own & ~standard, use_text | standard
+    text_at = pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(dirty, pl.int_range(len(dirty), eager=True))
+    body = places.select(
+        pl.when("clean").then(pl.col("src")).otherwise(-1).cast(pl.Int32).alias("src"),
+        pl.when("clean").then(pl.col("start")).otherwise(pl.lit(text_at)).cast(pl.Int64).alias("a"),
+        pl.when("clean").then(pl.col("end")).otherwise(0).cast(pl.Int64).alias("b"))
+    sep = places.select(
+        pl.when(pl.lit(use_own)).then(pl.col("src")).when(pl.lit(use_text)).then(-1).otherwise(-2)
+        .cast(pl.Int32).alias("src"),
+        pl.when(pl.lit(use_own)).then(pl.col("end")).otherwise(sep_text).cast(pl.Int64).alias("a"),
+        pl.when(pl.lit(use_own)).then(pl.col("next")).otherwise(0).cast(pl.Int64).alias("b"))
+    slot = pl.int_range(2 * n, eager=True, dtype=pl.Int64)
+    rows = pl.concat([body, sep])[slot // 2 + (slot % 2) * n]  # body, ending, body, ending, ...
+    schema = {"src": pl.Int32, "a": pl.Int64, "b": pl.Int64}
+    pieces = pl.concat([
+        pl.DataFrame({"src": [0], "a": [spans.text_start], "b": [spans.head_end]}, schema=schema),
+        rows,
+        pl.DataFrame({"src": [0], "a": [int(spans.starts[-1])], "b": [len(spans.raw)]}, schema=schema),
+    ])
+    pieces = pieces.filter((pl.col("src") == -1) | ((pl.col("src") >= 0) & (pl.col("b") > pl.col("a"))))
+    return _runs(pieces, raws, texts, BOM if fmt.bom else b"")
+
+
+def _texts(frame: pl.DataFrame, columns: list[str], headers: list[str], fmt: FileFormat) -> pl.Series:
+    if fmt.kind == "csv":
+        return csv_row_texts(frame, columns, fmt)
+    return object_texts(frame, columns, headers, fmt)
+
+
+def _is_sep(raws: list[bytes | mmap.mmap], places: pl.DataFrame, sep: str) -> pl.Series:
+    """Whether each row's own ending (end..next) is exactly `sep` (a line ending: one or two bytes)."""
+    want = sep.encode("utf-8")
+    out = pl.repeat(False, places.height, dtype=pl.Boolean, eager=True)
+    if len(want) not in (1, 2):
+        return out
+    size = places.get_column("next") - places.get_column("end")
+    for k, raw in enumerate(raws):
+        rows = ((places.get_column("src") == k) & (size == len(want))).fill_null(False).arg_true()
+        if not len(rows):
+            continue
+        at = places.get_column("end").gather(rows)
+        same = bytes_at(raw, at) == want[0]
+        if len(want) == 2:
+            same = same & (bytes_at(raw, at + 1) == want[1])
+        out = out.scatter(rows, same)
+    return out
+
+
+def _runs(pieces: pl.DataFrame, raws: list[bytes | mmap.mmap], texts: pl.Series,
+          bom: bytes) -> Iterator[bytes | memoryview]:
+    """The pieces as chunks: slices of one file that follow each other are one slice, encoded
+    texts that follow each other one string; small pieces are gathered into larger chunks."""
+    src, a, b = pl.col("src"), pl.col("a"), pl.col("b")
+    text = src == -1
+    count = text.cast(pl.Int64).cum_sum()
+    new = ((src != src.shift(1)) | (~text & (a != b.shift(1))) | (text & (count % _TEXT_RUN == 1))
+           ).fill_null(True)
+    marked = pieces.with_columns(new.cum_sum().alias("run"))
+    spans = marked.group_by("run", maintain_order=True).agg(
+        src.first(), a.first().alias("start"), b.last().alias("stop"))
+    at_text = marked.filter(text)
+    joined = (at_text.select("run", texts.gather(at_text.get_column("a")).alias("t"))
+              .group_by("run", maintain_order=True).agg(pl.col("t").str.join("")))
+    spans = spans.join(joined, on="run", how="left", maintain_order="left")
+    views = [memoryview(raw) for raw in raws]
+    return _gathered(zip(spans.get_column("src").to_list(), spans.get_column("start").to_list(),
+                         spans.get_column("stop").to_list(), spans.get_column("t").to_list(), strict=True),
+                     views, bom)
+
+
+def _gathered(runs: Iterable[tuple[int, int, int, str | None]], views: list[memoryview],
+              bom: bytes) -> Iterator[bytes | memoryview]:
+    pending: list[bytes | memoryview] = [bom] if bom else []
+    size = len(bom)
+    for k, start, stop, text in runs:
+        piece: bytes | memoryview = text.encode("utf-8") if k < 0 else views[k][start:stop]  # type: ignore[union-attr]
+        if len(piece) >= _CHUNK:
+            if pending:
+                yield b"".join(pending)
+                pending, size = [], 0
+            yield piece
+            continue
+        pending.append(piece)
+        size += len(piece)
+        if size >= _CHUNK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+# ----------------------------------------------------------------------------- files
+def _in_encoding(chunks: Iterable[bytes | memoryview], encoding: str, path: str) -> Iterator[bytes | memoryview]:
+    """UTF-8 chunks as bytes of the output's encoding (a chunk may end inside a character)."""
+    if _is_utf8(encoding):
+        yield from chunks
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for chunk in chunks:
+        for at in range(0, len(chunk), _CHUNK):
+            text = decoder.decode(chunk[at:at + _CHUNK])
+            try:
+                yield text.encode(encoding)
+            except UnicodeEncodeError as exc:
+                raise InputError(
+                    f"cannot write {exc.object[exc.start]!r} in {encoding}; "
+                    "give --output-encoding utf-8", file=path) from None
+
+
 def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
     """Write records atomically (temp file in the same folder, then rename). `records.frame`
-    may be a lazy query (`merge.merge_query`): a CSV file in UTF-8 is streamed from it."""
+    may be a lazy query (`merge.merge_query`): a CSV file in UTF-8 with nothing to copy is
+    streamed from it."""
     fmt = fmt or records.sources[0].fmt
-    encoding = fmt.encoding
-    utf8 = encoding.lower().replace("_", "-") in UTF8_NAMES
-    streamed = fmt.kind == "csv" and utf8 and path != "-"
-    if isinstance(records.frame, pl.LazyFrame) and not streamed:
-        records = records.with_frame(records.frame.collect())
+    streamed = fmt.kind == "csv" and _is_utf8(fmt.encoding) and path != "-" and not copies_records(records, fmt)
     if streamed:
         # polars writes straight into the file: no copy of the whole output in memory
         with atomic_output(path) as handle:
@@ -58,13 +293,5 @@ def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
                     handle.truncate(end - len(fmt.newline.encode()))
         return
     with atomic_output(path) as handle:
-        for chunk in encode_chunks(records, fmt):
-            if not utf8:
-                try:
-                    chunk = chunk.decode("utf-8").encode(encoding)
-                except UnicodeEncodeError as exc:
-                    raise InputError(
-                        f"cannot write {exc.object[exc.start]!r} in {encoding}; "
-                        "give --output-encoding utf-8", file=path) from None
+        for chunk in _in_encoding(encode_chunks(records, fmt), fmt.encoding, path):
             handle.write(chunk)
-
