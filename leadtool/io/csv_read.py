@@ -7,14 +7,15 @@ from __future__ import annotations
 import functools
 import mmap
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from ..errors import InputError
 from ..records import FileFormat
-from .decode import SNIFF_BYTES, utf8_text
 from . import spans
+from .decode import SNIFF_BYTES, utf8_text
 from .spans import (
     Lines,
     ReaderError,
@@ -152,9 +153,8 @@ def _quoting(first: list[list[tuple[str, bool]]]) -> str:
     return "minimal"
 
 
-def _polars_rows(raw: bytes | mmap.mmap, path: str, stop: int, delimiter: str, ncols: int,
-                 lines: Lines) -> pl.DataFrame | None:
-    """polars' parse of every line-record, or None when it refuses the file or sees other lines."""
+def _polars_rows(raw: bytes | mmap.mmap, path: str, stop: int, delimiter: str, ncols: int) -> pl.DataFrame | None:
+    """polars' parse of every line-record (None when it refuses the file)."""
     whole_file = stop == len(raw)
     try:
         frame = pl.read_csv(
@@ -166,9 +166,7 @@ def _polars_rows(raw: bytes | mmap.mmap, path: str, stop: int, delimiter: str, n
         )
     except (Exception, pl.exceptions.PanicException):  # polars refused: the exact reader says why
         return None
-    if frame.height != len(lines) or frame.width != ncols:
-        return None
-    return frame
+    return frame if frame.width == ncols else None
 
 
 def _reader_rows(raw: bytes | mmap.mmap, begin: int, stop: int, delimiter: str,
@@ -204,9 +202,16 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
     ncols = len(headers)
     frame: pl.DataFrame | None = None
     rows: list[list[str]] | None = None
-    lines = csv_lines_by_quotes(raw, begin, stop, fmt.delimiter) if stop - begin >= spans.NUMPY_FROM else None
-    if lines is not None:
-        frame = _polars_rows(raw, path, stop, fmt.delimiter, ncols, lines)
+    lines: Lines | None = None
+    if stop - begin >= spans.NUMPY_FROM:
+        # the records' places are found on one core while polars parses on the others; they
+        # must agree (else the file is not plain RFC 4180: the exact reader reads it)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            found = pool.submit(csv_lines_by_quotes, raw, begin, stop, fmt.delimiter)
+            frame = _polars_rows(raw, path, stop, fmt.delimiter, ncols)
+            lines = found.result()
+        if lines is None or (frame is not None and frame.height != len(lines)):
+            frame = None
     if frame is None:
         rows, lines = _reader_rows(raw, begin, stop, fmt.delimiter, path)
     assert lines is not None
@@ -215,8 +220,10 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
     sizes = lines.ends - lines.starts
     spaces = r"^[ \t]*$" if ncols > 1 else r"^$"
     if frame is not None:
-        first_cell = frame.get_column("c0").fill_null("")
-        blank = (first_cell.str.len_bytes().cast(pl.Int64) == sizes) & first_cell.str.contains(spaces)
+        # one cell that is the whole line: a second cell is missing (or there is none)
+        alone = frame.get_column("c1").is_null() if ncols > 1 else (sizes == 0)
+        blank = (sizes == 0) | (alone & frame.get_column("c0").fill_null("").str.contains(spaces)
+                                & (frame.get_column("c0").fill_null("").str.len_bytes().cast(pl.Int64) == sizes))
     else:
         assert rows is not None
         blank = pl.Series([not r or (len(r) == 1 and re.match(spaces, r[0]) is not None

@@ -14,8 +14,8 @@ import polars as pl
 
 from ..errors import InputError
 from ..records import KIND_PREFIX, PLACEHOLDER, FileFormat
-from .nogc import no_gc
 from . import spans
+from .nogc import no_gc
 from .spans import Lines, json_shape, line_of, positions
 
 

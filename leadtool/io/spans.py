@@ -9,6 +9,7 @@ which is faster than importing numpy for them.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import mmap
@@ -38,15 +39,38 @@ def text_stop(data: bytes | mmap.mmap, begin: int) -> int:
     return stop
 
 
+def release(data: bytes | mmap.mmap, start: int, stop: int) -> None:
+    """Pages of a mapped file that were read and are done with leave the process's resident
+    set (the page cache keeps them): a scan or a copy of a large file does not count it twice."""
+    if isinstance(data, mmap.mmap) and stop > start:
+        first = start - start % mmap.PAGESIZE
+        with contextlib.suppress(OSError, ValueError):
+            data.madvise(mmap.MADV_DONTNEED, first, stop - first)
+
+
 def positions(data: bytes | mmap.mmap, byte: int, begin: int, stop: int) -> Any:
     """The offsets of one byte value in data[begin:stop] (numpy int64, ascending)."""
+    return scan(data, (byte,), begin, stop)[0]
+
+
+def scan(data: bytes | mmap.mmap, values: tuple[int, ...], begin: int, stop: int) -> list[Any]:
+    """The offsets of each byte value in data[begin:stop] (numpy int64 arrays, ascending), in
+    one pass over the data, a slice at a time (one buffer for the comparisons)."""
     np = np_module()
     view = np.frombuffer(data, dtype=np.uint8)
+    found: list[list[Any]] = [[] for _ in values]
     try:
-        parts = [np.flatnonzero(view[s:min(s + _STEP, stop)] == byte) + s for s in range(begin, stop, _STEP)]
+        buffer = np.empty(min(_STEP, max(stop - begin, 0)), dtype=bool)
+        for at in range(begin, stop, _STEP):
+            piece = view[at:min(at + _STEP, stop)]
+            hits = buffer[:len(piece)]
+            for value, out in zip(values, found, strict=True):
+                np.equal(piece, value, out=hits)
+                out.append(np.flatnonzero(hits) + at)
+            release(data, at, at + len(piece))
     finally:
         del view  # a live view keeps a map from closing
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    return [np.concatenate(out) if out else np.empty(0, dtype=np.int64) for out in found]
 
 
 def byte_at(data: bytes | mmap.mmap, where: Any) -> Any:
@@ -93,7 +117,7 @@ def csv_lines_by_quotes(data: bytes | mmap.mmap, begin: int, stop: int, delimite
     text after a closing quote, an odd number of quotes) or a bare CR ends a line: then only an
     exact reader knows where records end."""
     np = np_module()
-    quotes = positions(data, ord('"'), begin, stop)
+    quotes, breaks, returns = scan(data, (ord('"'), 10, 13), begin, stop)
     if len(quotes) % 2:
         return None
     if len(quotes):
@@ -110,10 +134,8 @@ def csv_lines_by_quotes(data: bytes | mmap.mmap, begin: int, stop: int, delimite
         doubled[:-1] = closing[:-1] + 1 == opening[1:]
         if not ((after_at >= stop) | (after == sep) | (after == 10) | (after == 13) | doubled).all():
             return None
-    breaks = positions(data, 10, begin, stop)
     if len(quotes):
         breaks = breaks[(np.searchsorted(quotes, breaks) & 1) == 0]
-    returns = positions(data, 13, begin, stop)
     if len(returns):
         if len(quotes):
             returns = returns[(np.searchsorted(quotes, returns) & 1) == 0]
@@ -146,8 +168,7 @@ def line_table(data: bytes | mmap.mmap, begin: int, stop: int) -> Lines:
     """Every physical line (ended by LF, CRLF or a bare CR, as Python's csv module splits them)."""
     if stop - begin >= NUMPY_FROM:
         np = np_module()
-        lf = positions(data, 10, begin, stop)
-        cr = positions(data, 13, begin, stop)
+        lf, cr = scan(data, (10, 13), begin, stop)
         follows = cr + 1
         bare = cr[(follows >= stop) | (byte_at(data, np.minimum(follows, stop - 1)) != 10)]
         ends_lf = lf.copy()
@@ -239,7 +260,10 @@ def json_shape(data: bytes | mmap.mmap, begin: int, stop: int, level: int) -> Js
         table[ch] = True
     view = np.frombuffer(data, dtype=np.uint8)
     try:
-        parts = [np.flatnonzero(table[view[s:min(s + _STEP, stop)]]) + s for s in range(begin, stop, _STEP)]
+        parts = []
+        for at in range(begin, stop, _STEP):
+            parts.append(np.flatnonzero(table[view[at:min(at + _STEP, stop)]]) + at)
+            release(data, at, min(at + _STEP, stop))
         marks = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
         kinds = view[marks]
         # a quote is escaped when an odd run of backslashes precedes it

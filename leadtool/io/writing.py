@@ -23,7 +23,7 @@ from .csv_write import csv_body, csv_bytes, csv_header_line, csv_row_texts
 from .decode import BOM, UTF8_NAMES
 from .files import atomic_output
 from .json_write import array_sep, json_bytes, object_texts
-from .spans import bytes_at
+from .spans import bytes_at, release
 
 _CHUNK = 1 << 22  # small pieces are gathered into chunks of about this many bytes
 _TEXT_RUN = 10_000  # encoded records joined into one string at most
@@ -97,11 +97,7 @@ def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns:
     n = frame.height
     loaded = frame.get_column(LOADED)
     read_hash = frame.get_column(HASH)
-    src = pl.repeat(None, n, dtype=pl.Int32, eager=True).alias("src")
-    start = pl.repeat(None, n, dtype=pl.Int64, eager=True).alias("start")
-    end = pl.repeat(None, n, dtype=pl.Int64, eager=True).alias("end")
-    nxt = pl.repeat(None, n, dtype=pl.Int64, eager=True).alias("next")
-    clean = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("clean")
+    parts: list[pl.DataFrame] = []
     hashes: dict[tuple[str, ...], pl.Series | None] = {}
     kinds = [c for c in frame.columns if c.startswith(KIND_PREFIX)]
     for k, source in enumerate(records.sources):
@@ -115,20 +111,31 @@ def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns:
         if now is None:
             continue
         mine = ((loaded >= spans.first) & (loaded < spans.first + len(spans))).fill_null(False)
-        rows = mine.arg_true()
+        every = bool(mine.all())
+        rows = pl.int_range(n, eager=True, dtype=pl.UInt32) if every else mine.arg_true()
         if not len(rows):
             continue
-        local = (loaded.gather(rows).cast(pl.Int64) - spans.first)
-        same = (read_hash.gather(rows) == now.gather(rows)).fill_null(False)
+        local = (loaded if every else loaded.gather(rows)).cast(pl.Int64) - spans.first
+        same = ((read_hash if every else read_hash.gather(rows)) == (now if every else now.gather(rows))
+                ).fill_null(False)
         extra = [c for c in kinds if c not in key] if fmt.kind != "csv" else []
         if extra:  # a JSON kind the file did not have is a change too
-            same = same & frame.select(pl.all_horizontal(pl.col(extra).is_null())).to_series().gather(rows)
-        src = src.scatter(rows, k)
-        start = start.scatter(rows, spans.starts.gather(local))
-        end = end.scatter(rows, spans.ends.gather(local))
-        nxt = nxt.scatter(rows, spans.starts.gather(local + 1))
-        clean = clean.scatter(rows, same)
-    return pl.DataFrame([src, start, end, nxt, clean])
+            unchanged = frame.select(pl.all_horizontal(pl.col(extra).is_null())).to_series()
+            same = same & (unchanged if every else unchanged.gather(rows))
+        parts.append(pl.DataFrame({
+            "row": rows, "src": pl.repeat(k, len(rows), dtype=pl.Int32, eager=True),
+            "start": spans.starts.gather(local), "end": spans.ends.gather(local),
+            "next": spans.starts.gather(local + 1), "clean": same}))
+        if every:
+            return parts[0].drop("row")
+    schema = {"src": pl.Int32, "start": pl.Int64, "end": pl.Int64, "next": pl.Int64, "clean": pl.Boolean}
+    every_row = pl.DataFrame({"row": pl.int_range(n, eager=True, dtype=pl.UInt32)})
+    if not parts:
+        return every_row.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in schema.items()).with_columns(
+            pl.col("clean").fill_null(False)).drop("row")
+    found = pl.concat(parts)
+    return (every_row.join(found, on="row", how="left", maintain_order="left")
+            .with_columns(pl.col("clean").fill_null(False)).drop("row"))
 
 
 def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memoryview] | None:
@@ -144,17 +151,13 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
         return None
     raws = [s.spans.raw if s.spans is not None else b"" for s in records.sources]
     places = _row_places(records, frame, fmt, columns, headers)
-    clean = places.get_column("clean")
-    dirty = (~clean).arg_true()
-    texts = _texts(frame[dirty], columns, headers, fmt) if len(dirty) else pl.Series([], dtype=pl.String)
+    n = frame.height
     lines = fmt.kind != "json"
     default_sep = fmt.newline if lines else array_sep(fmt)
-    sep_text = len(texts)
-    texts = pl.concat([texts, pl.Series([default_sep], dtype=pl.String)])
-    n = frame.height
-    last = pl.int_range(n, eager=True, dtype=pl.Int64) == n - 1
+    clean = places.get_column("clean")
     own = (places.get_column("src").is_not_null() & (places.get_column("next") > places.get_column("end"))
            ).fill_null(False)
+    last = pl.int_range(n, eager=True, dtype=pl.Int64) == n - 1
     if lines and fmt.final_newline:
         # a row's own line ending (and the blank lines after it); a record without one gets
         # the file's; the last row ends as the file did
@@ -166,18 +169,36 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
         # encoded records that follow each other are one piece
         standard = use_own & ~clean & _is_sep(raws, places, default_sep)
         use_own, use_text = use_own & ~standard, use_text | standard
+    dirty = (~clean).arg_true()
+    texts = pl.Series([], dtype=pl.String)
+    if len(dirty):
+        ending = pl.when(use_text.gather(dirty) & ~clean.gather(dirty)).then(pl.lit(default_sep)).otherwise(pl.lit(""))
+        texts = pl.DataFrame({"t": _texts(frame[dirty], columns, headers, fmt)}).select(
+            pl.concat_str(pl.col("t"), ending)).to_series()
+    sep_text = len(texts)
+    texts = pl.concat([texts, pl.Series([default_sep], dtype=pl.String)])
     text_at = pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(dirty, pl.int_range(len(dirty), eager=True))
-    body = places.select(
+    flags = pl.DataFrame({"own": use_own, "text": use_text, "at": text_at})
+    both = pl.concat([places, flags], how="horizontal")
+    # first piece: a clean row's bytes (with its own ending when it keeps it), or a changed
+    # row's text (with the file's ending when it takes it)
+    first = both.select(
         pl.when("clean").then(pl.col("src")).otherwise(-1).cast(pl.Int32).alias("src"),
-        pl.when("clean").then(pl.col("start")).otherwise(pl.lit(text_at)).cast(pl.Int64).alias("a"),
-        pl.when("clean").then(pl.col("end")).otherwise(0).cast(pl.Int64).alias("b"))
-    sep = places.select(
-        pl.when(pl.lit(use_own)).then(pl.col("src")).when(pl.lit(use_text)).then(-1).otherwise(-2)
-        .cast(pl.Int32).alias("src"),
-        pl.when(pl.lit(use_own)).then(pl.col("end")).otherwise(sep_text).cast(pl.Int64).alias("a"),
-        pl.when(pl.lit(use_own)).then(pl.col("next")).otherwise(0).cast(pl.Int64).alias("b"))
-    slot = pl.int_range(2 * n, eager=True, dtype=pl.Int64)
-    rows = pl.concat([body, sep])[slot // 2 + (slot % 2) * n]  # body, ending, body, ending, ...
+        pl.when("clean").then(pl.col("start")).otherwise(pl.col("at")).cast(pl.Int64).alias("a"),
+        pl.when(pl.col("clean") & pl.col("own")).then(pl.col("next"))
+        .when("clean").then(pl.col("end")).otherwise(0).cast(pl.Int64).alias("b"))
+    # second piece: a clean row's ending when it does not keep its own, a changed row's own
+    # ending when it is not the file's (none: -2)
+    second = both.select(
+        pl.when(pl.col("clean") & pl.col("text")).then(-1)
+        .when(~pl.col("clean") & pl.col("own")).then(pl.col("src")).otherwise(-2).cast(pl.Int32).alias("src"),
+        pl.when(pl.col("clean")).then(sep_text).otherwise(pl.col("end")).cast(pl.Int64).alias("a"),
+        pl.when(pl.col("clean")).then(0).otherwise(pl.col("next")).cast(pl.Int64).alias("b"))
+    if (second.get_column("src") == -2).all():
+        rows = first
+    else:
+        slot = pl.int_range(2 * n, eager=True, dtype=pl.Int64)
+        rows = pl.concat([first, second])[slot // 2 + (slot % 2) * n]  # first, second, first, ...
     schema = {"src": pl.Int32, "a": pl.Int64, "b": pl.Int64}
     pieces = pl.concat([
         pl.DataFrame({"src": [0], "a": [spans.text_start], "b": [spans.head_end]}, schema=schema),
@@ -202,7 +223,8 @@ def _is_sep(raws: list[bytes | mmap.mmap], places: pl.DataFrame, sep: str) -> pl
         return out
     size = places.get_column("next") - places.get_column("end")
     for k, raw in enumerate(raws):
-        rows = ((places.get_column("src") == k) & (size == len(want))).fill_null(False).arg_true()
+        rows = ((places.get_column("src") == k) & (size == len(want)) & ~places.get_column("clean")
+                ).fill_null(False).arg_true()
         if not len(rows):
             continue
         at = places.get_column("end").gather(rows)
@@ -216,44 +238,67 @@ def _is_sep(raws: list[bytes | mmap.mmap], places: pl.DataFrame, sep: str) -> pl
 def _runs(pieces: pl.DataFrame, raws: list[bytes | mmap.mmap], texts: pl.Series,
           bom: bytes) -> Iterator[bytes | memoryview]:
     """The pieces as chunks: slices of one file that follow each other are one slice, encoded
-    texts that follow each other one string; small pieces are gathered into larger chunks."""
+    texts that follow each other one string."""
     src, a, b = pl.col("src"), pl.col("a"), pl.col("b")
     text = src == -1
     count = text.cast(pl.Int64).cum_sum()
     new = ((src != src.shift(1)) | (~text & (a != b.shift(1))) | (text & (count % _TEXT_RUN == 1))
            ).fill_null(True)
-    marked = pieces.with_columns(new.cum_sum().alias("run"))
-    spans = marked.group_by("run", maintain_order=True).agg(
-        src.first(), a.first().alias("start"), b.last().alias("stop"))
+    marked = pieces.with_columns(new.cum_sum().alias("run"), new.alias("new"))
+    firsts = marked.get_column("new").arg_true()
+    lasts = pl.concat([firsts.slice(1).cast(pl.Int64) - 1, pl.Series([marked.height - 1], dtype=pl.Int64)])
+    runs = pl.DataFrame({"src": marked.get_column("src").gather(firsts), "start": marked.get_column("a").gather(firsts),
+                         "stop": marked.get_column("b").gather(lasts)})
     at_text = marked.filter(text)
     joined = (at_text.select("run", texts.gather(at_text.get_column("a")).alias("t"))
-              .group_by("run", maintain_order=True).agg(pl.col("t").str.join("")))
-    spans = spans.join(joined, on="run", how="left", maintain_order="left")
-    views = [memoryview(raw) for raw in raws]
-    return _gathered(zip(spans.get_column("src").to_list(), spans.get_column("start").to_list(),
-                         spans.get_column("stop").to_list(), spans.get_column("t").to_list(), strict=True),
-                     views, bom)
+              .group_by("run", maintain_order=True).agg(pl.col("t").str.join("")).get_column("t"))
+    return _gathered(runs, joined, raws, bom)
 
 
-def _gathered(runs: Iterable[tuple[int, int, int, str | None]], views: list[memoryview],
+_BATCH = 1 << 16  # runs made into slices at a time
+
+
+def _gathered(runs: pl.DataFrame, texts: pl.Series, raws: list[bytes | mmap.mmap],
               bom: bytes) -> Iterator[bytes | memoryview]:
-    pending: list[bytes | memoryview] = [bom] if bom else []
-    size = len(bom)
-    for k, start, stop, text in runs:
-        piece: bytes | memoryview = text.encode("utf-8") if k < 0 else views[k][start:stop]  # type: ignore[union-attr]
-        if len(piece) >= _CHUNK:
-            if pending:
-                yield b"".join(pending)
-                pending, size = [], 0
-            yield piece
-            continue
-        pending.append(piece)
-        size += len(piece)
-        if size >= _CHUNK:
-            yield b"".join(pending)
-            pending, size = [], 0
-    if pending:
-        yield b"".join(pending)
+    """The runs' bytes in order, small ones joined into chunks of about _CHUNK bytes. The
+    slices are made by `map` over the offsets (no Python statement per run); a file's pages are
+    released once copied."""
+    views = [memoryview(raw) for raw in raws]
+    if bom:
+        yield bom
+    encoded = [t.encode("utf-8") for t in texts.to_list()]
+    is_text = runs.get_column("src") < 0
+    sizes = runs.select(pl.when(pl.col("src") >= 0).then(pl.col("stop") - pl.col("start"))
+                        .otherwise(0).alias("size")).to_series()
+    if encoded:
+        sizes = sizes.scatter(is_text.arg_true(), [len(e) for e in encoded])
+    runs = runs.with_columns(sizes.alias("size"))
+    texts_left = iter(encoded)
+    one = set(runs.get_column("src").unique().to_list()) <= {-1, 0}
+    for batch_start in range(0, runs.height, _BATCH):
+        batch = runs.slice(batch_start, _BATCH)
+        if one:  # every slice from the first file: one map over all of them (texts: empty slices)
+            parts: list[bytes | memoryview] = list(map(views[0].__getitem__, map(
+                slice, batch.get_column("start").to_list(), batch.get_column("stop").to_list())))
+            for i in (batch.get_column("src") < 0).arg_true().to_list():
+                parts[i] = next(texts_left)
+        else:
+            parts = [next(texts_left) if k < 0 else views[k][start:stop]
+                     for k, start, stop in batch.select("src", "start", "stop").iter_rows()]
+        # chunks: a long stretch of unchanged records alone (written from the file itself),
+        # the others joined until about _CHUNK bytes
+        size = pl.col("size")
+        cut = batch.select(
+            (size >= _CHUNK) | (size >= _CHUNK).shift(1, fill_value=False)
+            | ((size.cum_sum() - size) // _CHUNK != (size.cum_sum() - size).shift(1) // _CHUNK).fill_null(True)
+        ).to_series()
+        bounds = [*cut.arg_true().to_list(), len(parts)]
+        for lo, hi in zip(bounds, bounds[1:], strict=False):
+            yield parts[lo] if hi == lo + 1 else b"".join(parts[lo:hi])
+        for k, raw in enumerate(raws):
+            kept = batch.filter(pl.col("src") == k)
+            if isinstance(raw, mmap.mmap) and kept.height:
+                release(raw, int(kept.get_column("start").min()), int(kept.get_column("stop").max()))
 
 
 # ----------------------------------------------------------------------------- files
