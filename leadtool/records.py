@@ -30,6 +30,8 @@ PLACEHOLDER = "__lt_placeholder"  # the one column of a frame whose records have
 KIND_PREFIX = "__lt_kind:"  # JSON only: per-cell kind ('r' raw JSON literal, 'a' absent key)
 LOADED = "__lt_loaded"  # a record's position among all records as loaded: the key to its original bytes
 HASH = "__lt_hash"  # a hash of the record's values (and JSON kinds) as read: unchanged rows are copied
+RAW = "__lt_raw"  # a record's text as it was in its file, for a record with no bytes to copy (undo's)
+RAW_END = "__lt_raw_end"  # what followed that text there: its line ending and blank lines, or a separator
 
 
 @dataclass

@@ -220,10 +220,12 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
     sizes = lines.ends - lines.starts
     spaces = r"^[ \t]*$" if ncols > 1 else r"^$"
     if frame is not None:
-        # one cell that is the whole line: a second cell is missing (or there is none)
-        alone = frame.get_column("c1").is_null() if ncols > 1 else (sizes == 0)
-        blank = (sizes == 0) | (alone & frame.get_column("c0").fill_null("").str.contains(spaces)
-                                & (frame.get_column("c0").fill_null("").str.len_bytes().cast(pl.Int64) == sizes))
+        # a first cell that is the whole line (no delimiter, no quotes) of white space only
+        first_cell = frame.get_column("c0").fill_null("")
+        alone = (first_cell.str.len_bytes().cast(pl.Int64) == sizes).arg_true()
+        blank = pl.repeat(False, len(lines), dtype=pl.Boolean, eager=True)
+        if len(alone):
+            blank = blank.scatter(alone, first_cell.gather(alone).str.contains(spaces))
     else:
         assert rows is not None
         blank = pl.Series([not r or (len(r) == 1 and re.match(spaces, r[0]) is not None

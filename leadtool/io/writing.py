@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 import polars as pl
 
 from ..errors import InputError
-from ..records import HASH, KIND_PREFIX, LOADED, FileFormat, Records, Source, value_hash
+from ..records import HASH, KIND_PREFIX, LOADED, RAW, RAW_END, FileFormat, Records, Source, value_hash
 from .csv_write import csv_body, csv_bytes, csv_header_line, csv_row_texts
 from .decode import BOM, UTF8_NAMES
 from .files import atomic_output
@@ -172,9 +172,14 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
     dirty = (~clean).arg_true()
     texts = pl.Series([], dtype=pl.String)
     if len(dirty):
-        ending = pl.when(use_text.gather(dirty) & ~clean.gather(dirty)).then(pl.lit(default_sep)).otherwise(pl.lit(""))
-        texts = pl.DataFrame({"t": _texts(frame[dirty], columns, headers, fmt)}).select(
-            pl.concat_str(pl.col("t"), ending)).to_series()
+        verbatim, raw_end = _verbatim(records, frame, clean, last, lines and fmt.final_newline)
+        use_own, use_text = use_own & ~verbatim, use_text & ~raw_end.is_not_null()
+        ending = (pl.when(pl.lit(raw_end.gather(dirty)).is_not_null()).then(pl.lit(raw_end.gather(dirty)))
+                  .when(pl.lit(use_text.gather(dirty))).then(pl.lit(default_sep)).otherwise(pl.lit("")))
+        encoded = _texts(frame[dirty], columns, headers, fmt)
+        if verbatim.any():
+            encoded = encoded.zip_with(~verbatim.gather(dirty), frame.get_column(RAW).gather(dirty))
+        texts = pl.DataFrame({"t": encoded}).select(pl.concat_str(pl.col("t"), ending)).to_series()
     sep_text = len(texts)
     texts = pl.concat([texts, pl.Series([default_sep], dtype=pl.String)])
     text_at = pl.repeat(None, n, dtype=pl.Int64, eager=True).scatter(dirty, pl.int_range(len(dirty), eager=True))
@@ -207,6 +212,58 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
     ])
     pieces = pieces.filter((pl.col("src") == -1) | ((pl.col("src") >= 0) & (pl.col("b") > pl.col("a"))))
     return _runs(pieces, raws, texts, BOM if fmt.bom else b"")
+
+
+def _verbatim(records: Records, frame: pl.DataFrame, clean: pl.Series, last: pl.Series,
+              keep_last_end: bool) -> tuple[pl.Series, pl.Series]:
+    """Rows written as the text they carry (RAW, set by undo for a restored record) because their
+    values still hash as HASH says; and, per row, that text's own ending where it is written
+    (null: none of its own)."""
+    n = frame.height
+    none = pl.repeat(None, n, dtype=pl.String, eager=True)
+    spans = records.sources[0].spans
+    if RAW not in frame.columns or spans is None or not all(c in frame.columns for c in spans.hashed):
+        return pl.repeat(False, n, dtype=pl.Boolean, eager=True), none
+    verbatim = (~clean & frame.get_column(RAW).is_not_null()
+                & (frame.get_column(HASH) == value_hash(frame, spans.hashed))).fill_null(False)
+    end = frame.get_column(RAW_END) if RAW_END in frame.columns else none
+    has_end = verbatim & end.is_not_null() & (end.str.len_bytes() > 0)
+    if not keep_last_end:  # the last row ends as the file did
+        has_end = has_end & ~last
+    return verbatim, end.zip_with(has_end.fill_null(False), none)
+
+
+def original_texts(records: Records, frame: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each row's text as it was in its file and what followed it there (RAW, RAW_END; null for a
+    row without bytes): what an audit log keeps so that undo can put a restored record back
+    byte for byte (set both on the restored row and HASH to `content_hash`)."""
+    frame = records.frame if frame is None else frame
+    assert isinstance(frame, pl.DataFrame)
+    raw = pl.repeat(None, frame.height, dtype=pl.String, eager=True).alias(RAW)
+    end = raw.alias(RAW_END)
+    if LOADED not in frame.columns:
+        return pl.DataFrame([raw, end])
+    loaded = frame.get_column(LOADED)
+    for source in records.sources:
+        spans = source.spans
+        if spans is None or not len(spans):
+            continue
+        rows = ((loaded >= spans.first) & (loaded < spans.first + len(spans))).fill_null(False).arg_true()
+        if not len(rows):
+            continue
+        local = (loaded.gather(rows).cast(pl.Int64) - spans.first).to_list()
+        starts, ends = spans.starts.to_list(), spans.ends.to_list()
+        text = [bytes(spans.raw[starts[i]:ends[i]]).decode("utf-8") for i in local]
+        after = [bytes(spans.raw[ends[i]:starts[i + 1]]).decode("utf-8") for i in local]
+        raw = raw.scatter(rows, pl.Series(text, dtype=pl.String))
+        end = end.scatter(rows, pl.Series(after, dtype=pl.String))
+    return pl.DataFrame([raw, end])
+
+
+def content_hash(records: Records, frame: pl.DataFrame) -> pl.Series:
+    """The hash the writer compares a RAW row's HASH with: its values now."""
+    spans = records.sources[0].spans
+    return value_hash(frame, spans.hashed if spans is not None else list(records.columns))
 
 
 def _texts(frame: pl.DataFrame, columns: list[str], headers: list[str], fmt: FileFormat) -> pl.Series:
