@@ -3,6 +3,7 @@ write it back exactly as it came."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,9 +30,9 @@ HIDDEN_PREFIX = "__lt_"
 PLACEHOLDER = "__lt_placeholder"  # the one column of a frame whose records have no columns
 KIND_PREFIX = "__lt_kind:"  # JSON only: per-cell kind ('r' raw JSON literal, 'a' absent key)
 LOADED = "__lt_loaded"  # a record's position among all records as loaded: the key to its original bytes
-HASH = "__lt_hash"  # a hash of the record's values (and JSON kinds) as read: unchanged rows are copied
 RAW = "__lt_raw"  # a record's text as it was in its file, for a record with no bytes to copy (undo's)
 RAW_END = "__lt_raw_end"  # what followed that text there: its line ending and blank lines, or a separator
+HASH = "__lt_hash"  # beside RAW: the hash of the values that text holds (`value_hash`)
 
 
 @dataclass
@@ -81,10 +82,17 @@ class Spans:
     starts: Any  # numpy int64, records + 1
     ends: Any  # numpy int64, records
     first: int = 0  # the LOADED position of the file's first record
-    hashed: list[str] = field(default_factory=list)  # the columns HASH was computed over, in order
+    hashed: list[str] = field(default_factory=list)  # the columns `hashes` covers, in order
+    # per record, the hash of its values as read (`value_hash`): computed in the background
+    # from the frame as loaded (polars frames do not change: a rule makes new columns)
+    pending: Future[pl.Series] | None = None
 
     def __len__(self) -> int:
         return len(self.ends)
+
+    def hashes(self) -> pl.Series:
+        assert self.pending is not None
+        return self.pending.result()
 
 
 @dataclass
@@ -158,5 +166,5 @@ def value_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     """A hash of each row's values in `columns` (the same values give the same hash within a
     run): how the writer tells a record no rule changed from one that it must encode."""
     if not columns:
-        return pl.Series(HASH, [0] * frame.height, dtype=pl.UInt64)
+        return pl.repeat(0, frame.height, dtype=pl.UInt64, eager=True).alias(HASH)
     return frame.select(columns).hash_rows().alias(HASH)

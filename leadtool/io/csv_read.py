@@ -138,7 +138,8 @@ class CsvFile:
 
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
-_LEADING_BLANK_LINES = re.compile(r"(?:[ \t]*(?:\r\n|\r|\n))*")
+# empty lines before the header (a line of spaces would be a header of one blank cell)
+_LEADING_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)*")
 
 
 def _quoting(first: list[list[tuple[str, bool]]]) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
 from ..errors import InputError, UsageError
 from ..fields import resolve_headers
 from ..records import (
-    HASH,
     HIDDEN_PREFIX,
     ID,
     KIND_PREFIX,
@@ -189,17 +189,21 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     return with_ids(records)
 
 
+_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-hash")
+
+
 def _with_origin(frame: pl.DataFrame, source: Source, loaded: int) -> pl.DataFrame:
-    """Each record's key to its bytes (LOADED) and a hash of its values as read (HASH): the
-    writer copies the bytes of a record whose values hash the same (io.writing)."""
+    """Each record's key to its bytes (LOADED); a hash of its values as read is made in the
+    background (the writer copies the bytes of a record whose values hash the same, io.writing;
+    commands that write nothing never wait for it)."""
     spans = source.spans
     assert spans is not None
     kinds = [k for c in source.columns if (k := f"{KIND_PREFIX}{c}") in frame.columns]
     spans.first = loaded
     spans.hashed = [*dict.fromkeys(source.columns), *kinds]
-    return frame.with_columns(
-        pl.int_range(loaded, loaded + frame.height, dtype=pl.UInt32).alias(LOADED),
-        value_hash(frame, spans.hashed).alias(HASH))
+    as_read = frame.select(spans.hashed) if spans.hashed else frame.select(pl.repeat(0, pl.len()))
+    spans.pending = _HASHING.submit(value_hash, as_read, spans.hashed)
+    return frame.with_columns(pl.int_range(loaded, loaded + frame.height, dtype=pl.UInt32).alias(LOADED))
 
 
 def with_ids(records: Records) -> Records:

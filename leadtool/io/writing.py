@@ -1,6 +1,6 @@
 """Records to bytes in the format of the first input (or a given one), written atomically.
 
-A record whose values are those it was read with (its HASH still holds) is written as the bytes
+A record whose values are those it was read with (they hash as they did) is written as the bytes
 it was read from, line ending and the blank lines after it included; consecutive ones are one
 slice of the file. Only the others (a merged head, a converted lead, a record restored from an
 audit log, a record of a file in another style) are encoded, in the file's style, and keep their
@@ -96,7 +96,6 @@ def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns:
     clean (its values are those it was read with)."""
     n = frame.height
     loaded = frame.get_column(LOADED)
-    read_hash = frame.get_column(HASH)
     parts: list[pl.DataFrame] = []
     hashes: dict[tuple[str, ...], pl.Series | None] = {}
     kinds = [c for c in frame.columns if c.startswith(KIND_PREFIX)]
@@ -116,8 +115,7 @@ def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns:
         if not len(rows):
             continue
         local = (loaded if every else loaded.gather(rows)).cast(pl.Int64) - spans.first
-        same = ((read_hash if every else read_hash.gather(rows)) == (now if every else now.gather(rows))
-                ).fill_null(False)
+        same = (spans.hashes().gather(local) == (now if every else now.gather(rows))).fill_null(False)
         extra = [c for c in kinds if c not in key] if fmt.kind != "csv" else []
         if extra:  # a JSON kind the file did not have is a change too
             unchanged = frame.select(pl.all_horizontal(pl.col(extra).is_null())).to_series()
@@ -222,7 +220,8 @@ def _verbatim(records: Records, frame: pl.DataFrame, clean: pl.Series, last: pl.
     n = frame.height
     none = pl.repeat(None, n, dtype=pl.String, eager=True)
     spans = records.sources[0].spans
-    if RAW not in frame.columns or spans is None or not all(c in frame.columns for c in spans.hashed):
+    if RAW not in frame.columns or HASH not in frame.columns or spans is None or not all(
+            c in frame.columns for c in spans.hashed):
         return pl.repeat(False, n, dtype=pl.Boolean, eager=True), none
     verbatim = (~clean & frame.get_column(RAW).is_not_null()
                 & (frame.get_column(HASH) == value_hash(frame, spans.hashed))).fill_null(False)
