@@ -111,50 +111,66 @@ class Lines:
 
 
 # ----------------------------------------------------------------------------- CSV
+def _csv_marks(data: bytes | mmap.mmap, begin: int, stop: int) -> dict[str, Any]:
+    """Quotes, LFs and CRs of data[begin:stop] with the byte before or after each that the
+    record finder looks at, read while their slice of the file is in memory (a mapped file's
+    pages are released slice by slice)."""
+    np = np_module()
+    view = np.frombuffer(data, dtype=np.uint8)
+    found: dict[str, list[Any]] = {k: [] for k in ("q", "q_prev", "q_next", "lf", "lf_prev", "cr", "cr_next")}
+    try:
+        buffer = np.empty(min(_STEP, max(stop - begin, 0)), dtype=bool)
+        for at in range(begin, stop, _STEP):
+            piece = view[at:min(at + _STEP, stop)]
+            hits = buffer[:len(piece)]
+            for name, value in (("q", 34), ("lf", 10), ("cr", 13)):
+                np.equal(piece, value, out=hits)
+                where = np.flatnonzero(hits) + at
+                found[name].append(where)
+                if name != "cr":  # the byte before (a CR before an LF; what precedes a quote)
+                    found[f"{name}_prev"].append(np.where(where > begin, view[np.maximum(where - 1, 0)], 10))
+                if name != "lf":  # the byte after (an LF after a CR; what follows a quote)
+                    found[f"{name}_next"].append(np.where(where + 1 < stop, view[np.minimum(where + 1, stop - 1)], 10))
+            release(data, at, at + len(piece))
+    finally:
+        del view  # a live view keeps a map from closing
+    return {k: np.concatenate(v) if v else np.empty(0, dtype=np.int64 if k in ("q", "lf", "cr") else np.uint8)
+            for k, v in found.items()}
+
+
 def csv_lines_by_quotes(data: bytes | mmap.mmap, begin: int, stop: int, delimiter: str) -> Lines | None:
     """The line-records of an RFC 4180 file from the parity of the quotes before each line
     break, or None when the quoting is not plain RFC 4180 (a quote inside an unquoted value,
     text after a closing quote, an odd number of quotes) or a bare CR ends a line: then only an
     exact reader knows where records end."""
     np = np_module()
-    quotes, breaks, returns = scan(data, (ord('"'), 10, 13), begin, stop)
+    marks = _csv_marks(data, begin, stop)
+    quotes = marks["q"]
     if len(quotes) % 2:
         return None
     if len(quotes):
         sep = ord(delimiter)
         opening, closing = quotes[0::2], quotes[1::2]
-        before = byte_at(data, np.maximum(opening - 1, begin))
+        before, after = marks["q_prev"][0::2], marks["q_next"][1::2]
         doubled = np.zeros(len(opening), dtype=bool)  # the second quote of a "" inside a value
         doubled[1:] = opening[1:] - 1 == closing[:-1]
         if not ((opening == begin) | (before == sep) | (before == 10) | (before == 13) | doubled).all():
             return None
-        after_at = closing + 1
-        after = byte_at(data, np.minimum(after_at, stop - 1))
         doubled = np.zeros(len(closing), dtype=bool)
         doubled[:-1] = closing[:-1] + 1 == opening[1:]
-        if not ((after_at >= stop) | (after == sep) | (after == 10) | (after == 13) | doubled).all():
+        if not ((closing + 1 >= stop) | (after == sep) | (after == 10) | (after == 13) | doubled).all():
             return None
+    breaks, crlf = marks["lf"], marks["lf_prev"] == 13
+    returns, follows = marks["cr"], marks["cr_next"]
     if len(quotes):
-        breaks = breaks[(np.searchsorted(quotes, breaks) & 1) == 0]
-    if len(returns):
-        if len(quotes):
-            returns = returns[(np.searchsorted(quotes, returns) & 1) == 0]
-        follows = returns + 1
-        bare = (follows >= stop) | (byte_at(data, np.minimum(follows, stop - 1)) != 10)
-        if bare.any():
-            return None
-    return _lines_from_breaks(data, begin, stop, breaks)
-
-
-def _lines_from_breaks(data: bytes | mmap.mmap, begin: int, stop: int, breaks: Any) -> Lines:
-    """Lines ended by the LF at each offset of `breaks` (a CR before one belongs to it)."""
-    np = np_module()
+        outside = (np.searchsorted(quotes, breaks) & 1) == 0
+        breaks, crlf = breaks[outside], crlf[outside]
+        outside = (np.searchsorted(quotes, returns) & 1) == 0
+        returns, follows = returns[outside], follows[outside]
+    if ((returns + 1 >= stop) | (follows != 10)).any():  # a bare CR ends a line: the exact reader
+        return None
     stops = breaks + 1
-    ends = breaks.copy()
-    if len(breaks):
-        crlf = breaks > begin
-        crlf[crlf] = byte_at(data, breaks[crlf] - 1) == 13
-        ends -= crlf
+    ends = breaks - crlf
     starts = np.concatenate([[begin], stops]).astype(np.int64)
     if starts[-1] < stop:  # a last line without a line ending
         ends = np.concatenate([ends, [stop]])
@@ -259,32 +275,38 @@ def json_shape(data: bytes | mmap.mmap, begin: int, stop: int, level: int) -> Js
     for ch in b'"\\{}[]:':
         table[ch] = True
     view = np.frombuffer(data, dtype=np.uint8)
+    marks_parts, kinds_parts = [], []
     try:
-        parts = []
         for at in range(begin, stop, _STEP):
-            parts.append(np.flatnonzero(table[view[at:min(at + _STEP, stop)]]) + at)
-            release(data, at, min(at + _STEP, stop))
-        marks = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-        kinds = view[marks]
-        # a quote is escaped when an odd run of backslashes precedes it
-        quotes = marks[kinds == 34]
-        run = np.zeros(len(quotes), dtype=np.int64)
-        active = np.arange(len(quotes))
-        back = 1
-        while len(active):
-            at = quotes[active] - back
-            hit = at >= begin
-            hit[hit] = view[at[hit]] == 92
-            active = active[hit]
-            run[active] += 1
-            back += 1
+            piece = view[at:min(at + _STEP, stop)]
+            found = np.flatnonzero(table[piece])
+            kinds = piece[found]
+            found += at
+            # a quote is escaped when an odd run of backslashes precedes it
+            quotes = np.flatnonzero(kinds == 34)
+            run = np.zeros(len(quotes), dtype=np.int64)
+            active = np.arange(len(quotes))
+            back = 1
+            while len(active):
+                where = found[quotes[active]] - back
+                hit = where >= begin
+                hit[hit] = view[where[hit]] == 92
+                active = active[hit]
+                run[active] += 1
+                back += 1
+            keep = np.ones(len(found), dtype=bool)
+            keep[quotes[(run & 1) == 1]] = False
+            keep &= kinds != 92
+            marks_parts.append(found[keep])
+            kinds_parts.append(kinds[keep])
+            release(data, at, at + len(piece))
     finally:
         del view
-    real = quotes[(run & 1) == 0]
-    structural = marks[(kinds != 34) & (kinds != 92)]
-    outside = (np.searchsorted(real, structural) & 1) == 0
-    structural = structural[outside]
-    signs = byte_at(data, structural)
+    marks = np.concatenate(marks_parts) if marks_parts else np.empty(0, dtype=np.int64)
+    kinds = np.concatenate(kinds_parts) if kinds_parts else np.empty(0, dtype=np.uint8)
+    real = marks[kinds == 34]
+    outside = (kinds != 34) & ((np.searchsorted(real, marks) & 1) == 0)
+    structural, signs = marks[outside], kinds[outside]
     colons = int((signs == 58).sum())
     brackets = structural[signs != 58]
     signs = signs[signs != 58]

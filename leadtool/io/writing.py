@@ -57,13 +57,13 @@ def encode_chunks(records: Records, fmt: FileFormat | None = None) -> Iterator[b
     """The output bytes as UTF-8 (io.write re-encodes them for another encoding), in the format
     of the first input unless `fmt` is given."""
     fmt = fmt or records.sources[0].fmt
-    if isinstance(records.frame, pl.LazyFrame):
-        records = records.with_frame(records.frame.collect())
     if copies_records(records, fmt):
         copied = _copied_chunks(records, fmt)
         if copied is not None:
             yield from copied
             return
+    if isinstance(records.frame, pl.LazyFrame):
+        records = records.with_frame(records.frame.collect())
     yield from _encoded_chunks(records, fmt)
 
 
@@ -136,18 +136,57 @@ def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns:
             .with_columns(pl.col("clean").fill_null(False)).drop("row"))
 
 
+_ROWS = 1 << 15  # output rows handled at a time: the writer's memory does not grow with the file
+
+
+def _batches(frame: pl.DataFrame | pl.LazyFrame) -> Iterator[tuple[pl.DataFrame, bool]]:
+    """The frame in slices of rows, each with whether it is the last (a lazy query, merge's, is
+    streamed: no merged copy of the records is ever held whole)."""
+    parts = (frame.iter_slices(_ROWS) if isinstance(frame, pl.DataFrame)
+             else frame.collect_batches(chunk_size=_ROWS))
+    held: pl.DataFrame | None = None
+    for part in parts:
+        if not part.height:
+            continue
+        if held is not None:
+            yield held, False
+        held = part
+    if held is not None:
+        yield held, True
+
+
 def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memoryview] | None:
     """The output with clean records copied; None when the first file cannot lend its header
     (an output of no records from a file that had some: encoded whole)."""
-    frame = records.frame
-    assert isinstance(frame, pl.DataFrame)
-    columns = records.columns
-    headers = [records.headers[c] for c in columns]
     spans = records.sources[0].spans
     assert spans is not None
-    if frame.height == 0 and len(spans):
+    batches = _batches(records.frame)
+    first = next(batches, None)
+    if first is None and len(spans):
         return None
+    return _copied(records, fmt, first, batches)
+
+
+def _copied(records: Records, fmt: FileFormat, first: tuple[pl.DataFrame, bool] | None,
+            rest: Iterator[tuple[pl.DataFrame, bool]]) -> Iterator[bytes | memoryview]:
+    spans = records.sources[0].spans
+    assert spans is not None
     raws = [s.spans.raw if s.spans is not None else b"" for s in records.sources]
+    views = [memoryview(raw) for raw in raws]
+    if fmt.bom:
+        yield BOM
+    yield views[0][spans.text_start:spans.head_end]
+    if first is not None:
+        for batch, last in (first, *rest):
+            yield from _batch_chunks(records, fmt, batch, last, raws, views)
+    yield views[0][int(spans.starts[-1]):]
+
+
+def _batch_chunks(records: Records, fmt: FileFormat, frame: pl.DataFrame, is_last: bool,
+                  raws: list[bytes | mmap.mmap], views: list[memoryview]) -> Iterator[bytes | memoryview]:
+    """The chunks of one slice of output rows."""
+    columns = records.columns
+    headers = [records.headers[c] for c in columns]
     places = _row_places(records, frame, fmt, columns, headers)
     n = frame.height
     lines = fmt.kind != "json"
@@ -155,7 +194,7 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
     clean = places.get_column("clean")
     own = (places.get_column("src").is_not_null() & (places.get_column("next") > places.get_column("end"))
            ).fill_null(False)
-    last = pl.int_range(n, eager=True, dtype=pl.Int64) == n - 1
+    last = (pl.int_range(n, eager=True, dtype=pl.Int64) == n - 1) & is_last
     if lines and fmt.final_newline:
         # a row's own line ending (and the blank lines after it); a record without one gets
         # the file's; the last row ends as the file did
@@ -184,7 +223,7 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
     flags = pl.DataFrame({"own": use_own, "text": use_text, "at": text_at})
     both = pl.concat([places, flags], how="horizontal")
     # first piece: a clean row's bytes (with its own ending when it keeps it), or a changed
-    # row's text (with the file's ending when it takes it)
+    # row's text (with its ending when it is the file's or its own text's)
     first = both.select(
         pl.when("clean").then(pl.col("src")).otherwise(-1).cast(pl.Int32).alias("src"),
         pl.when("clean").then(pl.col("start")).otherwise(pl.col("at")).cast(pl.Int64).alias("a"),
@@ -198,18 +237,12 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
         pl.when(pl.col("clean")).then(sep_text).otherwise(pl.col("end")).cast(pl.Int64).alias("a"),
         pl.when(pl.col("clean")).then(0).otherwise(pl.col("next")).cast(pl.Int64).alias("b"))
     if (second.get_column("src") == -2).all():
-        rows = first
+        pieces = first
     else:
         slot = pl.int_range(2 * n, eager=True, dtype=pl.Int64)
-        rows = pl.concat([first, second])[slot // 2 + (slot % 2) * n]  # first, second, first, ...
-    schema = {"src": pl.Int32, "a": pl.Int64, "b": pl.Int64}
-    pieces = pl.concat([
-        pl.DataFrame({"src": [0], "a": [spans.text_start], "b": [spans.head_end]}, schema=schema),
-        rows,
-        pl.DataFrame({"src": [0], "a": [int(spans.starts[-1])], "b": [len(spans.raw)]}, schema=schema),
-    ])
+        pieces = pl.concat([first, second])[slot // 2 + (slot % 2) * n]  # first, second, first, ...
     pieces = pieces.filter((pl.col("src") == -1) | ((pl.col("src") >= 0) & (pl.col("b") > pl.col("a"))))
-    return _runs(pieces, raws, texts, BOM if fmt.bom else b"")
+    yield from _runs(pieces, raws, views, texts)
 
 
 def _verbatim(records: Records, frame: pl.DataFrame, clean: pl.Series, last: pl.Series,
@@ -291,8 +324,8 @@ def _is_sep(raws: list[bytes | mmap.mmap], places: pl.DataFrame, sep: str) -> pl
     return out
 
 
-def _runs(pieces: pl.DataFrame, raws: list[bytes | mmap.mmap], texts: pl.Series,
-          bom: bytes) -> Iterator[bytes | memoryview]:
+def _runs(pieces: pl.DataFrame, raws: list[bytes | mmap.mmap], views: list[memoryview],
+          texts: pl.Series) -> Iterator[bytes | memoryview]:
     """The pieces as chunks: slices of one file that follow each other are one slice, encoded
     texts that follow each other one string."""
     src, a, b = pl.col("src"), pl.col("a"), pl.col("b")
@@ -308,20 +341,17 @@ def _runs(pieces: pl.DataFrame, raws: list[bytes | mmap.mmap], texts: pl.Series,
     at_text = marked.filter(text)
     joined = (at_text.select("run", texts.gather(at_text.get_column("a")).alias("t"))
               .group_by("run", maintain_order=True).agg(pl.col("t").str.join("")).get_column("t"))
-    return _gathered(runs, joined, raws, bom)
+    return _gathered(runs, joined, raws, views)
 
 
 _BATCH = 1 << 16  # runs made into slices at a time
 
 
 def _gathered(runs: pl.DataFrame, texts: pl.Series, raws: list[bytes | mmap.mmap],
-              bom: bytes) -> Iterator[bytes | memoryview]:
+              views: list[memoryview]) -> Iterator[bytes | memoryview]:
     """The runs' bytes in order, small ones joined into chunks of about _CHUNK bytes. The
     slices are made by `map` over the offsets (no Python statement per run); a file's pages are
     released once copied."""
-    views = [memoryview(raw) for raw in raws]
-    if bom:
-        yield bom
     encoded = [t.encode("utf-8") for t in texts.to_list()]
     is_text = runs.get_column("src") < 0
     sizes = runs.select(pl.when(pl.col("src") >= 0).then(pl.col("stop") - pl.col("start"))
