@@ -468,7 +468,8 @@ def json_exports(draw) -> tuple[bytes, str]:
     def text(obj: dict) -> str:
         item = draw(st.sampled_from([", ", ",", " , "]))
         key = draw(st.sampled_from([": ", ":", " : "]))
-        return "{" + item.join(json.dumps(k) + key + json.dumps(v, separators=(item, key)) for k, v in obj.items()) + "}"
+        pairs = [json.dumps(k) + key + json.dumps(v, separators=(item, key)) for k, v in obj.items()]
+        return "{" + item.join(pairs) + "}"
 
     if kind == "jsonl":
         body = "".join(text(o) + nl + (nl if draw(st.integers(0, 3)) == 0 else "") for o in objects)
