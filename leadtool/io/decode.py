@@ -4,14 +4,12 @@ or given) and where a bad byte is."""
 from __future__ import annotations
 
 import codecs
-import contextlib
 import mmap
 import os
 import re
 import stat
 import sys
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError, UsageError
@@ -54,37 +52,8 @@ def map_file(path: str) -> mmap.mmap | None:
     return None
 
 
-@contextlib.contextmanager
-def mapped(path: str) -> Iterator[mmap.mmap | None]:
-    """`map_file` for the length of a block."""
-    view = map_file(path)
-    try:
-        yield view
-    finally:
-        if view is not None:
-            with contextlib.suppress(BufferError):
-                view.close()
-
-
 def whole(data: bytes | mmap.mmap) -> bytes:
     return data if isinstance(data, bytes) else data[:]
-
-
-def count_byte(data: bytes | mmap.mmap, byte: int) -> int:
-    """How often a byte occurs: numpy on a large buffer (faster than bytes.count), in slices so that
-    no large temporary is made."""
-    if len(data) < _MAP_FROM:
-        return whole(data).count(bytes([byte]))
-    import numpy as np  # not on every start: its import is slow for a command line
-
-    total, step = 0, 1 << 24
-    array = np.frombuffer(data, dtype=np.uint8)
-    try:
-        for start in range(0, len(array), step):
-            total += int(np.count_nonzero(array[start:start + step] == byte))
-    finally:
-        del array  # a live view would keep the map from closing
-    return total
 
 
 def _line_of(data: bytes | str, offset: int) -> int:

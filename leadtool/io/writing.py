@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import mmap
+import operator
 from collections.abc import Iterable, Iterator
 
 import polars as pl
@@ -26,7 +27,6 @@ from .json_write import array_sep, json_bytes, object_texts
 from .spans import bytes_at, release
 
 _CHUNK = 1 << 22  # small pieces are gathered into chunks of about this many bytes
-_TEXT_RUN = 10_000  # encoded records joined into one string at most
 _STYLE = ("kind", "delimiter", "quoting", "newline", "json_indent", "json_item_sep", "json_key_sep",
           "json_ascii", "json_pad", "json_array_sep")
 
@@ -136,7 +136,7 @@ def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns:
             .with_columns(pl.col("clean").fill_null(False)).drop("row"))
 
 
-_ROWS = 1 << 15  # output rows handled at a time: the writer's memory does not grow with the file
+_ROWS = 1 << 16  # output rows handled at a time: the writer's memory does not grow with the file
 
 
 def _batches(frame: pl.DataFrame | pl.LazyFrame) -> Iterator[tuple[pl.DataFrame, bool]]:
@@ -326,65 +326,44 @@ def _is_sep(raws: list[bytes | mmap.mmap], places: pl.DataFrame, sep: str) -> pl
 
 def _runs(pieces: pl.DataFrame, raws: list[bytes | mmap.mmap], views: list[memoryview],
           texts: pl.Series) -> Iterator[bytes | memoryview]:
-    """The pieces as chunks: slices of one file that follow each other are one slice, encoded
-    texts that follow each other one string."""
+    """The pieces as chunks. The encoded texts are one string, encoded once: every piece is then
+    a slice, of a file or of that string; slices that follow each other are one; small ones are
+    joined into chunks of about _CHUNK bytes. The slices are made by `map` over the offsets (no
+    Python statement per piece); a file's pages are released once copied."""
+    blob = texts.str.join("").item().encode("utf-8") if len(texts) else b""
+    size = texts.str.len_bytes().cast(pl.Int64)
+    text_end = size.cum_sum()
+    text_start = text_end - size
+    own = len(views)  # the source number of the encoded texts
+    is_text = pl.col("src") == -1
+    at = pl.when(is_text).then(pl.col("a")).otherwise(0)  # a text's number (other pieces: any)
+    pieces = pieces.with_columns(
+        pl.when(is_text).then(own).otherwise(pl.col("src")).cast(pl.Int32).alias("src"),
+        pl.when(is_text).then(pl.lit(text_start).gather(at)).otherwise(pl.col("a")).alias("a"),
+        pl.when(is_text).then(pl.lit(text_end).gather(at)).otherwise(pl.col("b")).alias("b"))
     src, a, b = pl.col("src"), pl.col("a"), pl.col("b")
-    text = src == -1
-    count = text.cast(pl.Int64).cum_sum()
-    new = ((src != src.shift(1)) | (~text & (a != b.shift(1))) | (text & (count % _TEXT_RUN == 1))
-           ).fill_null(True)
-    marked = pieces.with_columns(new.cum_sum().alias("run"), new.alias("new"))
-    firsts = marked.get_column("new").arg_true()
-    lasts = pl.concat([firsts.slice(1).cast(pl.Int64) - 1, pl.Series([marked.height - 1], dtype=pl.Int64)])
-    runs = pl.DataFrame({"src": marked.get_column("src").gather(firsts), "start": marked.get_column("a").gather(firsts),
-                         "stop": marked.get_column("b").gather(lasts)})
-    at_text = marked.filter(text)
-    joined = (at_text.select("run", texts.gather(at_text.get_column("a")).alias("t"))
-              .group_by("run", maintain_order=True).agg(pl.col("t").str.join("")).get_column("t"))
-    return _gathered(runs, joined, raws, views)
-
-
-_BATCH = 1 << 16  # runs made into slices at a time
-
-
-def _gathered(runs: pl.DataFrame, texts: pl.Series, raws: list[bytes | mmap.mmap],
-              views: list[memoryview]) -> Iterator[bytes | memoryview]:
-    """The runs' bytes in order, small ones joined into chunks of about _CHUNK bytes. The
-    slices are made by `map` over the offsets (no Python statement per run); a file's pages are
-    released once copied."""
-    encoded = [t.encode("utf-8") for t in texts.to_list()]
-    is_text = runs.get_column("src") < 0
-    sizes = runs.select(pl.when(pl.col("src") >= 0).then(pl.col("stop") - pl.col("start"))
-                        .otherwise(0).alias("size")).to_series()
-    if encoded:
-        sizes = sizes.scatter(is_text.arg_true(), [len(e) for e in encoded])
-    runs = runs.with_columns(sizes.alias("size"))
-    texts_left = iter(encoded)
-    one = set(runs.get_column("src").unique().to_list()) <= {-1, 0}
-    for batch_start in range(0, runs.height, _BATCH):
-        batch = runs.slice(batch_start, _BATCH)
-        if one:  # every slice from the first file: one map over all of them (texts: empty slices)
-            parts: list[bytes | memoryview] = list(map(views[0].__getitem__, map(
-                slice, batch.get_column("start").to_list(), batch.get_column("stop").to_list())))
-            for i in (batch.get_column("src") < 0).arg_true().to_list():
-                parts[i] = next(texts_left)
-        else:
-            parts = [next(texts_left) if k < 0 else views[k][start:stop]
-                     for k, start, stop in batch.select("src", "start", "stop").iter_rows()]
-        # chunks: a long stretch of unchanged records alone (written from the file itself),
-        # the others joined until about _CHUNK bytes
-        size = pl.col("size")
-        cut = batch.select(
-            (size >= _CHUNK) | (size >= _CHUNK).shift(1, fill_value=False)
-            | ((size.cum_sum() - size) // _CHUNK != (size.cum_sum() - size).shift(1) // _CHUNK).fill_null(True)
-        ).to_series()
-        bounds = [*cut.arg_true().to_list(), len(parts)]
-        for lo, hi in zip(bounds, bounds[1:], strict=False):
-            yield parts[lo] if hi == lo + 1 else b"".join(parts[lo:hi])
-        for k, raw in enumerate(raws):
-            kept = batch.filter(pl.col("src") == k)
-            if isinstance(raw, mmap.mmap) and kept.height:
-                release(raw, int(kept.get_column("start").min()), int(kept.get_column("stop").max()))
+    new = ((src != src.shift(1)) | (a != b.shift(1))).fill_null(True)
+    firsts = pieces.select(new).to_series().arg_true()
+    lasts = pl.concat([firsts.slice(1).cast(pl.Int64) - 1, pl.Series([pieces.height - 1], dtype=pl.Int64)])
+    runs = pl.DataFrame({"src": pieces.get_column("src").gather(firsts), "start": pieces.get_column("a").gather(firsts),
+                         "stop": pieces.get_column("b").gather(lasts)})
+    every = [*views, memoryview(blob)]
+    sources = map(every.__getitem__, runs.get_column("src").to_list())
+    slices = map(slice, runs.get_column("start").to_list(), runs.get_column("stop").to_list())
+    parts: list[memoryview] = list(map(operator.getitem, sources, slices))
+    # chunks: a long stretch of unchanged records alone (written from the file itself), the
+    # others joined until about _CHUNK bytes
+    length = pl.col("stop") - pl.col("start")
+    before = length.cum_sum() - length
+    cut = runs.select((length >= _CHUNK) | (length >= _CHUNK).shift(1, fill_value=False)
+                      | (before // _CHUNK != before.shift(1) // _CHUNK).fill_null(True)).to_series()
+    bounds = [*cut.arg_true().to_list(), len(parts)]
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        yield parts[lo] if hi == lo + 1 else b"".join(parts[lo:hi])
+    for k, raw in enumerate(raws):
+        kept = runs.filter(pl.col("src") == k)
+        if isinstance(raw, mmap.mmap) and kept.height:
+            release(raw, int(kept.get_column("start").min()), int(kept.get_column("stop").max()))
 
 
 # ----------------------------------------------------------------------------- files

@@ -329,7 +329,7 @@ def test_without_final_newline_a_merged_away_last_row(cli, tmp_path: Path, scann
 def test_untouched_rows_copied_from_a_large_mapped_file(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("leadtool.io.decode._MAP_FROM", 1)
     monkeypatch.setattr("leadtool.io.writing._CHUNK", 64)
-    monkeypatch.setattr("leadtool.io.writing._BATCH", 5)
+    monkeypatch.setattr("leadtool.io.writing._ROWS", 5)
     rows = [f'{i},"N {i}",{i % 7}@x.com,"a\r\nb"\n' if i % 3 else f"{i},N {i},{i % 7}@x.com,\n"
             for i in range(1, 60)]
     data = ("id,name,email_from,note\n" + "".join(rows)).encode()

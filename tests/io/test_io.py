@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 import leadtool.io as lio
 from leadtool.errors import InputError, UsageError
-from leadtool.io.decode import count_byte
 from leadtool.records import ID, LOADED, ROW, SRC
 
 
@@ -626,13 +625,6 @@ def test_mapped_file_reads_as_a_copied_one(tmp_path: Path, monkeypatch, name: st
     monkeypatch.setattr("leadtool.io.decode._MAP_FROM", 1)
     mapped = _outcome(path)
     assert mapped == copied
-
-
-def test_count_byte_on_large_buffers(monkeypatch) -> None:
-    data = b'ab"c\n"' * 1000 + b'"'
-    monkeypatch.setattr("leadtool.io.decode._MAP_FROM", 10)  # numpy, in slices
-    assert count_byte(data, ord('"')) == data.count(b'"') == 2001
-    assert count_byte(b"", ord('"')) == 0
 
 
 def test_json_with_escapes_and_a_raw_del_is_not_an_ascii_file() -> None:
