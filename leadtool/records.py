@@ -3,6 +3,7 @@ write it back exactly as it came."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -74,13 +75,16 @@ class Spans:
     JSON array, the separator before the next object) and any blank lines up to `starts[i + 1]`;
     `raw[text_start:head_end]` is what precedes the first record (the header line, an array's
     opening bracket), `raw[starts[-1]:]` what follows the last one (blank lines, a trailing
-    end-of-file mark, an array's closing bracket). Offsets are numpy int64 arrays."""
+    end-of-file mark, an array's closing bracket)."""
 
     raw: bytes | mmap.mmap
     text_start: int  # after a byte order mark
-    head_end: int
-    starts: Any  # numpy int64, records + 1
-    ends: Any  # numpy int64, records
+    head_end: int = 0
+    starts: pl.Series | None = None  # Int64, records + 1
+    ends: pl.Series | None = None  # Int64, records
+    # finds head_end, starts and ends when they were left for a writer to ask (None: unknown),
+    # given the hashes of the values as read
+    locate: Callable[[pl.Series], tuple[int, pl.Series, pl.Series] | None] | None = field(default=None, repr=False)
     first: int = 0  # the LOADED position of the file's first record
     hashed: list[str] = field(default_factory=list)  # the columns `hashes` covers, in order
     # per record, the hash of its values as read (`value_hash`): computed in the background
@@ -88,7 +92,19 @@ class Spans:
     pending: Future[pl.Series] | None = None
 
     def __len__(self) -> int:
-        return len(self.ends)
+        return len(self.ends) if self.ends is not None else 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Spans:
+        # a file's bytes and places do not change: copies share them (pandas copies attrs deeply)
+        return self
+
+    def ready(self) -> bool:
+        """Whether the records' places are known (found now when they were left for later)."""
+        if self.locate is not None:
+            found, self.locate = self.locate(self.hashes()), None
+            if found is not None:
+                self.head_end, self.starts, self.ends = found
+        return self.starts is not None and self.ends is not None
 
     def hashes(self) -> pl.Series:
         assert self.pending is not None

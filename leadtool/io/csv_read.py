@@ -7,15 +7,16 @@ from __future__ import annotations
 import functools
 import mmap
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from ..errors import InputError
-from ..records import FileFormat
+from ..records import FileFormat, value_hash
 from . import spans
-from .decode import SNIFF_BYTES, utf8_text
+from .decode import SNIFF_BYTES, NotUTF8, utf8_text
 from .spans import (
     Lines,
     ReaderError,
@@ -131,10 +132,12 @@ class CsvFile:
     headers: list[str]
     frame: pl.DataFrame
     header_newlines: int
-    records: Lines  # the records' lines (blank lines and the header left out)
+    records: Lines | None  # the records' lines (blank lines and the header left out)
     head_end: int  # where the first record starts (or, without records, where the header line ends)
     tail_start: int  # where the bytes after the last record's line ending begin
     skipped_lines: list[tuple[int, int]] = field(default_factory=list)
+    # without `records`: finds them when a writer first needs them (None: they cannot be told)
+    locate: Callable[[pl.Series], tuple[int, pl.Series, pl.Series] | None] | None = None
 
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -205,14 +208,22 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
     rows: list[list[str]] | None = None
     lines: Lines | None = None
     if stop - begin >= spans.NUMPY_FROM:
-        # the records' places are found on one core while polars parses on the others; they
-        # must agree (else the file is not plain RFC 4180: the exact reader reads it)
+        # an odd number of quotes leaves a value open and a bare CR ends a line, neither of
+        # which polars would see: they are looked for on one core while polars parses on the others
         with ThreadPoolExecutor(max_workers=1) as pool:
-            found = pool.submit(csv_lines_by_quotes, raw, begin, stop, fmt.delimiter)
+            odd = pool.submit(spans.quotes_and_bare_returns, raw, begin, stop)
             frame = _polars_rows(raw, path, stop, fmt.delimiter, ncols)
-            lines = found.result()
-        if lines is None or (frame is not None and frame.height != len(lines)):
-            frame = None
+            quotes, bare = odd.result()
+            if quotes % 2 or bare:
+                frame = None
+        if frame is not None and not _may_be_blank(frame, ncols).any():
+            # no line can be blank: polars' rows are the records, and where each lies in the
+            # bytes is found only if a writer asks (commands that write nothing never do)
+            return _later(raw, begin, stop, fmt, headers, frame, header_newlines)
+        if frame is not None:  # the records' places, which must agree with polars' rows
+            lines = csv_lines_by_quotes(raw, begin, stop, fmt.delimiter)
+            if lines is None or frame.height != len(lines):
+                frame = None
     if frame is None:
         rows, lines = _reader_rows(raw, begin, stop, fmt.delimiter, path)
     assert lines is not None
@@ -258,6 +269,54 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
     return CsvFile(headers=headers, frame=frame, header_newlines=header_newlines, records=records,
                    head_end=int(records.starts[0]) if len(at) else header_stop, tail_start=tail,
                    skipped_lines=_skipped(blank, at))
+
+
+def _may_be_blank(frame: pl.DataFrame, ncols: int) -> pl.Series:
+    """Rows that could be blank lines: every cell empty but a first one of white space."""
+    spaces = r"^[ \t]*$" if ncols > 1 else r"^$"
+    rest = [pl.col(c).fill_null("") == "" for c in frame.columns[1:]]
+    return frame.select(pl.all_horizontal(pl.col("c0").fill_null("").str.contains(spaces), *rest)).to_series()
+
+
+def _later(raw: bytes | mmap.mmap, begin: int, stop: int, fmt: FileFormat, headers: list[str],
+           frame: pl.DataFrame, header_newlines: int) -> CsvFile:
+    """A file without blank lines: the header is polars' first row, the records the others."""
+    lines_seen = frame.height
+    body = frame.slice(1).rechunk()  # parsed in pieces: gathers and writes want one chunk
+    if any(body.null_count().row(0)):  # rows with fewer cells than the header
+        body = body.with_columns(pl.all().fill_null(""))
+    fmt.final_newline = raw[stop - 1:stop] in (b"\n", b"\r")
+
+    def locate(read: pl.Series) -> tuple[int, pl.Series, pl.Series] | None:
+        lines = csv_lines_by_quotes(raw, begin, stop, fmt.delimiter)
+        if lines is None:  # not plain RFC 4180 (polars read it leniently): Python's reader knows
+            lines = _by_reader(raw, begin, stop, fmt.delimiter, read)
+        if lines is None or len(lines) != lines_seen:
+            return None  # the records are encoded, not copied
+        head_end = int(lines.starts[1]) if len(lines) > 1 else int(lines.stops[0])
+        tail = int(lines.stops[-1])
+        return head_end, pl.concat([lines.starts.slice(1), pl.Series([tail], dtype=pl.Int64)]), lines.ends.slice(1)
+
+    return CsvFile(headers=headers, frame=body, header_newlines=header_newlines, records=None, head_end=0,
+                   tail_start=0, locate=locate)
+
+
+def _by_reader(raw: bytes | mmap.mmap, begin: int, stop: int, delimiter: str, read: pl.Series) -> Lines | None:
+    """The line-records as Python's csv module finds them, when its records hold the values
+    that were read (`read`: their hashes), else None."""
+    try:
+        rows, lines = _reader_rows(raw, begin, stop, delimiter, "")
+    except (InputError, NotUTF8):
+        return None
+    body = rows[1:]
+    width = max((len(r) for r in rows), default=0)
+    if len(body) != len(read) or not rows or width > len(rows[0]):
+        return None
+    ncols = len(rows[0])
+    padded = [r + [""] * (ncols - len(r)) for r in body]
+    frame = pl.DataFrame({f"c{i}": [r[i] for r in padded] for i in range(ncols)},
+                         schema={f"c{i}": pl.String for i in range(ncols)})
+    return lines if (value_hash(frame, frame.columns) == read).all() else None
 
 
 def _line_number(raw: bytes | mmap.mmap, offset: int) -> int:

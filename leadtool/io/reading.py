@@ -77,6 +77,8 @@ def _parse(data: bytes | mmap.mmap, text: str | None, enc: str, bom: bool, path:
         records, head_end, tail_start = parsed.records, parsed.head_end, parsed.tail_start
         source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height,
                         header_newlines=parsed.header_newlines, skipped_lines=parsed.skipped_lines)
+        if parsed.locate is not None:
+            source.spans = Spans(raw=raw, text_start=begin, locate=parsed.locate)
     else:
         stop = text_stop(raw, begin)
         full = utf8_text(raw[begin:stop]) if text is None else text[:len(text) - (len(raw) - stop)]

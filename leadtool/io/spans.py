@@ -48,6 +48,25 @@ def release(data: bytes | mmap.mmap, start: int, stop: int) -> None:
             data.madvise(mmap.MADV_DONTNEED, first, stop - first)
 
 
+def quotes_and_bare_returns(data: bytes | mmap.mmap, begin: int, stop: int) -> tuple[int, bool]:
+    """How many quotes data[begin:stop] holds, and whether a CR that no LF follows is among its
+    bytes (polars reads a file whose lines a bare CR ends as one line)."""
+    np = np_module()
+    view = np.frombuffer(data, dtype=np.uint8)
+    quotes, bare = 0, False
+    try:
+        for at in range(begin, stop, _STEP):
+            piece = view[at:min(at + _STEP, stop)]
+            quotes += int(np.count_nonzero(piece == 34))
+            if not bare:
+                cr = np.flatnonzero(piece == 13) + at
+                bare = bool(((cr + 1 >= stop) | (view[np.minimum(cr + 1, stop - 1)] != 10)).any())
+            release(data, at, at + len(piece))
+    finally:
+        del view
+    return quotes, bare
+
+
 def positions(data: bytes | mmap.mmap, byte: int, begin: int, stop: int) -> Any:
     """The offsets of one byte value in data[begin:stop] (numpy int64, ascending)."""
     return scan(data, (byte,), begin, stop)[0]

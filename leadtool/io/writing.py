@@ -39,7 +39,7 @@ def _copyable(source: Source, fmt: FileFormat, columns: list[str], headers: list
     """Whether the source's records can be copied into this output: it has its bytes, the
     output has its columns and headers, and is written in its style (its own, or one equal
     to it: a file in another style is encoded in the output's)."""
-    if source.spans is None or source.columns != columns or source.headers != headers:
+    if source.columns != columns or source.headers != headers or source.spans is None or not source.spans.ready():
         return False
     return source.fmt is fmt or all(getattr(source.fmt, a) == getattr(fmt, a) for a in _STYLE)
 
@@ -278,7 +278,7 @@ def original_texts(records: Records, frame: pl.DataFrame | None = None) -> pl.Da
     loaded = frame.get_column(LOADED)
     for source in records.sources:
         spans = source.spans
-        if spans is None or not len(spans):
+        if spans is None or not spans.ready() or not len(spans):
             continue
         rows = ((loaded >= spans.first) & (loaded < spans.first + len(spans))).fill_null(False).arg_true()
         if not len(rows):

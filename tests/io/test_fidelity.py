@@ -395,6 +395,7 @@ _TMP = tempfile.mkdtemp(prefix="leadtool-fidelity-")
 def _record_bytes(records) -> dict[str, bytes]:
     """Each record's own text (without its line ending), by id."""
     sp = records.sources[0].spans
+    assert sp.ready()
     ends, starts = sp.ends.to_list(), sp.starts.to_list()
     return {rid: bytes(sp.raw[starts[i]:ends[i]]) for i, rid in enumerate(records.frame.get_column(ID).to_list())}
 
@@ -443,6 +444,7 @@ def test_both_scanners_find_the_same_records(export) -> None:
             spans.NUMPY_FROM = numpy_from
             records = lio.load([str(path)], delimiter=",")
             sp = records.sources[0].spans
+            assert sp.ready()
             found.append((records.data().rows(), sp.starts.to_list(), sp.ends.to_list(), sp.head_end,
                           records.sources[0].skipped_lines, repr(records.sources[0].fmt)))
     finally:
