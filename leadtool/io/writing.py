@@ -101,8 +101,8 @@ def _row_places(records: Records, frame: pl.DataFrame, fmt: FileFormat, columns:
     kinds = [c for c in frame.columns if c.startswith(KIND_PREFIX)]
     for k, source in enumerate(records.sources):
         spans = source.spans
-        if spans is None or not len(spans) or not _copyable(source, fmt, columns, headers):
-            continue
+        if spans is None or not _copyable(source, fmt, columns, headers) or not len(spans):
+            continue  # (_copyable finds a file's records when that was left for later)
         key = tuple(spans.hashed)
         if key not in hashes:
             hashes[key] = (value_hash(frame, spans.hashed) if all(c in frame.columns for c in key) else None)

@@ -320,6 +320,17 @@ def test_a_second_file_in_another_style_is_written_in_the_first_ones(tmp_path: P
     assert b"".join(lio.encode_chunks(records)) == b'id,name\r\n1,"A"\r\n2,B\r\n3,"C"\r\n'
 
 
+def test_files_read_with_places_left_for_later_are_all_copied(tmp_path: Path, monkeypatch) -> None:
+    """Large files without blank lines get their records' places only when a writer asks: the
+    second file's too."""
+    monkeypatch.setattr(spans, "NUMPY_FROM", 0)
+    a = _write(tmp_path / "a.csv", b'id,name\r\n1,"A"\r\n')
+    b = _write(tmp_path / "b.csv", b'id,name\r\n2,"B"\r\n3,x\r\n')
+    records = lio.load([str(a), str(b)])
+    assert all(s.spans.starts is None for s in records.sources)  # nothing found yet
+    assert b"".join(lio.encode_chunks(records)) == b'id,name\r\n1,"A"\r\n2,"B"\r\n3,x\r\n'
+
+
 def test_without_final_newline_a_merged_away_last_row(cli, tmp_path: Path, scanner: str) -> None:
     data = b"id,name,email_from\n1,A,a@x.com\n2,B,b@x.com\n3,C,a@x.com"
     assert merged(cli, tmp_path, "n.csv", data) == b"id,name,email_from\n1,A,a@x.com\n2,B,b@x.com"
