@@ -24,7 +24,7 @@ from .match.normalize import (
     number_expr,
     type_expr,
 )
-from .records import GROUP, HEAD_IDX, ID, IDX, KIND_PREFIX, POS, Records
+from .records import GROUP, HEAD_IDX, ID, IDX, KEEP, KEPT_ROWS, KIND_PREFIX, POS, Records
 
 HEAD_RULE_FIELDS = ("id", "create_date", "probability", "active", "date_conversion")
 ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
@@ -441,10 +441,13 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
             new = plan.values.get_column(c)
             updated.append(frame.get_column(c).clone().scatter(heads.filter(new.is_not_null()), new.drop_nulls()))
         frame = frame.with_columns(updated)
-    query = frame.lazy()
-    if away.len():
-        # the keep mask: one boolean per record, true but at the merged-away positions (a
-        # true followed by n-1 more, then false scattered in: no frame is built for it)
-        query = query.filter(pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1)
-                             .scatter(away, False))
+    if not away.len():
+        return frame.lazy()
+    # the keep mask: one boolean per record, true but at the merged-away positions (a true
+    # followed by n-1 more, then false scattered in: no frame is built for it)
+    keep = pl.Series(KEEP, [True], dtype=pl.Boolean).extend_constant(True, n - 1).scatter(away, False)
+    query = frame.lazy().filter(keep)
+    # the writer gathers the kept rows a slice at a time from the frame itself (polars would
+    # first materialize the whole filtered result): the query says where they are
+    setattr(query, KEPT_ROWS, (frame, keep.arg_true()))
     return query

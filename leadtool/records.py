@@ -34,6 +34,9 @@ LOADED = "__lt_loaded"  # a record's position among all records as loaded: the k
 RAW = "__lt_raw"  # a record's text as it was in its file, for a record with no bytes to copy (undo's)
 RAW_END = "__lt_raw_end"  # what followed that text there: its line ending and blank lines, or a separator
 HASH = "__lt_hash"  # beside RAW: the hash of the values that text holds (`value_hash`)
+KEEP = "__lt_keep"  # merge: whether a record stays (false: merged away)
+# an attribute of merge_query's lazy query: (frame, positions), the rows it keeps, for io.write
+KEPT_ROWS = "_leadtool_kept_rows"
 
 
 @dataclass

@@ -12,6 +12,7 @@ encoded whole.
 from __future__ import annotations
 
 import codecs
+import itertools
 import mmap
 import operator
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Iterator
 import polars as pl
 
 from ..errors import InputError
-from ..records import HASH, KIND_PREFIX, LOADED, RAW, RAW_END, FileFormat, Records, Source, value_hash
+from ..records import HASH, KEPT_ROWS, KIND_PREFIX, LOADED, RAW, RAW_END, FileFormat, Records, Source, value_hash
 from .csv_write import csv_body, csv_bytes, csv_header_line, csv_row_texts
 from .decode import BOM, UTF8_NAMES
 from .files import atomic_output
@@ -140,10 +141,18 @@ _ROWS = 1 << 16  # output rows handled at a time: the writer's memory does not g
 
 
 def _batches(frame: pl.DataFrame | pl.LazyFrame) -> Iterator[tuple[pl.DataFrame, bool]]:
-    """The frame in slices of rows, each with whether it is the last (a lazy query, merge's, is
-    streamed: no merged copy of the records is ever held whole)."""
-    parts = (frame.iter_slices(_ROWS) if isinstance(frame, pl.DataFrame)
-             else frame.collect_batches(chunk_size=_ROWS))
+    """The frame in slices of rows, each with whether it is the last. A lazy query is streamed:
+    no merged copy of the records is ever held whole (merge's says which rows of which frame it
+    keeps: they are gathered a slice at a time, which costs less memory than polars' batches)."""
+    kept = getattr(frame, KEPT_ROWS, None)
+    parts: Iterable[pl.DataFrame]
+    if kept is not None:
+        whole, rows = kept
+        parts = (whole[rows.slice(at, _ROWS)] for at in range(0, len(rows), _ROWS))
+    elif isinstance(frame, pl.DataFrame):
+        parts = frame.iter_slices(_ROWS)
+    else:
+        parts = frame.collect_batches(chunk_size=_ROWS, engine="streaming")
     held: pl.DataFrame | None = None
     for part in parts:
         if not part.height:
@@ -177,7 +186,7 @@ def _copied(records: Records, fmt: FileFormat, first: tuple[pl.DataFrame, bool] 
         yield BOM
     yield views[0][spans.text_start:spans.head_end]
     if first is not None:
-        for batch, last in (first, *rest):
+        for batch, last in itertools.chain([first], rest):  # one slice of rows in memory at a time
             yield from _batch_chunks(records, fmt, batch, last, raws, views)
     yield views[0][int(spans.starts[-1]):]
 
