@@ -25,7 +25,7 @@ from .match.normalize import (
     number_expr,
     type_expr,
 )
-from .records import GROUP, HEAD_IDX, ID, IDX, KIND_PREFIX, POS, ROW, SRC, Records
+from .records import GROUP, HEAD_IDX, ID, IDX, KEEP, KEPT_ROWS, KIND_PREFIX, POS, ROW, SRC, Records
 
 HEAD_RULE_FIELDS = ("id", "create_date", "probability", "active", "date_conversion")
 ADDRESS_FIELDS = ("street", "street2", "city", "zip", "state_id", "country_id")
@@ -133,6 +133,7 @@ class _Groups:
         self.starts = self.is_head.arg_true()
         self.heads = data.filter(self.is_head)
         self.groups = self.heads.get_column(GROUP)
+        self.arrays: dict[str, pl.Series] = {}  # per column: the groups whose union is a JSON array
 
     def first_rows(self, preds: dict[str, pl.Expr], last: bool = False) -> dict[str, tuple[pl.Series, pl.Series]]:
         """For each named predicate, the row of the first (or last) record of each group, in
@@ -221,9 +222,47 @@ def _joined(g: _Groups, col: str, ne: pl.Expr) -> tuple[pl.Series, pl.Series]:
     return g.per_group(agg, "v", pl.String), g.per_group(agg, "src", pl.List(pl.String))
 
 
-def _united(g: _Groups, col: str, ne: pl.Expr) -> tuple[pl.Series, pl.Series]:
+# a JSON string or a bare literal (number, true, false, null): an element of a flat JSON array
+_JSON_ELEMENT = r'"(?:[^"\\]|\\.)*"|[^\s,\[\]{}"]+'
+_FLAT_ARRAY = rf"^\s*\[\s*(?:(?:{_JSON_ELEMENT})\s*(?:,\s*(?:{_JSON_ELEMENT})\s*)*)?\]\s*$"
+
+
+def _united(g: _Groups, col: str, ne: pl.Expr, records: Records) -> tuple[pl.Series, pl.Series]:
     """`union`: one pass per group: its tags in head order without repeats, its sources, and
-    the separator of its first cell that has one (`,` or `, `)."""
+    the separator of its first cell that has one (`,` or `, `). In a JSON file, a group whose
+    cells are JSON arrays (or false/null) is united as one JSON array of their elements
+    (`g.arrays[col]` says which groups)."""
+    kind = f"{KIND_PREFIX}{col}"
+    if kind not in g.data.columns:
+        return _united_text(g, col, ne)
+    raw = pl.col(kind) == "r"
+    array = (raw & pl.col(col).str.contains(_FLAT_ARRAY)).fill_null(False)
+    nothing = (raw & pl.col(col).str.strip_chars().is_in(["false", "null"])).fill_null(False)
+    modes = g.data.select(pl.col(GROUP), (ne & array).alias("a"), (~ne | array | nothing).alias("ok")).group_by(
+        GROUP, maintain_order=True).agg(pl.col("a").any(), pl.col("ok").all())
+    in_arrays = modes.filter(pl.col("a") & pl.col("ok")).get_column(GROUP)
+    if not len(in_arrays):
+        return _united_text(g, col, ne)
+    g.arrays[col] = g.per_group(modes.select(GROUP, (pl.col("a") & pl.col("ok")).alias("m")), "m",
+                                pl.Boolean).fill_null(False)
+    is_array_group = pl.col(GROUP).is_in(in_arrays.implode())
+    text_value, text_src = _united_text(g, col, ne & ~is_array_group)
+    elements = pl.col(col).str.extract_all(_JSON_ELEMENT)
+    default = records.sources[0].fmt.json_item_sep  # no cell shows one: the file's
+    agg = g.data.filter(ne & array & is_array_group).group_by(GROUP, maintain_order=True).agg(
+        elements.explode().drop_nulls().unique(maintain_order=True).alias("t"),
+        pl.col(ID).alias("src"),
+        pl.col(col).filter(elements.list.len() > 1).first().str.contains(", ", literal=True).alias("spaced"))
+    sep = pl.when(pl.col("spaced")).then(pl.lit(", ")).when(pl.col("spaced").not_()).then(pl.lit(","))
+    agg = agg.select(GROUP, "src", pl.concat_str(pl.lit("["), pl.col("t").list.join(sep.otherwise(pl.lit(default))),
+                                                  pl.lit("]")).alias("v"))
+    value = g.per_group(agg, "v", pl.String)
+    sources = g.per_group(agg, "src", pl.List(pl.String))
+    use = g.arrays[col]
+    return value.zip_with(use, text_value), sources.zip_with(use, text_src)
+
+
+def _united_text(g: _Groups, col: str, ne: pl.Expr) -> tuple[pl.Series, pl.Series]:
     tags = pl.col(col).str.split(",").list.explode(keep_nulls=False, empty_as_null=False).str.strip_chars()
     agg = g.data.filter(ne).group_by(GROUP, maintain_order=True).agg(
         tags.filter(tags != "").unique(maintain_order=True).alias("t"),
@@ -269,7 +308,7 @@ def _resolve(g: _Groups, col: str, rule: str, records: Records) -> tuple[pl.Seri
     if rule == "concat":
         return _joined(g, col, ne)
     if rule == "union":
-        return _united(g, col, ne)
+        return _united(g, col, ne, records)
     if rule in ("priority", "address", "longest"):
         key = {"priority": pl.col("__lt_prio"), "address": pl.col("__lt_addr"),
                "longest": pl.when(ne).then(pl.col(col).str.len_chars())}[rule]
@@ -288,6 +327,8 @@ def _new_kinds(g: _Groups, col: str, sources: pl.Series, composed: bool, changed
     head_kind = g.heads.get_column(kind)
     if composed:
         new = pl.Series(kind, [None] * g.heads.height, dtype=pl.String)
+        if col in g.arrays:  # JSON arrays united: a JSON array
+            new = pl.Series(kind, ["r"] * g.heads.height, dtype=pl.String).zip_with(g.arrays[col], new)
     else:
         where = pl.DataFrame({GROUP: g.groups, ID: sources.list.first()})
         lookup = g.data.select(GROUP, ID, kind).unique([GROUP, ID], keep="first", maintain_order=True)
@@ -453,10 +494,13 @@ def merge_query(records: Records, plan: MergePlan) -> pl.LazyFrame:
             new = plan.values.get_column(c)
             updated.append(frame.get_column(c).clone().scatter(heads.filter(new.is_not_null()), new.drop_nulls()))
         frame = frame.with_columns(updated)
-    query = frame.lazy()
-    if away.len():
-        # the keep mask: one boolean per record, true but at the merged-away positions (a
-        # true followed by n-1 more, then false scattered in: no frame is built for it)
-        query = query.filter(pl.Series(IDX, [True], dtype=pl.Boolean).extend_constant(True, n - 1)
-                             .scatter(away, False))
+    if not away.len():
+        return frame.lazy()
+    # the keep mask: one boolean per record, true but at the merged-away positions (a true
+    # followed by n-1 more, then false scattered in: no frame is built for it)
+    keep = pl.Series(KEEP, [True], dtype=pl.Boolean).extend_constant(True, n - 1).scatter(away, False)
+    query = frame.lazy().filter(keep)
+    # the writer gathers the kept rows a slice at a time from the frame itself (polars would
+    # first materialize the whole filtered result): the query says where they are
+    setattr(query, KEPT_ROWS, (frame, keep.arg_true()))
     return query

@@ -32,5 +32,20 @@ def line_numbers(records: Records, upto: int | None = None) -> pl.Series:
     line = 1 + header_nl + row + (before.over(SRC) if len(records.sources) > 1 else before)
     if len(csv_sources) < len(records.sources):
         line = pl.when(pl.col(SRC).is_in(csv_sources)).then(line).otherwise(row)
-    return frame.select(line.alias(LINE)).to_series()
+    return frame.select(line.alias(LINE)).to_series() + _blank_lines_before(records, frame)
+
+
+def _blank_lines_before(records: Records, frame: pl.DataFrame) -> pl.Series | int:
+    """Blank lines are not records, but they are lines: those before each record."""
+    extra: pl.Series | int = 0
+    for k, source in enumerate(records.sources):
+        if not source.skipped_lines:
+            continue
+        rows, counts = zip(*source.skipped_lines, strict=True)
+        # the last entry at or before each record's row (none: 0)
+        at = pl.Series(rows, dtype=pl.Int64).search_sorted(frame.get_column(ROW).cast(pl.Int64), side="right")
+        before = pl.concat([pl.Series([0], dtype=pl.Int64), pl.Series(counts, dtype=pl.Int64)]).gather(at)
+        extra = extra + pl.select(pl.when(pl.lit(frame.get_column(SRC)) == k).then(pl.lit(before)).otherwise(0)
+                                  ).to_series()
+    return extra
 

@@ -1,11 +1,12 @@
 """Reading and writing exports without changing a byte that no rule changed.
 
-The stages of a file's life: `decode` (bytes and encodings), `csv_read` / `json_read` (parsing),
-`reading` (files to Records, fields mapped, ids given), `csv_write` / `json_write` / `writing` (Records
-back to bytes in the input's style), `files` (atomic output, temporary files), `digest` (an
-output's SHA-256, computed as it is written) and `publish` (a run's files as one transaction).
-polars parses and writes CSV; Python's csv module is the slow, exact fallback used only to locate
-errors and to read files polars refuses.
+The stages of a file's life: `decode` (bytes and encodings), `spans` (where each record lies in
+the bytes), `csv_read` / `json_read` (parsing), `reading` (files to Records, fields mapped, ids
+given), `csv_write` / `json_write` / `writing` (Records back to bytes: a record no rule changed is
+copied from its file, the others encoded in the input's style), `files` (atomic output), `digest`
+(an output's SHA-256, computed as it is written) and `publish` (a run's output and audit log as one
+transaction). polars parses large CSV files; Python's csv module reads small ones, and is the exact
+fallback that locates errors and reads files polars refuses.
 """
 
 from .files import atomic_output, refuse_overwrite

@@ -1,20 +1,31 @@
-"""CSV parsing: the delimiter sniffed, the header and quoting style seen, polars for the body
-and Python's csv module as the exact fallback that also locates errors."""
+"""CSV parsing: the delimiter sniffed, the header and quoting style seen, the records found in the
+bytes (io.spans), polars for the body of a large file and Python's csv module for a small one
+and as the exact fallback that also locates errors."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import mmap
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from ..errors import InputError
-from ..records import FileFormat
-from .decode import SNIFF_BYTES, count_byte, utf8_text
+from ..records import FileFormat, value_hash
+from . import spans
+from .decode import SNIFF_BYTES, NotUTF8, utf8_text
+from .spans import (
+    Lines,
+    ReaderError,
+    csv_lines_by_quotes,
+    csv_rows_by_reader,
+    line_of,
+    line_table,
+    text_stop,
+)
 
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -68,6 +79,8 @@ def _first_records(text: str, delimiter: str, limit: int = 2, complete: bool = F
             if not records:
                 newline = "\r\n"
             j += 1
+        elif ch == "\r" and not records:
+            newline = "\r"
         records.append(cells)
         cells = []
         i = j + 1
@@ -111,48 +124,79 @@ def sniff_delimiter(head: str, complete: bool = False) -> str:
     return best if counts[best] or score(best)[0] else ","
 
 
-def _python_csv_rows(text: str, path: str, fmt: FileFormat, ncols: int) -> list[list[str]]:
-    """The exact but slow reader: used when polars refuses a file, to either read it or say
-    precisely which line is wrong."""
-    class Dialect(csv.excel):
-        delimiter = fmt.delimiter
-        strict = True
+@dataclass
+class CsvFile:
+    """A parsed CSV file: its header cells, one frame row per record (c0..cN-1) and where each
+    record lies in the bytes."""
 
-    rows: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), Dialect)
-    start = 1
+    headers: list[str]
+    frame: pl.DataFrame
+    header_newlines: int
+    records: Lines | None  # the records' lines (blank lines and the header left out)
+    head_end: int  # where the first record starts (or, without records, where the header line ends)
+    tail_start: int  # where the bytes after the last record's line ending begin
+    skipped_lines: list[tuple[int, int]] = field(default_factory=list)
+    # without `records`: finds them when a writer first needs them (None: they cannot be told)
+    locate: Callable[[pl.Series], tuple[int, pl.Series, pl.Series] | None] | None = None
+
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+# empty lines before the header (a line of spaces would be a header of one blank cell)
+_LEADING_BLANK_LINES = re.compile(r"(?:\r\n|\r|\n)*")
+
+
+def _quoting(first: list[list[tuple[str, bool]]]) -> str:
+    """`all` when every cell of the first records is quoted; `nonnumeric` when every cell but
+    numbers is (a header quoted whole, some numbers bare: Python's QUOTE_NONNUMERIC). Blank
+    lines are not records: they say nothing of the style."""
+    first = [rec for rec in first if rec != [("", False)]]
+    quoted = [q for rec in first for _, q in rec]
+    if quoted and all(quoted):
+        return "all"
+    bare = [c for rec in first[1:] for c, q in rec if not q]
+    if first and all(q for _, q in first[0]) and bare and all(_NUMBER.match(c) for c in bare):
+        return "nonnumeric"
+    return "minimal"
+
+
+def _polars_rows(raw: bytes | mmap.mmap, path: str, stop: int, delimiter: str, ncols: int) -> pl.DataFrame | None:
+    """polars' parse of every line-record (None when it refuses the file)."""
+    whole_file = stop == len(raw)
     try:
-        for row in reader:
-            if row:
-                if len(row) > ncols:
-                    raise InputError(f"{len(row)} cells but the header has {ncols}", file=path,
-                                     line=start)
-                rows.append(row + [""] * (ncols - len(row)))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        msg = str(exc)
-        if "unexpected end of data" in msg:
+        frame = pl.read_csv(
+            # a mapped file: polars maps it itself; a trailing ^Z is left out
+            path if isinstance(raw, mmap.mmap) and whole_file else raw if whole_file else raw[:stop],
+            has_header=False, infer_schema=False, separator=delimiter,
+            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
+            new_columns=[f"c{i}" for i in range(ncols)],
+        )
+    except (Exception, pl.exceptions.PanicException):  # polars refused: the exact reader says why
+        return None
+    return frame if frame.width == ncols else None
+
+
+def _reader_rows(raw: bytes | mmap.mmap, begin: int, stop: int, delimiter: str,
+                 path: str) -> tuple[list[list[str]], Lines]:
+    """Python's csv module, strict RFC 4180 first, else as leniently as Excel reads (a stray
+    quote kept, text after a closing quote joined to the value)."""
+    text = utf8_text(raw[begin:stop])
+    table = line_table(raw, begin, stop)
+    try:
+        return csv_rows_by_reader(text, table, delimiter, strict=True)
+    except ReaderError as exc:
+        if "unexpected end of data" in str(exc):
             raise InputError("unterminated quoted value (a \" is never closed)", file=path,
-                             line=start) from None
-        # not strictly RFC 4180 (a stray quote inside a value): read it the lenient way
-        lenient = list(csv.reader(io.StringIO(text, newline=""), delimiter=fmt.delimiter))
-        rows = []
-        for k, row in enumerate(lenient):
-            if row:
-                if len(row) > ncols:
-                    raise InputError(f"{len(row)} cells but the header has {ncols}", file=path,
-                                     line=k + 1) from None
-                rows.append(row + [""] * (ncols - len(row)))
-    return rows[1:]
+                             line=exc.line) from None
+    return csv_rows_by_reader(text, table, delimiter, strict=False)
 
 
-def read_csv(data: bytes | mmap.mmap, text: str | None, path: str,
-              fmt: FileFormat) -> tuple[list[str], pl.DataFrame, int]:
-    head_text = (text[:SNIFF_BYTES] if text is not None
-                 else data[:SNIFF_BYTES].decode("utf-8", errors="ignore"))
-    if head_text.startswith("\ufeff"):
-        head_text = head_text[1:]
-    complete = len(text if text is not None else data) <= SNIFF_BYTES
+def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> CsvFile:
+    """Parse the UTF-8 bytes `raw` (the text starts at `begin`, after a byte order mark):
+    records end at line breaks outside quotes; blank lines and a trailing ^Z are not records."""
+    stop = text_stop(raw, begin)
+    head_text = raw[begin:begin + SNIFF_BYTES].decode("utf-8", errors="ignore")
+    head_text = head_text[_LEADING_BLANK_LINES.match(head_text).end():]
+    complete = stop - begin <= SNIFF_BYTES
     if not fmt.delimiter:
         fmt.delimiter = sniff_delimiter(head_text, complete)
     first, fmt.newline, header_newlines = _first_records(
@@ -160,35 +204,132 @@ def read_csv(data: bytes | mmap.mmap, text: str | None, path: str,
     if not first:
         raise InputError("no header line", file=path)
     headers = [c for c, _ in first[0]]
-    quoted = [q for rec in first for _, q in rec]
-    fmt.quoting = "all" if quoted and all(quoted) else "minimal"
-    raw = data if text is None else text.encode("utf-8")
-    fmt.final_newline = raw[-1:] == b"\n"
+    fmt.quoting = _quoting(first)  # type: ignore[assignment]
     ncols = len(headers)
     frame: pl.DataFrame | None = None
-    # an odd number of quotes leaves a value open, which polars would not report: they are
-    # counted on one core while polars parses on the others (its result is dropped if so)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        odd_quotes = pool.submit(lambda: count_byte(raw, ord('"')) % 2 == 1)
-        try:
-            frame = pl.read_csv(
-                path if isinstance(raw, mmap.mmap) else raw,  # a mapped file: polars maps it itself
-                has_header=False, infer_schema=False, separator=fmt.delimiter,
-                empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
-                new_columns=[f"c{i}" for i in range(ncols)] if ncols else None,
-            )
-        except (Exception, pl.exceptions.PanicException):  # polars refused: find out why, or read it the exact way
-            frame = None
-        if odd_quotes.result() or (frame is not None and frame.width != ncols):
-            frame = None
+    rows: list[list[str]] | None = None
+    lines: Lines | None = None
+    if stop - begin >= spans.NUMPY_FROM:
+        # an odd number of quotes leaves a value open and a bare CR ends a line, neither of
+        # which polars would see: they are looked for on one core while polars parses on the others
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            odd = pool.submit(spans.quotes_and_bare_returns, raw, begin, stop)
+            frame = _polars_rows(raw, path, stop, fmt.delimiter, ncols)
+            quotes, bare = odd.result()
+            if quotes % 2 or bare:
+                frame = None
+        if frame is not None and not _may_be_blank(frame, ncols).any():
+            # no line can be blank: polars' rows are the records, and where each lies in the
+            # bytes is found only if a writer asks (commands that write nothing never do)
+            return _later(raw, begin, stop, fmt, headers, frame, header_newlines)
+        if frame is not None:  # the records' places, which must agree with polars' rows
+            lines = csv_lines_by_quotes(raw, begin, stop, fmt.delimiter)
+            if lines is None or frame.height != len(lines):
+                frame = None
     if frame is None:
-        full = text if text is not None else utf8_text(data)
-        rows = _python_csv_rows(full.lstrip("\ufeff"), path, fmt, ncols)
-        cols = {f"c{i}": [r[i] for r in rows] for i in range(ncols)}
+        rows, lines = _reader_rows(raw, begin, stop, fmt.delimiter, path)
+    assert lines is not None
+    # blank: an empty line, or in a file of several columns a line of spaces and tabs (in a
+    # file of one column that is a value)
+    sizes = lines.ends - lines.starts
+    spaces = r"^[ \t]*$" if ncols > 1 else r"^$"
+    if frame is not None:
+        # a first cell that is the whole line (no delimiter, no quotes) of white space only
+        first_cell = frame.get_column("c0").fill_null("")
+        alone = (first_cell.str.len_bytes().cast(pl.Int64) == sizes).arg_true()
+        blank = pl.repeat(False, len(lines), dtype=pl.Boolean, eager=True)
+        if len(alone):
+            blank = blank.scatter(alone, first_cell.gather(alone).str.contains(spaces))
+    else:
+        assert rows is not None
+        blank = pl.Series([not r or (len(r) == 1 and re.match(spaces, r[0]) is not None
+                                     and len(r[0].encode()) == n)
+                           for r, n in zip(rows, sizes.to_list(), strict=True)], dtype=pl.Boolean)
+    kept = (~blank).arg_true()
+    if not len(kept):
+        raise InputError("no header line", file=path)
+    header_at = int(kept[0])
+    at = kept.slice(1)
+    if rows is not None:
+        for k in at.to_list():
+            if len(rows[k]) > ncols:
+                raise InputError(f"{len(rows[k])} cells but the header has {ncols}", file=path,
+                                 line=_line_number(raw, int(lines.starts[k])))
+        body = [rows[k] + [""] * (ncols - len(rows[k])) for k in at.to_list()]
+        cols = {f"c{i}": [r[i] for r in body] for i in range(ncols)}
         frame = pl.DataFrame(cols, schema=dict.fromkeys(cols, pl.String))
     else:
-        frame = frame.slice(1).rechunk()  # parsed in pieces: gathers and writes want one chunk
+        assert frame is not None
+        frame = frame.slice(1) if header_at == 0 and len(at) == frame.height - 1 else frame[at]
+        frame = frame.rechunk()  # parsed in pieces: gathers and writes want one chunk
         if any(frame.null_count().row(0)):  # rows with fewer cells than the header
             frame = frame.with_columns(pl.all().fill_null(""))
-    return headers, frame, header_newlines
+    records = lines.take(at)
+    header_stop = int(lines.stops[header_at])
+    tail = int(records.stops[-1]) if len(at) else header_stop
+    fmt.final_newline = bool(lines.stops[-1] > lines.ends[-1])
+    return CsvFile(headers=headers, frame=frame, header_newlines=header_newlines, records=records,
+                   head_end=int(records.starts[0]) if len(at) else header_stop, tail_start=tail,
+                   skipped_lines=_skipped(blank, at))
 
+
+def _may_be_blank(frame: pl.DataFrame, ncols: int) -> pl.Series:
+    """Rows that could be blank lines: every cell empty but a first one of white space."""
+    spaces = r"^[ \t]*$" if ncols > 1 else r"^$"
+    rest = [pl.col(c).fill_null("") == "" for c in frame.columns[1:]]
+    return frame.select(pl.all_horizontal(pl.col("c0").fill_null("").str.contains(spaces), *rest)).to_series()
+
+
+def _later(raw: bytes | mmap.mmap, begin: int, stop: int, fmt: FileFormat, headers: list[str],
+           frame: pl.DataFrame, header_newlines: int) -> CsvFile:
+    """A file without blank lines: the header is polars' first row, the records the others."""
+    lines_seen = frame.height
+    body = frame.slice(1).rechunk()  # parsed in pieces: gathers and writes want one chunk
+    if any(body.null_count().row(0)):  # rows with fewer cells than the header
+        body = body.with_columns(pl.all().fill_null(""))
+    fmt.final_newline = raw[stop - 1:stop] in (b"\n", b"\r")
+
+    def locate(read: pl.Series) -> tuple[int, pl.Series, pl.Series] | None:
+        lines = csv_lines_by_quotes(raw, begin, stop, fmt.delimiter)
+        if lines is None:  # not plain RFC 4180 (polars read it leniently): Python's reader knows
+            lines = _by_reader(raw, begin, stop, fmt.delimiter, read)
+        if lines is None or len(lines) != lines_seen:
+            return None  # the records are encoded, not copied
+        head_end = int(lines.starts[1]) if len(lines) > 1 else int(lines.stops[0])
+        tail = int(lines.stops[-1])
+        return head_end, pl.concat([lines.starts.slice(1), pl.Series([tail], dtype=pl.Int64)]), lines.ends.slice(1)
+
+    return CsvFile(headers=headers, frame=body, header_newlines=header_newlines, records=None, head_end=0,
+                   tail_start=0, locate=locate)
+
+
+def _by_reader(raw: bytes | mmap.mmap, begin: int, stop: int, delimiter: str, read: pl.Series) -> Lines | None:
+    """The line-records as Python's csv module finds them, when its records hold the values
+    that were read (`read`: their hashes), else None."""
+    try:
+        rows, lines = _reader_rows(raw, begin, stop, delimiter, "")
+    except (InputError, NotUTF8):
+        return None
+    body = rows[1:]
+    width = max((len(r) for r in rows), default=0)
+    if len(body) != len(read) or not rows or width > len(rows[0]):
+        return None
+    ncols = len(rows[0])
+    padded = [r + [""] * (ncols - len(r)) for r in body]
+    frame = pl.DataFrame({f"c{i}": [r[i] for r in padded] for i in range(ncols)},
+                         schema={f"c{i}": pl.String for i in range(ncols)})
+    return lines if (value_hash(frame, frame.columns) == read).all() else None
+
+
+def _line_number(raw: bytes | mmap.mmap, offset: int) -> int:
+    return raw[:offset].count(b"\n") + 1 if isinstance(raw, bytes) else line_of(raw, offset)
+
+
+def _skipped(blank: pl.Series, records: pl.Series) -> list[tuple[int, int]]:
+    """(data row, blank lines before it) where the count grows: line numbers count blank lines."""
+    if not blank.any():
+        return []
+    before = blank.cast(pl.Int64).cum_sum().gather(records)
+    grows = before != before.shift(1, fill_value=0)
+    rows = pl.int_range(1, len(records) + 1, eager=True)
+    return list(zip(rows.filter(grows).to_list(), before.filter(grows).to_list(), strict=True))

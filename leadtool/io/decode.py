@@ -4,14 +4,12 @@ or given) and where a bad byte is."""
 from __future__ import annotations
 
 import codecs
-import contextlib
 import mmap
 import os
 import re
 import stat
 import sys
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError, UsageError
@@ -38,46 +36,24 @@ def read_bytes(path: str) -> bytes:
 _MAP_FROM = 32 << 20  # bytes: a larger regular file is mapped, not copied into memory
 
 
-@contextlib.contextmanager
-def mapped(path: str) -> Iterator[mmap.mmap | None]:
-    """A large regular file's bytes without a copy: polars reads it by its path and only
-    windows of it are ever copied (None: read it whole)."""
-    view = None
-    if path != "-":
-        try:
-            with open(path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                if stat.S_ISREG(info.st_mode) and info.st_size >= _MAP_FROM:
-                    view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
-            view = None  # read_bytes says why
+def map_file(path: str) -> mmap.mmap | None:
+    """A large regular file's bytes without a copy: polars reads it by its path, only windows
+    of it are ever copied, and its untouched records are written from it (None: read it whole).
+    The map lives as long as the records read from it."""
+    if path == "-":
+        return None
     try:
-        yield view
-    finally:
-        if view is not None:
-            with contextlib.suppress(BufferError):
-                view.close()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size >= _MAP_FROM:
+                return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        pass  # read_bytes says why
+    return None
 
 
 def whole(data: bytes | mmap.mmap) -> bytes:
     return data if isinstance(data, bytes) else data[:]
-
-
-def count_byte(data: bytes | mmap.mmap, byte: int) -> int:
-    """How often a byte occurs: numpy on a large buffer (faster than bytes.count), in slices so that
-    no large temporary is made."""
-    if len(data) < _MAP_FROM:
-        return whole(data).count(bytes([byte]))
-    import numpy as np  # not on every start: its import is slow for a command line
-
-    total, step = 0, 1 << 24
-    array = np.frombuffer(data, dtype=np.uint8)
-    try:
-        for start in range(0, len(array), step):
-            total += int(np.count_nonzero(array[start:start + step] == byte))
-    finally:
-        del array  # a live view would keep the map from closing
-    return total
 
 
 def _line_of(data: bytes | str, offset: int) -> int:
@@ -134,12 +110,60 @@ def is_blank(data: bytes | mmap.mmap) -> bool:
     return len(data) <= SNIFF_BYTES or not whole(data).strip(_BLANK)
 
 
+# byte order marks of the encodings recognised by theirs, longest first (UTF-32-LE's starts
+# with UTF-16-LE's)
+_UNICODE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+                 (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_ENDIANLESS = {"utf-16": "utf-16", "utf16": "utf-16", "utf-32": "utf-32", "utf32": "utf-32"}
+
+
+def _unicode_by_bom(data: bytes | mmap.mmap, encoding: str | None) -> str | None:
+    """UTF-16 or UTF-32 named by the file's byte order mark (given as `utf-16`, or not given:
+    such a file is recognised by its mark); the byte order made explicit, so that writing
+    it back puts one mark, not one per piece written."""
+    norm = encoding.lower().replace("_", "-") if encoding else None
+    if norm is not None and norm not in _ENDIANLESS:
+        return None
+    for mark, name in _UNICODE_BOMS:
+        if data[:len(mark)] == mark and (norm is None or name.startswith(_ENDIANLESS[norm])):
+            return name
+    if norm is not None:  # no mark: the machine's order, as Python's codec reads it
+        return f"{_ENDIANLESS[norm]}-{'le' if sys.byteorder == 'little' else 'be'}"
+    return None
+
+
+def _decoded(data: bytes, path: str, encoding: str) -> tuple[str, str, bool]:
+    """Text in a given encoding; a byte order mark is not text: it is remembered and written back."""
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise UsageError(f"unknown encoding {encoding!r}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid {encoding} (byte 0x{data[exc.start]:02x})",
+                         file=path, line=_line_of(data, exc.start)) from None
+    if text.startswith("\ufeff"):
+        return text[1:], encoding, True
+    return text, encoding, False
+
+
+def _utf16_hint(data: bytes) -> str:
+    """Text in UTF-16 without a mark has a zero byte beside every ASCII character."""
+    head = data[:4096]
+    if len(head) >= 4 and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4):
+        order = "le" if head[1::2].count(0) >= head[0::2].count(0) else "be"
+        return f"; it looks like UTF-16: give --encoding utf-16-{order}"
+    return "; give --encoding (for example --encoding cp1252)"
+
+
 def decode(data: bytes | mmap.mmap, path: str, encoding: str | None,
            lazy: bool = False) -> tuple[str | None, str, bool]:
     """Returns (text or None when the bytes are valid UTF-8 as they are, encoding, bom).
 
     `lazy`: for UTF-8 only check the sniffing window; the parser validates the rest (polars
     does so natively) and raises NotUTF8, after which the caller decodes again eagerly."""
+    unicode = _unicode_by_bom(data, encoding)
+    if unicode is not None:
+        return _decoded(whole(data), path, unicode)
     bom = data[:len(BOM)] == BOM
     if lazy and (encoding is None or encoding.lower().replace("_", "-") in UTF8_NAMES):
         try:
@@ -157,14 +181,7 @@ def decode(data: bytes | mmap.mmap, path: str, encoding: str | None,
                 raise InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})", file=path,
                                  line=_line_of(data, exc.start)) from None
             return None, "utf-8", bom
-        try:
-            text = data.decode(encoding)
-        except LookupError:
-            raise UsageError(f"unknown encoding {encoding!r}") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not valid {encoding} (byte 0x{data[exc.start]:02x})",
-                             file=path, line=_line_of(data, exc.start)) from None
-        return text, encoding, False
+        return _decoded(data, path, encoding)
     try:
         data.decode("utf-8")
         return None, "utf-8", bom
@@ -172,7 +189,6 @@ def decode(data: bytes | mmap.mmap, path: str, encoding: str | None,
         if _looks_cp1252(data):
             return data.decode("cp1252"), "cp1252", False
         raise InputError(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); give --encoding "
-            "(for example --encoding cp1252)", file=path, line=_line_of(data, exc.start)
-        ) from None
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}){_utf16_hint(data)}", file=path,
+            line=_line_of(data, exc.start)) from None
 

@@ -3,20 +3,34 @@ together in the order given, and every record given its id."""
 
 from __future__ import annotations
 
-import contextlib
 import mmap
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
 from ..errors import InputError, UsageError
 from ..fields import FieldMap
 from ..recognition import PresetChoice, recognise
-from ..records import HIDDEN_PREFIX, ID, KIND_PREFIX, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source
+from ..records import (
+    HIDDEN_PREFIX,
+    ID,
+    KIND_PREFIX,
+    LOADED,
+    PLACEHOLDER,
+    ROW,
+    SRC,
+    FileFormat,
+    Records,
+    Source,
+    Spans,
+    value_hash,
+)
 from .csv_read import read_csv
-from .decode import SNIFF_BYTES, NotUTF8, decode, is_blank, mapped, read_bytes, utf8_text, whole
+from .decode import BOM, SNIFF_BYTES, NotUTF8, decode, is_blank, map_file, read_bytes, utf8_text, whole
 from .json_read import read_json, sniff_json_layout
+from .spans import text_stop
 
 
 def _detect_kind(path: str, text: str) -> str:
@@ -37,34 +51,46 @@ def _detect_kind(path: str, text: str) -> str:
 
 def read_file(path: str, *, encoding: str | None = None, delimiter: str | None = None,
               data: bytes | None = None) -> tuple[Source, pl.DataFrame]:
-    """Parse one file into a frame with columns c0..cN-1 (and JSON kind columns)."""
-    with mapped(path) if data is None else contextlib.nullcontext() as view:
-        if data is None:
-            data = view if view is not None else read_bytes(path)
-        if is_blank(data):
-            raise InputError("empty file (not even a header line)", file=path)
-        try:
-            return _parse(data, *decode(data, path, encoding, lazy=True), path, delimiter)
-        except NotUTF8:  # the window was UTF-8, the rest is not: cp1252, or a precise error
-            data = whole(data)
-            return _parse(data, *decode(data, path, encoding), path, delimiter)
+    """Parse one file into a frame with columns c0..cN-1 (and JSON kind columns); the source
+    keeps the file's bytes (as UTF-8) and where each record lies in them."""
+    view = map_file(path) if data is None else None
+    if data is None:
+        data = view if view is not None else read_bytes(path)
+    if is_blank(data):
+        raise InputError("empty file (not even a header line)", file=path)
+    try:
+        return _parse(data, *decode(data, path, encoding, lazy=True), path, delimiter)
+    except NotUTF8:  # the window was UTF-8, the rest is not: cp1252, or a precise error
+        data = whole(data)
+        return _parse(data, *decode(data, path, encoding), path, delimiter)
 
 
 def _parse(data: bytes | mmap.mmap, text: str | None, enc: str, bom: bool, path: str,
            delimiter: str | None) -> tuple[Source, pl.DataFrame]:
     fmt = FileFormat(encoding=enc, bom=bom, delimiter=delimiter or "")
-    head = text[:SNIFF_BYTES] if text is not None else data[:SNIFF_BYTES].decode("utf-8", "ignore")
+    # the parsers and the writer work on UTF-8: a file in another encoding is re-encoded once
+    raw = data if text is None else text.encode("utf-8")
+    begin = len(BOM) if text is None and bom else 0
+    head = raw[begin:begin + SNIFF_BYTES].decode("utf-8", "ignore")
     fmt.kind = "csv" if delimiter else _detect_kind(path, head)  # type: ignore[assignment]
-    header_newlines = 0
     if fmt.kind == "csv":
-        headers, frame, header_newlines = read_csv(data, text, path, fmt)
+        parsed = read_csv(raw, begin, path, fmt)
+        headers, frame = parsed.headers, parsed.frame
+        records, head_end, tail_start = parsed.records, parsed.head_end, parsed.tail_start
+        source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height,
+                        header_newlines=parsed.header_newlines, skipped_lines=parsed.skipped_lines)
+        if parsed.locate is not None:
+            source.spans = Spans(raw=raw, text_start=begin, locate=parsed.locate)
     else:
-        full = text if text is not None else utf8_text(data)
-        full = full.lstrip("\ufeff")
+        stop = text_stop(raw, begin)
+        full = utf8_text(raw[begin:stop]) if text is None else text[:len(text) - (len(raw) - stop)]
         sniff_json_layout(full, fmt)
-        headers, frame = read_json(full, path, fmt)
-    source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height,
-                    header_newlines=header_newlines)
+        headers, frame, records, head_end, tail_start = read_json(full, raw, begin, stop, path, fmt)
+        source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height)
+    if records is not None:
+        source.spans = Spans(raw=raw, text_start=begin, head_end=head_end,
+                             starts=pl.concat([records.starts, pl.Series([tail_start], dtype=pl.Int64)]),
+                             ends=records.ends)
     return source, frame
 
 
@@ -154,17 +180,23 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     columns = _Columns()
     opp_files = {str(p) for p in opportunities}
     all_paths = list(paths) + [p for p in opportunities if p not in paths]
+    loaded = 0
     for index, path in enumerate(all_paths):
         source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
         source.recognition = recognise(source.headers, mapping, preset)
         if _preset_opportunities(source):
             opp_files.add(path)
         rename = columns.add(source, source.recognition.fields, raw)
-        frame = raw.rename(rename).with_columns(
+        frame = raw.rename(rename)
+        frame = frame.drop(PLACEHOLDER) if PLACEHOLDER in frame.columns else frame
+        frame = frame.with_columns(
             pl.lit(index, dtype=pl.UInt32).alias(SRC),
             pl.int_range(1, raw.height + 1, dtype=pl.UInt32).alias(ROW),
         )
-        frames.append(frame.drop(PLACEHOLDER) if PLACEHOLDER in frame.columns else frame)
+        if source.spans is not None:
+            frame = _with_origin(frame, source, loaded)
+        loaded += raw.height
+        frames.append(frame)
         sources.append(source)
     if len(frames) > 1:  # a column missing from a file is empty for its records
         frame = pl.concat(frames, how="diagonal_relaxed")
@@ -186,6 +218,23 @@ def fallback_labels(sources: Sequence[Source]) -> list[str]:
     names = {r: sources[k].name for k, r in enumerate(real)}
     clash = {r for r in names if sum(1 for n in names.values() if n == names[r]) > 1}
     return [first[r] if r in clash else names[r] for r in real]
+
+
+_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-hash")
+
+
+def _with_origin(frame: pl.DataFrame, source: Source, loaded: int) -> pl.DataFrame:
+    """Each record's key to its bytes (LOADED); a hash of its values as read is made in the
+    background (the writer copies the bytes of a record whose values hash the same, io.writing;
+    commands that write nothing never wait for it)."""
+    spans = source.spans
+    assert spans is not None
+    kinds = [k for c in source.columns if (k := f"{KIND_PREFIX}{c}") in frame.columns]
+    spans.first = loaded
+    spans.hashed = [*dict.fromkeys(source.columns), *kinds]
+    as_read = frame.select(spans.hashed) if spans.hashed else frame.select(pl.repeat(0, pl.len()))
+    spans.pending = _HASHING.submit(value_hash, as_read, spans.hashed)
+    return frame.with_columns(pl.int_range(loaded, loaded + frame.height, dtype=pl.UInt32).alias(LOADED))
 
 
 def with_ids(records: Records) -> Records:
