@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,16 @@ def cli(runner: CliRunner):
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return run
+
+
+def groups_of(cli, path: Path, *args: str) -> list[list[str]]:
+    """The ids of each group `dupes --format csv` finds, in its order."""
+    result = cli("dupes", path, "--format", "csv", *args)
+    assert result.exit_code == 0, result.output
+    found: dict[str, list[str]] = {}
+    for row in csv.DictReader(io.StringIO(result.stdout)):
+        found.setdefault(row["group"], []).append(row["id"])
+    return list(found.values())
 
 
 def assert_one_line_error(result, *needles: str) -> str:

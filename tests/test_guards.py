@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import groups_of
 
 HEADER = "id,contact_name,partner_name,email_from,create_date\n"
 
@@ -17,15 +18,6 @@ def write(tmp_path: Path, body: str, name: str = "in.csv", header: str = HEADER)
     path = tmp_path / name
     path.write_text(header + body, encoding="utf-8")
     return path
-
-
-def groups_of(cli, path: Path, *args: str) -> list[list[str]]:
-    result = cli("dupes", path, "--format", "csv", *args)
-    assert result.exit_code == 0, result.output
-    found: dict[str, list[str]] = {}
-    for row in csv.DictReader(io.StringIO(result.stdout)):
-        found.setdefault(row["group"], []).append(row["id"])
-    return list(found.values())
 
 
 def plain(text: str) -> str:

@@ -4,12 +4,11 @@ other languages, and what check says when nothing holds the email (docs/formats.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 import pytest
+from conftest import groups_of
 
 from leadtool.config import parse_config
 from leadtool.errors import ConfigError
@@ -25,15 +24,6 @@ def write(tmp_path: Path, text: str, name: str = "in.csv") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def groups_of(cli, path: Path, *args: str) -> list[list[str]]:
-    result = cli("dupes", path, "--format", "csv", *args)
-    assert result.exit_code == 0, result.output
-    found: dict[str, list[str]] = {}
-    for row in csv.DictReader(io.StringIO(result.stdout)):
-        found.setdefault(row["group"], []).append(row["id"])
-    return list(found.values())
 
 
 # ----------------------------------------------------------------------------- several columns
