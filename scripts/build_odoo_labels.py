@@ -8,7 +8,7 @@ entries that name a crm.lead field, the `type` selection or the default "Won" st
 
 Facts read (by reference comment, never by English text):
 - `model:ir.model.fields,field_description:<module>.field_crm_lead__<field>`: the export label
-  of a crm.lead field (SPEC 1.2's fields only),
+  of a crm.lead field (leadtool's canonical fields only, docs/formats.md),
 - `model:ir.model.fields.selection,name:crm.selection__crm_lead__type__<lead|opportunity>`:
   the values Odoo writes in the `type` column,
 - `model:crm.stage,name:crm.stage_lead4`: the name of Odoo's default won stage.
@@ -38,14 +38,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-#: the canonical crm.lead fields of SPEC 1.2, in Odoo's form order
-FIELDS: tuple[str, ...] = (
-    "id", "name", "type", "active", "contact_name", "partner_name", "partner_id", "email_from",
-    "phone", "mobile", "website", "function", "title", "street", "street2", "city", "zip",
-    "state_id", "country_id", "user_id", "team_id", "stage_id", "probability",
-    "expected_revenue", "priority", "tag_ids", "description", "lost_reason_id", "create_date",
-    "date_conversion",
-)
+from leadtool.fields import FIELDS  # the canonical crm.lead fields: only their labels are kept
 
 _FIELD_REF = re.compile(r"^model:ir\.model\.fields,field_description:\w+\.field_crm_lead__(\w+)$")
 _TYPE_REF = re.compile(r"^model:ir\.model\.fields\.selection,name:\w+\.selection__crm_lead__type__(lead|opportunity)$")
