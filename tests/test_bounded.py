@@ -188,3 +188,27 @@ def test_sizes_and_when_the_bounded_path_is_taken(tmp_path):
     assert needs_bounded([str(path)], 1000)
     assert not needs_bounded([str(path)], 1 << 20)
     assert not needs_bounded(["-"], 1)
+
+
+def test_command_line_passes_and_ctrl_c(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from leadtool.cli import app
+
+    path = _export(tmp_path, 700, 8)
+    runner = CliRunner()
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    assert runner.invoke(app, ["merge", str(path), "-o", str(ref), "--yes", "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["merge", str(path), "-o", str(out), "--yes", "--quiet", "--memory-limit", "20K"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == ref.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bounded, "write_output", interrupted)
+    again = tmp_path / "again.csv"
+    result = runner.invoke(app, ["merge", str(path), "-o", str(again), "--yes", "--quiet", "--memory-limit", "20K"])
+    assert result.exit_code == 130
+    assert not again.exists()
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]

@@ -35,8 +35,8 @@ from .narrow import Found, GroupOptions, find_bounded_groups
 from .partitions import Planned, PlanOptions, partition_bounds, plan_partitions, spill, summary, work_folder
 from .stream import write_audit_parts, write_output
 
-__all__ = ["BoundedMerge", "NotBounded", "default_memory_limit", "merge_files", "needs_bounded",
-           "parse_size"]
+__all__ = ["BoundedMerge", "GroupOptions", "NotBounded", "PlanOptions", "Sizes", "default_memory_limit",
+           "merge_files", "needs_bounded", "parse_size"]
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 # peak memory of the in-memory merge per byte of CSV input (about 1.6-2 KB a record of ~300

@@ -60,8 +60,8 @@ def _stage(target: str) -> _Part:
 
 def write_run(make_records: Callable[[], Records], output: str, audit: str, write_audit: Writer,
               seal: Callable[[str, Digest], None], others: Sequence[tuple[str, Writer]] = (),
-              writer: Callable[[Records, str], None] = write) -> Records:
-    """Write `make_records()` (the apply step) to `output` with `writer`, `write_audit` and
+              writer: Callable[[Records, str], None] | None = None) -> Records:
+    """Write `make_records()` (the apply step) to `output` with `writer` (default: io.write), `write_audit` and
     every other writer to its own target, then `seal(audit_staging, output_digest)`, then
     publish them all; returns the records written."""
     for path in (output, audit, *(p for p, _ in others)):
@@ -92,7 +92,7 @@ def write_run(make_records: Callable[[], Records], output: str, audit: str, writ
 
 
 def _write_all(make_records: Callable[[], Records], out_path: str,
-               side: list[tuple[Writer, str]], writer: Callable[[Records, str], None] = write) -> Records:
+               side: list[tuple[Writer, str]], writer: Callable[[Records, str], None] | None = None) -> Records:
     """The output in one thread, the other files one after the other in a second; the main
     thread waits with signals deferred (an exception raised inside a lock of `threading` can
     hang the process), and stops at the first signal or error."""
@@ -100,7 +100,7 @@ def _write_all(make_records: Callable[[], Records], out_path: str,
 
     def build_and_write() -> None:
         records = make_records()
-        writer(records, out_path)
+        (writer or write)(records, out_path)
         result.append(records)
 
     def write_side() -> None:
