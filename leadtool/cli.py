@@ -470,6 +470,9 @@ def merge(
                                         "part files).")] = "local",
     spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL (default: "
                                                      "SPARK_MASTER or spark-defaults, else local mode).")] = None,
+    memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="SIZE (4G, 512M): merge CSV files in "
+                                                     "passes within this memory (default: half the machine's, "
+                                                     "used when the input is too large for it).")] = None,
 ) -> None:
     """Preview the merges, then merge each group into its head and write OUTPUT and the audit log."""
     if engine != "local":
@@ -487,6 +490,12 @@ def merge(
 
         suggest = fuzzy_options(ctx.config, merge=fuzzy_merge)
     console = make_console(stderr=output == "-", quiet=quiet)
+    if _merge_bounded(ctx, console, files, output, audit, dry_run, yes, n, memory_limit, by=by,
+                      include_closed=include_closed, email_key=email_key, canonical_email=canonical_email,
+                      default_region=default_region, manual=bool(group or groups), max_group=max_group,
+                      allow_large=allow_large_groups, allow_conflicts=allow_conflicts, head=head,
+                      fuzzy=fuzzy_merge is not None):
+        return
     with steps(ctx.progress, ctx.verbose) as step:
         step("reading")
         records = ctx.load(files)
@@ -511,6 +520,85 @@ def merge(
         write_merge(records, plan, output, audit)
     if not quiet:
         say(line("wrote ", literal(output), f" ({summary['records_kept']:,} records) and ", literal(audit)))
+
+
+def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, audit: str, dry_run: bool,
+                   yes: bool, preview: int | None, memory_limit: str | None, *, manual: bool, fuzzy: bool,
+                   **options: Any) -> bool:
+    """`merge` in passes (leadtool.bounded) when --memory-limit is given or the input is too
+    large for the default; False when the run is to be made in memory (a note says why)."""
+    from . import bounded
+
+    limit = bounded.parse_size(memory_limit) if memory_limit else bounded.default_memory_limit()
+    if not memory_limit and not bounded.needs_bounded([*files, *ctx.opportunities], limit):
+        return False
+    if manual or fuzzy:
+        say(note("--memory-limit: manual and fuzzy groups are merged in memory"))
+        return False
+    group = bounded.GroupOptions(by=parse_by(options["by"] or []), include_closed=options["include_closed"],
+                                 email_key=options["email_key"], canonical=options["canonical_email"],
+                                 default_region=options["default_region"], max_group=options["max_group"])
+    plan = bounded.PlanOptions(head=options["head"], config=ctx.config, allow_large=options["allow_large"],
+                               allow_conflicts=options["allow_conflicts"], dates=ctx.dates)
+    with steps(ctx.progress, ctx.verbose) as step:
+        def progress(name: str, done: int, total: int) -> None:
+            step(f"{name} ({done:,}/{total:,})" if total > 1 else name)
+
+        try:
+            run = bounded.BoundedMerge(files, memory_limit=limit, output=output, encoding=ctx.encoding,
+                                       delimiter=ctx.delimiter, mapping=ctx.mapping,
+                                       opportunities=ctx.opportunities, preset=ctx.preset, config=ctx.config,
+                                       group_options=group, plan_options=plan, progress=progress)
+        except bounded.NotBounded as exc:
+            say(note(f"--memory-limit: merged in memory ({exc}: the passes read UTF-8 CSV files only)"))
+            return False
+        with run:
+            try:
+                run.group()
+            except bounded.NotBounded as exc:
+                say(note(f"--memory-limit: merged in memory ({exc}: the passes read UTF-8 CSV files only)"))
+                return False
+            planned = run.plan(preview)
+            _warn_held(planned.groups, options["max_group"])
+            _warn_bad_dates(planned.groups.get_column("bad_dates").explode().drop_nulls()
+                            if planned.groups.height else pl.Series([], dtype=pl.String))
+            summary = run.summary()
+            shown = 0
+            for plan_part, records in planned.preview if not ctx.quiet else []:
+                left = None if preview is None else preview - shown
+                if left is not None and left <= 0:
+                    break
+                for table in merge_preview(plan_part, records, left):
+                    console.print(table)
+                shown += plan_part.groups.height
+            console.print(merge_summary(summary, planned.groups.height, preview))
+            if dry_run:
+                console.print("dry run: nothing written")
+                return True
+            step("waiting")
+            confirm(output, audit, yes)
+            run.write(output, audit)
+    if not ctx.quiet:
+        say(line("wrote ", literal(output), f" ({summary['records_kept']:,} records) and ", literal(audit)))
+    return True
+
+
+def _warn_held(info: pl.DataFrame, max_group: int) -> None:
+    """The warnings of `_groups` for groups held back (large, different people)."""
+    if not info.height:
+        return
+    large = info.filter(pl.col("large"))
+    if large.height:
+        say(warning(
+            f"{large.height} group(s) larger than --max-group {max_group} "
+            f"(group {', '.join(str(g) for g in large['group'].head(5).to_list())}"
+            f"{'...' if large.height > 5 else ''}): shown, not merged without --allow-large-groups"))
+    conflicts = info.filter(pl.col("conflict").is_not_null())
+    if conflicts.height:
+        first = conflicts.row(0, named=True)
+        say(warning(f"{conflicts.height} group(s) of clearly different people (group {first['group']}: ",
+                    literal(first["conflict"]), f"{'; ...' if conflicts.height > 1 else ''}): shown, not merged "
+                    "without --allow-conflicts"))
 
 
 # ----------------------------------------------------------------------------- undo

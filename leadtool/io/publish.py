@@ -59,10 +59,11 @@ def _stage(target: str) -> _Part:
 
 
 def write_run(make_records: Callable[[], Records], output: str, audit: str, write_audit: Writer,
-              seal: Callable[[str, Digest], None], others: Sequence[tuple[str, Writer]] = ()) -> Records:
-    """Write `make_records()` (the apply step) to `output`, `write_audit` and every other
-    writer to its own target, then `seal(audit_staging, output_digest)`, then publish them
-    all; returns the records written."""
+              seal: Callable[[str, Digest], None], others: Sequence[tuple[str, Writer]] = (),
+              writer: Callable[[Records, str], None] | None = None) -> Records:
+    """Write `make_records()` (the apply step) to `output` with `writer` (default: io.write), `write_audit` and
+    every other writer to its own target, then `seal(audit_staging, output_digest)`, then
+    publish them all; returns the records written."""
     for path in (output, audit, *(p for p, _ in others)):
         check_output_path(path)
     parts: list[_Part] = []
@@ -75,7 +76,7 @@ def write_run(make_records: Callable[[], Records], output: str, audit: str, writ
         out_path = out.staging or out.target
         with digest_of(out_path) as digest:
             records = _write_all(make_records, out_path,
-                                 [(w, p.staging or p.target) for w, p in zip(writers, side, strict=True)])
+                                 [(w, p.staging or p.target) for w, p in zip(writers, side, strict=True)], writer)
         seal(side[0].staging or "", digest)
         _publish(parts)
     except LeadtoolError as exc:  # named by the path the user gave, not by a staging file
@@ -91,7 +92,7 @@ def write_run(make_records: Callable[[], Records], output: str, audit: str, writ
 
 
 def _write_all(make_records: Callable[[], Records], out_path: str,
-               side: list[tuple[Writer, str]]) -> Records:
+               side: list[tuple[Writer, str]], writer: Callable[[Records, str], None] | None = None) -> Records:
     """The output in one thread, the other files one after the other in a second; the main
     thread waits with signals deferred (an exception raised inside a lock of `threading` can
     hang the process), and stops at the first signal or error."""
@@ -99,7 +100,7 @@ def _write_all(make_records: Callable[[], Records], out_path: str,
 
     def build_and_write() -> None:
         records = make_records()
-        write(records, out_path)
+        (writer or write)(records, out_path)
         result.append(records)
 
     def write_side() -> None:

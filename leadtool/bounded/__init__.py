@@ -1,0 +1,194 @@
+"""`merge` in bounded memory (docs/merge.md#large-files): three passes over the inputs instead
+of one frame of every record. Pass 1 (`narrow`) keeps each record's keys and finds the groups;
+pass 2 (`partitions`) spills the grouped records to partitions of consecutive groups on disk
+and plans, applies and audits each one with the in-memory code; pass 3 (`stream`) writes the
+output in input order, copying untouched records. The output and the audit log are the bytes
+the in-memory path writes.
+
+    from leadtool.bounded import merge_files
+    summary = merge_files(["leads.csv"], "merged.csv", memory_limit="4G")
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from ..audit.events import default_audit_path, now_utc, run_event
+from ..audit.log import seal
+from ..config import Config
+from ..errors import UsageError
+from ..fields import FieldMap
+from ..io.files import refuse_overwrite
+from ..io.publish import write_run
+from ..match.dates import DateOptions
+from ..recognition import PresetChoice
+from ..records import LOADED, Records
+from .chunks import Inputs, NotBounded, open_inputs
+from .narrow import Found, GroupOptions, find_bounded_groups
+from .partitions import Planned, PlanOptions, partition_bounds, plan_partitions, spill, summary, work_folder
+from .stream import write_audit_parts, write_output
+
+__all__ = ["BoundedMerge", "GroupOptions", "NotBounded", "PlanOptions", "Sizes", "default_memory_limit",
+           "merge_files", "needs_bounded", "parse_size"]
+
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+# peak memory of the in-memory merge per byte of CSV input (about 1.6-2 KB a record of ~300
+# bytes; benchmarks/README.md): above the limit, the bounded path is taken
+IN_MEMORY_FACTOR = 6
+_PER_RECORD = 48  # bytes a record costs for the whole run in bounded mode (spans, hashes, places)
+_PER_GROUPED = 4096  # peak bytes per grouped record while a partition is planned and audited
+
+
+def parse_size(text: str, option: str = "--memory-limit") -> int:
+    """`4G`, `512M`, `1.5G`, `800000` (bytes)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", text.upper())
+    if not m:
+        raise UsageError(f"{option} {text!r}: expected a size such as 4G, 512M or 800K")
+    size = int(float(m.group(1)) * _UNITS[m.group(2)])
+    if size <= 0:
+        raise UsageError(f"{option} {text!r}: expected a size above zero")
+    return size
+
+
+def default_memory_limit() -> int:
+    """Half of the machine's memory."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def needs_bounded(paths: Sequence[str], limit: int) -> bool:
+    """Whether the inputs are too large to merge in memory within `limit`."""
+    size = 0
+    for p in paths:
+        if p == "-" or not os.path.isfile(p):
+            return False
+        size += os.path.getsize(p)
+    return size * IN_MEMORY_FACTOR > limit
+
+
+@dataclass
+class Sizes:
+    """How the memory limit is spent: bytes of CSV parsed at a time, grouped records planned at a time."""
+
+    chunk_bytes: int
+    partition_rows: int | None = None
+
+    @classmethod
+    def of(cls, limit: int) -> Sizes:
+        return cls(chunk_bytes=max(1 << 12, min(limit // 24, 256 << 20)))
+
+    def rows(self, limit: int, total: int) -> int:
+        if self.partition_rows is not None:
+            return self.partition_rows
+        return max(2, (limit - _PER_RECORD * total) // _PER_GROUPED)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+class BoundedMerge:
+    """One bounded merge run: `group()`, `plan()`, then `write()`; a context manager whose exit
+    removes its temporary folder."""
+
+    def __init__(self, paths: Sequence[str], *, memory_limit: int, output: str, encoding: str | None = None,
+                 delimiter: str | None = None, mapping: FieldMap | None = None, opportunities: Sequence[str] = (),
+                 preset: PresetChoice | None = None, config: Config | None = None,
+                 group_options: GroupOptions | None = None, plan_options: PlanOptions | None = None,
+                 sizes: Sizes | None = None, progress: Progress | None = None) -> None:
+        self.limit = memory_limit
+        self.sizes = sizes or Sizes.of(memory_limit)
+        self.config = config
+        self.group_options = group_options or GroupOptions()
+        self.plan_options = plan_options or PlanOptions(config=config)
+        self.progress = progress
+        self.output = output
+        self._stack = ExitStack()
+        self.inputs: Inputs = open_inputs(paths, self.sizes.chunk_bytes, encoding=encoding, delimiter=delimiter,
+                                          mapping=mapping, opportunities=opportunities, preset=preset)
+        self.found: Found | None = None
+        self.planned: Planned | None = None
+
+    def __enter__(self) -> BoundedMerge:
+        self.folder = self._stack.enter_context(work_folder(self.output))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack.close()
+
+    def _step(self, name: str) -> Callable[[int, int], None] | None:
+        if self.progress is None:
+            return None
+        progress = self.progress
+        return lambda done, total: progress(name, done, total)
+
+    @property
+    def records(self) -> Records:
+        """The runs's records without their values (what the audit's run line and the writer read)."""
+        meta = self.inputs.meta()
+        return meta.with_frame(meta.frame.with_columns(pl.lit(0, dtype=pl.UInt32).alias(LOADED)).clear())
+
+    def group(self) -> Found:
+        """Pass 1: the groups (raises NotBounded for an input the passes cannot read)."""
+        self.found = find_bounded_groups(self.inputs, self.group_options, self.config,
+                                         self._step("pass 1/3: reading the keys"))
+        return self.found
+
+    def plan(self, preview: int | None = 0) -> Planned:
+        """Pass 2: the grouped records spilled, planned and audited per partition."""
+        found = self.found or self.group()
+        rows = self.sizes.rows(self.limit, found.total)
+        parts = partition_bounds(found.groups, rows)
+        count, starts = spill(self.inputs, found.groups, parts, self.folder,
+                              self._step("pass 2/3: spilling the grouped records"))
+        self.planned = plan_partitions(self.inputs.meta(), found.groups, count, starts, self.folder,
+                                       self.plan_options, preview, self._step("pass 2/3: planning the groups"))
+        return self.planned
+
+    def summary(self) -> dict[str, int]:
+        assert self.planned is not None and self.found is not None
+        out = summary(self.planned)
+        out["records_kept"] = self.found.total - out["records_merged_away"]
+        return out
+
+    def write(self, output: str, audit: str | None = None) -> None:
+        """Pass 3: the output and the audit log, published together (`io.publish`)."""
+        planned = self.planned or self.plan()
+        audit = audit or default_audit_path(output)
+        records = self.records
+        refuse_overwrite([("-o", output), ("--audit", audit)], [("FILE", s.path) for s in records.sources])
+        at = now_utc()
+        step = self._step("pass 3/3: writing the output")
+        if step:
+            step(0, 1)
+        write_run(lambda: records, output, audit,
+                  lambda path: write_audit_parts(path, run_event("merge", records, output, at),
+                                                 planned.audit_parts, at),
+                  seal, writer=lambda recs, path: write_output(self.inputs, planned, recs, path))
+
+
+def merge_files(paths: Sequence[str], output: str, audit: str | None = None, *,
+                memory_limit: int | str = "4G", config: Config | None = None, head: str = "oldest",
+                allow_large: bool = False, allow_conflicts: bool = False, dates: DateOptions | None = None,
+                group_options: GroupOptions | None = None, sizes: Sizes | None = None,
+                **load_options: Any) -> dict[str, int]:
+    """Merge CSV exports into `output` (and its audit log) in bounded memory; returns the
+    summary (groups, records merged away and kept, groups held back). Raises `NotBounded` for
+    inputs only the in-memory path reads (`leadtool.load` + `leadtool.write_merge`)."""
+    limit = parse_size(memory_limit) if isinstance(memory_limit, str) else memory_limit
+    plan_options = PlanOptions(head=head, config=config, allow_large=allow_large,
+                               allow_conflicts=allow_conflicts, dates=dates)
+    with BoundedMerge(paths, memory_limit=limit, output=output, config=config, group_options=group_options,
+                      plan_options=plan_options, sizes=sizes, **load_options) as run:
+        run.group()
+        run.plan()
+        run.write(output, audit)
+        return run.summary()

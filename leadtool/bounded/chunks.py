@@ -1,0 +1,275 @@
+"""The inputs of a bounded run, read a slice at a time: each CSV file is mapped, cut at record
+boundaries into chunks of about a given size, and each chunk is parsed by the same reader as a
+whole file (`io.csv_read.read_csv`, its header line put in front), so that its values are those
+the in-memory path reads. What `io.reading.load` finds once for all records (the columns of
+several files, the fields, the record places in the bytes, the hashes of the values as read)
+is found here chunk by chunk and kept per file in a few bytes a record."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+
+import polars as pl
+
+from ..errors import InputError
+from ..fields import FieldMap
+from ..io.csv_read import read_csv
+from ..io.decode import BOM, SNIFF_BYTES, NotUTF8, decode
+from ..io.reading import _Columns, _preset_opportunities, with_ids
+from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
+from ..recognition import PresetChoice, recognise
+from ..records import LOADED, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source, Spans
+
+
+class NotBounded(Exception):
+    """An input the bounded path does not read (another encoding or format, quoting that only
+    an exact reader splits into records): the run takes the in-memory path."""
+
+
+@dataclass
+class CsvInput:
+    """One mapped CSV file: its text (`begin`..`stop`), its header line (`begin`..`header_stop`)
+    and the chunk boundaries `cuts` (record starts; the last is `stop`)."""
+
+    path: str
+    raw: mmap.mmap
+    begin: int
+    stop: int
+    header_stop: int
+    cuts: list[int]
+    fmt: FileFormat
+    source: Source
+    rows: list[int] = field(default_factory=list)  # records per chunk, known after the first pass
+
+    def chunk_bytes(self, k: int) -> bytes:
+        """Chunk k as a file of its own: the header line, then its records."""
+        lo, hi = self.cuts[k], self.cuts[k + 1]
+        head = self.raw[self.begin:self.header_stop] if k else b""
+        start = self.begin if k == 0 else lo
+        data = head + self.raw[start:hi]
+        release(self.raw, start, hi)
+        return data
+
+    def offset(self, k: int) -> int:
+        """Added to a place in chunk k's bytes, it gives the place in the file."""
+        return self.begin if k == 0 else self.cuts[k] - (self.header_stop - self.begin)
+
+    @property
+    def chunks(self) -> int:
+        return len(self.cuts) - 1
+
+
+def _record_cuts(raw: mmap.mmap, begin: int, stop: int, size: int) -> tuple[int, list[int]]:
+    """The end of the header line and chunk boundaries about `size` bytes apart, each just after
+    a line feed outside quotes (an even number of quotes before it). An odd number of quotes in
+    the file, or a quote inside an unquoted value, leaves the record ends to an exact reader:
+    `NotBounded`."""
+    np = np_module()
+    view = np.frombuffer(raw, dtype=np.uint8)
+    step = 1 << 26
+    parity = 0
+    header_stop = -1
+    cuts: list[int] = []
+    want = begin + size
+    try:
+        for at in range(begin, stop, step):
+            piece = view[at:min(at + step, stop)]
+            quotes = np.flatnonzero(piece == 34)
+            feeds = np.flatnonzero(piece == 10)
+            if len(feeds):
+                before = (np.searchsorted(quotes, feeds) + parity) & 1
+                outside = feeds[before == 0] + at + 1
+                if header_stop < 0 and len(outside):
+                    header_stop = int(outside[0])
+                while len(outside) and outside[-1] >= want:
+                    k = int(np.searchsorted(outside, want))
+                    cut = int(outside[min(k, len(outside) - 1)])
+                    if cut < stop and cut > header_stop:
+                        cuts.append(cut)
+                    want = max(cut, want) + size
+            parity = (parity + len(quotes)) & 1
+            release(raw, at, at + len(piece))
+    finally:
+        del view
+    if parity:
+        raise NotBounded("an odd number of quotes")
+    if header_stop < 0:
+        header_stop = stop
+    return header_stop, [header_stop, *(c for c in cuts if c > header_stop), stop]
+
+
+def _mapped(path: str) -> mmap.mmap:
+    """The file's bytes, mapped: only the slice being read is ever resident."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            raise InputError("empty file (not even a header line)", file=path)
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def open_csv(path: str, index: int, chunk_size: int, encoding: str | None, delimiter: str | None,
+             mapping: FieldMap | None, preset: PresetChoice | None) -> CsvInput:
+    """A CSV file mapped and cut into chunks; its format, header and fields read from its start."""
+    lower = path.lower()
+    if path == "-" or lower.endswith((".json", ".jsonl", ".ndjson", ".xlsx")):
+        raise NotBounded("not a CSV file")
+    raw = _mapped(path)
+    _, enc, bom = decode(raw, path, encoding, lazy=True)
+    if enc != "utf-8" or (encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig")):
+        raise NotBounded("not UTF-8")
+    begin = len(BOM) if bom else 0
+    head = bytes(raw[begin:begin + SNIFF_BYTES]).lstrip(b"\r\n")
+    if head[:1] in (b"[", b"{") and not lower.endswith((".csv", ".tsv", ".tab", ".psv")):
+        raise NotBounded("a JSON file")
+    stop = text_stop(raw, begin)
+    header_stop, cuts = _record_cuts(raw, begin, stop, chunk_size)
+    if not raw[begin:header_stop].strip(b" \t\r\n"):
+        raise NotBounded("blank lines before the header")
+    fmt = FileFormat(encoding="utf-8", bom=bom, delimiter=delimiter or "")
+    first = bytes(raw[begin:cuts[1]])
+    try:
+        parsed = read_csv(first, 0, path, fmt)
+    except NotUTF8:
+        raise NotBounded("not UTF-8") from None
+    source = Source(path=path, fmt=fmt, headers=parsed.headers, columns=[], header_newlines=parsed.header_newlines)
+    source.recognition = recognise(source.headers, mapping, preset)
+    return CsvInput(path, raw, begin, stop, header_stop, cuts, fmt, source)
+
+
+@dataclass
+class Inputs:
+    """Every input of the run, and what `load` would know of them taken together."""
+
+    files: list[CsvInput]
+    columns: _Columns
+    opportunity_sources: frozenset[int]
+    sources: list[Source]
+    renames: list[dict[str, str]]
+
+    def meta(self) -> Records:
+        """The records' description without records (an empty frame)."""
+        schema = {c: pl.String for c in self.columns.columns}
+        return Records(frame=pl.DataFrame(schema=schema), columns=self.columns.columns,
+                       headers=self.columns.headers, sources=self.sources, fields=self.columns.fields,
+                       more_columns=self.columns.more, opportunity_sources=self.opportunity_sources)
+
+    def chunk_list(self) -> list[tuple[int, int]]:
+        """(file, chunk) in input order."""
+        return [(f, k) for f, file in enumerate(self.files) for k in range(file.chunks)]
+
+
+def open_inputs(paths: Sequence[str], chunk_size: int, *, encoding: str | None = None,
+                delimiter: str | None = None, mapping: FieldMap | None = None,
+                opportunities: Sequence[str] = (), preset: PresetChoice | None = None) -> Inputs:
+    """The files mapped and described, in `load`'s order (files given only with `opportunities` last)."""
+    if list(paths).count("-"):
+        raise NotBounded("standard input")
+    opp_files = {str(p) for p in opportunities}
+    all_paths = list(paths) + [p for p in opportunities if p not in paths]
+    columns = _Columns()
+    files: list[CsvInput] = []
+    renames = []
+    for index, path in enumerate(all_paths):
+        if not os.path.isfile(path):
+            raise NotBounded("not a regular file")
+        file = open_csv(path, index, chunk_size, encoding, delimiter, mapping, preset)
+        if _preset_opportunities(file.source):
+            opp_files.add(path)
+        renames.append(columns.add(file.source, file.source.recognition.fields, pl.DataFrame()))
+        files.append(file)
+    return Inputs(files, columns, frozenset(k for k, p in enumerate(all_paths) if p in opp_files),
+                  [f.source for f in files], renames)
+
+
+@dataclass
+class Chunk:
+    """One chunk's records as `load` gives them (every column of every file, hidden columns
+    with their global values), and where each lies in its file."""
+
+    file: int
+    index: int
+    records: Records
+    starts: pl.Series  # per record, in the file's bytes
+    ends: pl.Series
+    tail: int  # where the bytes after the chunk's last record's line ending start
+    final_newline: bool
+
+
+def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: bool = False) -> Chunk:
+    """Chunk k of file f; `loaded` is its first record's place among all records, `row` its
+    first record's data row in its file (1-based). `check`: the first pass makes sure that the
+    records are where the parity of quotes says (else `NotBounded`)."""
+    file = inputs.files[f]
+    fmt = replace(file.fmt)
+    try:
+        data = file.chunk_bytes(k)
+        parsed = read_csv(data, 0, file.path, fmt)
+    except NotUTF8:
+        raise InputError("not valid UTF-8 (the bounded path reads UTF-8 only: give --memory-limit "
+                         "large enough to read it in memory)", file=file.path) from None
+    frame = parsed.frame
+    if parsed.records is not None:
+        if check and csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
+            raise NotBounded("records that only an exact reader finds")
+        starts, ends, tail = parsed.records.starts, parsed.records.ends, parsed.tail_start
+    else:
+        lines = csv_lines_by_quotes(data, 0, len(data), fmt.delimiter)
+        if lines is None or len(lines) != frame.height + 1:
+            raise NotBounded("records that only an exact reader finds")
+        starts, ends, tail = lines.starts.slice(1), lines.ends.slice(1), int(lines.stops[-1])
+    shift = file.offset(k)
+    frame = frame.rename(inputs.renames[f])
+    frame = frame.drop(PLACEHOLDER) if PLACEHOLDER in frame.columns else frame
+    n = frame.height
+    frame = frame.with_columns(
+        pl.lit(f, dtype=pl.UInt32).alias(SRC),
+        pl.int_range(row, row + n, dtype=pl.UInt32).alias(ROW),
+        pl.int_range(loaded, loaded + n, dtype=pl.UInt32).alias(LOADED))
+    missing = [c for c in inputs.columns.columns if c not in frame.columns]
+    if missing:  # a column missing from a file is empty for its records
+        frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c) for c in missing)
+    order = [*dict.fromkeys([*inputs.columns.columns, *frame.columns])]
+    records = replace(inputs.meta(), frame=frame.select(order))
+    return Chunk(f, k, with_ids(records), starts + shift, ends + shift, tail + shift,
+                 fmt.final_newline)
+
+
+def file_spans(file: CsvInput, first: int, starts: list[pl.Series], ends: list[pl.Series], tail: int,
+               hashes: list[pl.Series]) -> Spans:
+    """A file's record places and value hashes, gathered chunk by chunk, as `io.writing` reads them."""
+    done: Future[pl.Series] = Future()
+    done.set_result(pl.concat(hashes) if hashes else pl.Series([], dtype=pl.UInt64))
+    head_end = int(starts[0][0]) if starts and len(starts[0]) else file.header_stop
+    all_starts = pl.concat([*starts, pl.Series([tail], dtype=pl.Int64)])
+    return Spans(raw=file.raw, text_start=file.begin, head_end=head_end, starts=all_starts,
+                 ends=pl.concat(ends) if ends else pl.Series([], dtype=pl.Int64), first=first,
+                 hashed=[*dict.fromkeys(file.source.columns)], pending=done)
+
+
+def iter_chunks(inputs: Inputs) -> Iterator[Chunk]:
+    """Every chunk in input order (the first pass: records per chunk are learnt here)."""
+    loaded = 0
+    for f, file in enumerate(inputs.files):
+        row = 1
+        file.rows = []
+        for k in range(file.chunks):
+            chunk = read_chunk(inputs, f, k, loaded, row, check=True)
+            n = len(chunk.records)
+            file.rows.append(n)
+            loaded += n
+            row += n
+            yield chunk
+
+
+def iter_known_chunks(inputs: Inputs) -> Iterator[Chunk]:
+    """Every chunk again, once the records per chunk are known."""
+    loaded = 0
+    for f, file in enumerate(inputs.files):
+        row = 1
+        for k in range(file.chunks):
+            yield read_chunk(inputs, f, k, loaded, row)
+            loaded += file.rows[k]
+            row += file.rows[k]

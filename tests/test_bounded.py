@@ -1,0 +1,214 @@
+"""The bounded-memory merge (leadtool.bounded) against the in-memory one: the same output and
+audit log, byte for byte, with chunks and partitions small enough that every run has many of
+both; its temporary folder removed on success, error and interruption."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import leadtool.bounded as bounded
+import leadtool.runs as runs
+from leadtool.bounded import NotBounded, Sizes, merge_files, needs_bounded, parse_size
+from leadtool.bounded.narrow import GroupOptions
+from leadtool.errors import UsageError
+from leadtool.io import load
+from leadtool.match.groups import find_groups
+from leadtool.merge import plan_merge
+from leadtool.runs import write_merge
+
+ROOT = Path(__file__).resolve().parents[1]
+AT = "2024-05-06T07:08:09Z"
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setattr(runs, "now_utc", lambda: AT)
+    monkeypatch.setattr(bounded, "now_utc", lambda: AT)
+
+
+def _export(folder: Path, rows: int, seed: int, quote_all: bool = False) -> Path:
+    """A generated export (tags, multi-line notes with CR LF inside, HTML notes, closed records,
+    imported old records, ties) made harder: a large group, closed records in a group, blank
+    ids, tricky cells and shared customers and phones."""
+    path = folder / f"gen_{rows}_{seed}.csv"
+    _generator().generate(rows, str(path), seed=seed, quote_all=quote_all, quiet=True)
+    if quote_all:
+        return path
+    frame = pl.read_csv(path, infer_schema=False).fill_null("")
+    cols = {c: frame.get_column(c).to_list() for c in frame.columns}
+    for k in range(12):
+        cols["email_from"][rows // 2 + k] = "Big Group <BIG@example.com>"
+    for k, row in enumerate(range(rows // 3, rows // 3 + 6)):
+        cols["email_from"][row] = "closed.mix@example.org"
+        cols["active"][row] = "False" if k % 3 == 1 else cols["active"][row]
+        cols["probability"][row] = "100,0" if k % 3 == 2 else cols["probability"][row]
+    for k, row in enumerate(range(rows // 4, rows // 4 + 10)):
+        cols["email_from"][row] = f' "Tricky, T" <Tricky@Example.COM>{" " * k}'
+        cols["description"][row] = ["  spaced  ", 'say "hi"', "a\r\nb", "a\r\nb\r\n", "00123", "NA", "",
+                                    "<p>x</p>", "Zoë\n", "  "][k]
+        cols["tag_ids"][row] = ["vip, hot", "hot,new", "", "Äpfel", "vip"][k % 5]
+    for k in range(0, 8, 2):
+        cols["partner_id"][10 + k] = cols["partner_id"][40 + k] = f"Chain Co {k}"
+        cols["mobile"][40 + k] = cols["mobile"][70 + k] = f"+32 2 555 {k:02d} 01"
+    cols["id"][rows // 4 + 5] = ""
+    out = folder / f"edited_{rows}_{seed}.csv"
+    pl.DataFrame(cols, schema=dict.fromkeys(frame.columns, pl.String)).write_csv(
+        out, quote_style="necessary", line_terminator="\r\n" if seed % 2 else "\n")
+    return out
+
+
+def _in_memory(paths, output, *, by=("email",), include_closed=False, max_group=50, head="oldest",
+               allow_large=False, allow_conflicts=False):
+    records = load([str(p) for p in paths])
+    groups = find_groups(records, by=by, include_closed=include_closed, max_group=max_group)
+    plan = plan_merge(records, groups, head=head, allow_large=allow_large, allow_conflicts=allow_conflicts)
+    write_merge(records, plan, str(output), str(output) + ".audit.jsonl")
+    return plan.summary()
+
+
+def _bounded(paths, output, *, by=("email",), include_closed=False, max_group=50, head="oldest",
+             allow_large=False, allow_conflicts=False, chunk_bytes=4096, partition_rows=40):
+    return merge_files([str(p) for p in paths], str(output), memory_limit="64M", head=head,
+                       allow_large=allow_large, allow_conflicts=allow_conflicts,
+                       group_options=GroupOptions(by=by, include_closed=include_closed, max_group=max_group),
+                       sizes=Sizes(chunk_bytes=chunk_bytes, partition_rows=partition_rows))
+
+
+def _same(tmp_path, paths, **options):
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    expected = _in_memory(paths, ref, **options)
+    got = _bounded(paths, out, **options)
+    assert out.read_bytes() == ref.read_bytes()
+    assert (tmp_path / "out.csv.audit.jsonl").read_bytes().replace(b"out.csv", b"ref.csv") == \
+        (tmp_path / "ref.csv.audit.jsonl").read_bytes()
+    assert {k: got[k] for k in expected} == expected
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".leadtool-merge")]
+    return got
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_many_partitions_give_the_in_memory_bytes(tmp_path, seed):
+    path = _export(tmp_path, 1500, seed)
+    got = _same(tmp_path, [path], max_group=10)
+    assert got["groups"] > 20  # many partitions of 40 records, many chunks of 4 KB
+    assert got["skipped_large_groups"] >= 1
+
+
+def test_every_key_closed_records_and_odoo_heads(tmp_path):
+    path = _export(tmp_path, 1200, 3)
+    _same(tmp_path, [path], by=("email", "customer", "phone"), include_closed=True, head="odoo",
+          max_group=10, allow_large=True, allow_conflicts=True)
+
+
+def test_quoted_file_and_several_files(tmp_path):
+    one = _export(tmp_path, 800, 4, quote_all=True)
+    two = _export(tmp_path, 700, 5)
+    frame = pl.read_csv(two, infer_schema=False)
+    three = tmp_path / "reordered.csv"
+    frame.select(list(reversed([c for c in frame.columns if c != "x_source"]))).write_csv(three)
+    _same(tmp_path, [one, two])
+    _same(tmp_path, [two, three])
+
+
+def test_one_partition_and_one_chunk(tmp_path):
+    path = _export(tmp_path, 900, 6)
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    _in_memory([path], ref)
+    _bounded([path], out, chunk_bytes=1 << 30, partition_rows=1 << 30)
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_no_final_newline_and_last_record_merged_away(tmp_path):
+    path = tmp_path / "small.csv"
+    path.write_bytes(b"id,email_from,description\r\n1,a@x.org,one\r\n2,b@x.org,\r\n3,a@x.org,\"x\r\ny\"\r\n"
+                     b"4,c@x.org,four\r\n5,b@x.org,five")
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    _in_memory([path], ref)
+    _bounded([path], out, chunk_bytes=16, partition_rows=2)
+    assert out.read_bytes() == ref.read_bytes()
+    assert not out.read_bytes().endswith(b"\r\n")
+
+
+def test_the_temporary_folder_goes_on_error_and_interrupt(tmp_path, monkeypatch):
+    path = _export(tmp_path, 600, 7)
+    import leadtool.bounded.stream as stream
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(stream, "write_output", broken)
+    monkeypatch.setattr(bounded, "write_output", broken)
+    with pytest.raises(RuntimeError):
+        _bounded([path], tmp_path / "out.csv")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bounded, "write_output", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _bounded([path], tmp_path / "out.csv")
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_inputs_it_does_not_read(tmp_path):
+    json_file = tmp_path / "leads.json"
+    json_file.write_text('[{"id": "1", "email_from": "a@x.org"}]')
+    with pytest.raises(NotBounded):
+        merge_files([str(json_file)], str(tmp_path / "out.json"))
+    odd = tmp_path / "odd.csv"
+    odd.write_bytes(b'id,email_from\n1,a"b@x.org\n')
+    with pytest.raises(NotBounded):
+        merge_files([str(odd)], str(tmp_path / "out.csv"))
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+def test_sizes_and_when_the_bounded_path_is_taken(tmp_path):
+    assert parse_size("4G") == 4 << 30
+    assert parse_size("1.5g") == 3 << 29
+    assert parse_size("800K") == 800 << 10
+    assert parse_size("512MB") == 512 << 20
+    with pytest.raises(UsageError):
+        parse_size("lots")
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"id\n" + b"1\n" * 1000)
+    assert needs_bounded([str(path)], 1000)
+    assert not needs_bounded([str(path)], 1 << 20)
+    assert not needs_bounded(["-"], 1)
+
+
+def test_command_line_passes_and_ctrl_c(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from leadtool.cli import app
+
+    path = _export(tmp_path, 700, 8)
+    runner = CliRunner()
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    assert runner.invoke(app, ["merge", str(path), "-o", str(ref), "--yes", "--quiet"]).exit_code == 0
+    result = runner.invoke(app, ["merge", str(path), "-o", str(out), "--yes", "--quiet", "--memory-limit", "20K"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == ref.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bounded, "write_output", interrupted)
+    again = tmp_path / "again.csv"
+    result = runner.invoke(app, ["merge", str(path), "-o", str(again), "--yes", "--quiet", "--memory-limit", "20K"])
+    assert result.exit_code == 130
+    assert not again.exists()
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
