@@ -85,16 +85,17 @@ def _hubspot(frame: pl.DataFrame, path: Path) -> None:
     """A HubSpot contacts export (detected preset): names in two columns, two email columns,
     month-first dates (`05/13/2016`), a closed lifecycle stage, a blank Record ID, a placeholder;
     its people are records of the Odoo files (groups across files and systems)."""
-    rows = ["Record ID,First Name,Last Name,Email,Work Email,Phone Number,Company Name,Lifecycle Stage,Create Date"]
+    header = ["Record ID", "First Name", "Last Name", "Email", "Work Email", "Phone Number", "Company Name",
+              "Lifecycle Stage", "Create Date"]
+    rows = []
     for k in range(16):
         rec = frame.row(40 + 3 * k, named=True)
         first, _, last = rec["contact_name"].partition(" ")
         work = frame.row(41 + 3 * k, named=True)["email_from"] if k in (0, 6, 9) else ""
         email = "a@a.com" if k == 7 else rec["email_from"]
-        rows.append(",".join([("" if k == 3 else str(9000 + k)), first, last, email, work, "",
-                              f'"{rec["partner_name"]}"', "customer" if k == 5 else "lead",
-                              f"{1 + k % 12:02d}/{13 + k % 10:02d}/2016 09:{k:02d}"]))
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        rows.append(["" if k == 3 else str(9000 + k), first, last, email, work, "", rec["partner_name"],
+                     "customer" if k == 5 else "lead", f"{1 + k % 12:02d}/{13 + k % 10:02d}/2016 09:{k:02d}"])
+    pl.DataFrame(rows, schema=header, orient="row").write_csv(path, line_terminator="\n")
 
 
 def _export(folder: Path) -> list[Path]:

@@ -195,7 +195,7 @@ def file_dates(frame: DataFrame, column: str) -> tuple[tuple[int, FileDates], ..
         return F.regexp_extract(F.col(column), regex, k)
 
     a, s1, b, s2, y = (part(k) for k in range(1, 6))
-    ai, bi = a.cast("int"), b.cast("int")
+    ai, bi = (F.when(x != "", x.try_cast("int")) for x in (a, b))  # '' where the value is no local date
     local = (a != "") & (s1 == s2) & ~((s1 == "-") & (F.length(y) == 2))
     free = local & (s1 != ".")
     first = F.struct(F.col(ROW), F.col(column))
