@@ -476,8 +476,9 @@ def merge(
 ) -> None:
     """Preview the merges, then merge each group into its head and write OUTPUT and the audit log."""
     if engine != "local":
+        given = {k: v for k, v in locals().items() if k != "engine"}  # every option: Spark refuses those it lacks
         from .spark import run_merge_command
-        return run_merge_command(engine, **{k: v for k, v in locals().items() if k != "engine"})
+        return run_merge_command(engine, **given)
     audit = audit_target(output, audit, dry_run)
     n = parse_count(preview, "--preview")
     refuse_overwrite([("-o", output), ("--audit", audit)],

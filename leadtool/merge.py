@@ -374,7 +374,7 @@ def _dated(records: Records, rows: pl.Series, keyed: pl.DataFrame, dates: DateOp
     if local.any():
         found = local_instants(records.frame.get_column(col), records.frame.get_column(SRC),
                                rows.gather(at.filter(local)), dates.order,
-                               lambda i: (records.sources[i].path, records.headers[col]))
+                               lambda i: (records.sources[i].path, records.headers[col]), dates.files)
         first = first.scatter(at.filter(local), found)
         keyed = keyed.with_columns(first)
     bad = at.filter(first.gather(at).is_null())

@@ -153,15 +153,31 @@ def require_readable(result: DateParse, column: str, file: str | None = None, al
     """Raise the user error a merge must stop on: an ambiguous day/month order (give
     --date-order), or an unreadable date (unless `allow_bad`)."""
     if result.ambiguous:
-        why = "both day-first and month-first dates" if result.conflicting else "no day above 12"
-        raise UsageError(
-            f"dates like {result.ambiguous_example!r} can be day/month or month/day ({why}); "
-            f"give --date-order dmy or --date-order mdy", file=file, column=column)
+        raise ambiguous_order(result.ambiguous_example, result.conflicting, column, file)
     if result.first_bad is not None and not allow_bad:
         more = f", {result.bad_count} unreadable in all" if result.bad_count > 1 else ""
         raise InputError(
             f"cannot read the date {result.first_bad!r} (record {result.first_bad_index + 1}{more}); "
             f"fix it or give --allow-bad-dates", file=file, column=column)
+
+
+def ambiguous_order(example: str | None, conflicting: bool, column: str, file: str | None = None) -> UsageError:
+    """The error of a column whose slash dates no day/month order settles."""
+    why = "both day-first and month-first dates" if conflicting else "no day above 12"
+    return UsageError(f"dates like {example!r} can be day/month or month/day ({why}); "
+                      f"give --date-order dmy or --date-order mdy", file=file, column=column)
+
+
+@dataclass(frozen=True)
+class FileDates:
+    """What one file's whole create_date column says, for a run that plans a part of each file
+    at a time (Spark's buckets): the day/month order its dates settle (None: none), else
+    `ambiguous`, the first of its dates that no order settles (`conflicting`: the column has
+    evidence of both orders)."""
+
+    order: str | None = None
+    ambiguous: str | None = None
+    conflicting: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +188,7 @@ class DateOptions:
 
     order: str | None = None
     allow_bad: bool = False
+    files: tuple[tuple[int, FileDates], ...] = ()  # (source, its column's verdict): see `FileDates`
 
     def __post_init__(self) -> None:
         if self.order is not None and self.order not in ORDERS:
@@ -188,16 +205,22 @@ def file_positions(src: pl.Series, source: int) -> pl.Series:
 
 
 def local_instants(values: pl.Series, src: pl.Series, rows: pl.Series, order: str | None,
-                   describe: Callable[[int], tuple[str, str]]) -> pl.Series:
+                   describe: Callable[[int], tuple[str, str]],
+                   files: tuple[tuple[int, FileDates], ...] = ()) -> pl.Series:
     """Instants of the values at frame positions `rows` (ascending or not), each file's column
-    read as a whole so that its day/month order is inferred from every value it holds. An
-    ambiguous order is a usage error naming the file (`describe(source)`: its path and header)."""
+    read as a whole so that its day/month order is inferred from every value it holds (or as
+    `files` says the whole column reads, when the frame holds a part of it). An ambiguous order
+    is a usage error naming the file (`describe(source)`: its path and header)."""
     out = pl.Series([None] * len(rows), dtype=pl.Datetime("us"))
     row_src = src.gather(rows)
+    decided = dict(files)
     for source in row_src.unique().sort().to_list():
         positions = file_positions(src, source)
-        result = parse_dates(values.gather(positions), order)
         path, header = describe(source)
+        verdict = decided.get(source) if order is None else None
+        if verdict is not None and verdict.ambiguous is not None:
+            raise ambiguous_order(verdict.ambiguous, verdict.conflicting, header, path)
+        result = parse_dates(values.gather(positions), verdict.order if verdict is not None else order)
         require_readable(result, header, path, allow_bad=True)
         mine = (row_src == source).arg_true()
         local = positions.search_sorted(rows.gather(mine))

@@ -17,19 +17,24 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..audit.events import default_audit_path, now_utc, run_event
 from ..config import Config, load_config
 from ..errors import UsageError
+from ..fields import FieldMap, check_mapped_headers
 from ..io import refuse_overwrite
+from ..match.dates import DateOptions
 from ..match.groups import parse_by
 from ..match.manual import parse_group_options, read_groups_file
+from ..recognition import PresetChoice
 from ..records import ID, ROW, SRC, FileFormat, Records
 from .apply import (
     AUDIT_ROW,
     AWAY_ROW,
+    BAD_DATE_ROW,
+    ERROR_ROW,
     GIDX,
     GROUP,
     HEAD_ROW,
@@ -38,10 +43,11 @@ from .apply import (
     LINE,
     TAG,
     MergeBucket,
+    bucket_error,
     data_names,
     output_schema,
 )
-from .groups import check_options, key_edges, link, manual_edges, numbered
+from .groups import check_options, has_repeated_ids, key_edges, link, manual_edges, numbered
 from .io import (
     SparkRecords,
     count_rows,
@@ -55,6 +61,7 @@ from .io import (
     write_lines,
     write_records,
 )
+from .keys import file_dates
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -92,6 +99,9 @@ class SparkMerge:
 
         if self._summary is None:
             tags = dict(tuple(r) for r in self.applied.groupBy(TAG).count().collect())
+            if tags.get(ERROR_ROW):
+                first = self.applied.filter(F.col(TAG) == ERROR_ROW).orderBy(GROUP).select(LINE).first()
+                raise bucket_error(first[0])
             sizes = self.members.groupBy(GROUP).count()
             found = sizes.agg(F.count(F.lit(1)), F.sum((F.col("count") > self.max_group).cast("int"))).first()
             large = int(found[1] or 0)
@@ -124,6 +134,15 @@ class SparkMerge:
                 .repartitionByRange(GIDX).withColumn("__lt_top", top)
                 .filter((F.col(TAG) == F.col("__lt_top")) & (F.col(TAG) != AWAY_ROW))
                 .sortWithinPartitions(GIDX).select(*data, GIDX))
+
+    def bad_dates(self) -> tuple[int, str | None]:
+        """How many grouped records sort last for want of a readable create_date
+        (--allow-bad-dates), and the first one's id (in group order)."""
+        from pyspark.sql import functions as F
+
+        bad = self.applied.filter(F.col(TAG) == BAD_DATE_ROW)
+        first = bad.orderBy(GROUP, GIDX).select(LINE).first()
+        return (bad.count(), first[0]) if first is not None else (0, None)
 
     def large_groups(self, limit: int = 5) -> list[int]:
         from pyspark.sql import functions as F
@@ -163,11 +182,12 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
                   default_region: str | None = None,
                   manual: Sequence[Sequence[str]] = (), config: Config | str | None = None,
                   at: str | None = None, bucket_rows: int = BUCKET_ROWS,
-                  broadcast_bytes: int = BROADCAST_BYTES) -> SparkMerge:
+                  broadcast_bytes: int = BROADCAST_BYTES, dates: DateOptions | None = None) -> SparkMerge:
     """Find the groups, merge each one by the local rules and give back the output records and
     the merge events, as Spark frames (see `SparkMerge`). Options as `groups.find_groups` and
-    `merge.plan_merge`; `at` is the events' time (default: now). Finds the groups at once;
-    the merges run when a result is first asked for."""
+    `merge.plan_merge` (`dates`: --date-order, --allow-bad-dates); `at` is the events' time
+    (default: now). Finds the groups at once; the merges run when a result is first asked for
+    (a user error a bucket stops on is raised then)."""
     from pyspark.sql import functions as F
 
     from ..merge import HEADS
@@ -181,13 +201,17 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
     spark = frame.sparkSession
     describe(spark, "finding the groups")
     checkpoint = _checkpointer(spark)
+    repeated = has_repeated_ids(frame)
     edges = key_edges(frame, records, by=by, include_closed=include_closed, email_key=email_key,
-                      canonical=canonical, default_region=default_region, config=cfg)
+                      canonical=canonical, default_region=default_region, config=cfg, repeated_ids=repeated)
     hand = manual_edges(frame, manual)
     if hand is not None:
         edges = edges.unionByName(hand)
-    members, _ = link(edges, one_key_each=by == ["email"] and email_key == "first" and not manual,
-                      repeats=email_key == "all" or "phone" in by or bool(manual), checkpoint=checkpoint)
+    several_emails = len(records.columns_of("email_from")) > 1
+    members, _ = link(edges, one_key_each=(by == ["email"] and email_key == "first" and not manual
+                                           and not repeated and not several_emails),
+                      repeats=email_key == "all" or "phone" in by or bool(manual) or several_emails,
+                      checkpoint=checkpoint)
     # kept once found: the numbering reads the labels twice, and the key pass runs Python
     members, grouped_records = numbered(checkpoint(members))
     # partitions sized by the data, not by spark.sql.shuffle.partitions: a kept (persisted)
@@ -202,9 +226,16 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
                .withColumn(BUCKET, F.pmod(F.col(GROUP), F.lit(buckets)))
                .select(*data_names(len(records.columns)), SRC, ROW, ID, GIDX, GROUP, KEYS, BUCKET)
                .repartition(buckets, BUCKET))  # one bucket a partition, about
+    dates = dates or DateOptions()
+    created = records.col("create_date")
+    if head == "oldest" and dates.order is None and created:
+        # a bucket holds part of each file: each file's day/month order comes from its whole column
+        describe(spark, "reading the order of local dates")
+        dates = replace(dates, files=file_dates(frame, data_names(len(records.columns))[
+            records.columns.index(created)]))
     job = MergeBucket(records=records.with_frame(records.frame.clear()), head=head, config=cfg,
                       allow_large=allow_large, allow_conflicts=allow_conflicts, max_group=max_group,
-                      at=at or now_utc())
+                      at=at or now_utc(), dates=dates)
     schema = output_schema(len(records.columns))
     by_bucket = grouped.groupBy(BUCKET)
     if hasattr(by_bucket, "applyInArrow"):
@@ -240,20 +271,23 @@ def merge(df: DataFrame, *, by: Sequence[str] = ("email",), head: str = "oldest"
           max_group: int = 50, allow_large: bool = False, allow_conflicts: bool = False, email_key: str = "first",
           canonical: bool = False,
           default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
-          config: Config | str | None = None, mapping: dict[str, str] | None = None,
+          config: Config | str | None = None, mapping: FieldMap | None = None,
+          preset: PresetChoice | str | None = None, dates: DateOptions | None = None,
           at: str | None = None) -> tuple[DataFrame, DataFrame]:
     """Merge the duplicate leads of a DataFrame whose every column is a string.
 
     Returns `(merged_df, audit_df)`: the records after the merge with `df`'s columns, in input
     order (`df`'s partition order, or its `__lt_src`/`__lt_row` columns when it has them), and
     the merge events as JSON lines (`group`, `line`: the audit log's lines, docs/audit.md). Columns
-    are recognised from their names (docs/formats.md#field-recognition) or `mapping` (field -> column)."""
+    are recognised from their names (docs/formats.md#field-recognition), `mapping` (field -> column
+    or columns) and `preset` (`--preset`: a name, a file or `odoo`) as the local reader does;
+    `dates` as `--date-order` and `--allow-bad-dates`."""
     cfg = _config(config)
-    srec = from_dataframe(df, mapping={**cfg.map, **(mapping or {})})
+    srec = from_dataframe(df, mapping={**cfg.map, **(mapping or {})}, preset=preset)
     result = merge_records(srec, by=by, head=head, include_closed=include_closed, max_group=max_group,
                            allow_large=allow_large, allow_conflicts=allow_conflicts, email_key=email_key,
                            canonical=canonical,
-                           default_region=default_region, manual=manual, config=cfg, at=at)
+                           default_region=default_region, manual=manual, config=cfg, at=at, dates=dates)
     names = [result.records.headers[c] for c in result.records.columns]
     from pyspark.sql import functions as F
 
@@ -263,13 +297,14 @@ def merge(df: DataFrame, *, by: Sequence[str] = ("email",), head: str = "oldest"
 
 def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *, spark: SparkSession | None = None,
                 master: str | None = None, output_format: str | None = None, delimiter: str | None = None,
-                encoding: str | None = None, mapping: dict[str, str] | None = None,
+                encoding: str | None = None, mapping: FieldMap | None = None,
                 opportunities: Sequence[str] = (), config: Config | str | None = None, dry_run: bool = False,
-                confirm=None, **options: Any) -> tuple[dict[str, int], SparkMerge]:
+                preset: PresetChoice | str | None = None, confirm=None,
+                **options: Any) -> tuple[dict[str, int], SparkMerge]:
     """`leadtool merge --engine spark`: read the inputs (CSV, Parquet, Delta), merge, and write
     `output` and the audit log (default: OUTPUT.audit.jsonl) as folders of part files, the
     audit's first line the run event. Both are written to staging folders first and replace
-    their targets together. `options` as `merge_records`; `confirm(summary)` may say no."""
+    their targets together. `options` as `merge_records`; `confirm(summary, result)` may say no."""
     if output == "-":
         raise UsageError("--engine spark writes folders of part files: -o - is not supported")
     audit = audit or default_audit_path(output)
@@ -283,13 +318,15 @@ def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *,
     spark = spark or spark_session(master)
     describe(spark, "reading")
     srec = count_rows(read(spark, inputs, delimiter=delimiter, encoding=encoding,
-                           mapping={**cfg.map, **(mapping or {})}, opportunities=opportunities))
+                           mapping={**cfg.map, **(mapping or {})}, opportunities=opportunities, preset=preset))
+    check_mapped_headers({**cfg.map, **(mapping or {})}, srec.records.sources, options=mapping or {},
+                         config_path=cfg.path)
     at = options.pop("at", None) or now_utc()
     result = merge_records(srec, config=cfg, at=at, **options)
     describe(spark, "merging the groups")
     summary = result.summary()
     summary["records_kept"] = sum(s.rows for s in result.records.sources) - summary["records_merged_away"]
-    if dry_run or (confirm is not None and not confirm(summary)):
+    if dry_run or (confirm is not None and not confirm(summary, result)):
         describe(spark, None)
         return summary, result
     first = result.records.sources[0].fmt
@@ -310,13 +347,31 @@ def merge_files(inputs: Sequence[str], output: str, audit: str | None = None, *,
     return summary, result
 
 
+#: `merge` options that --engine spark does not take: (the flag, its value when not given)
+UNSUPPORTED = {"fuzzy_merge": ("--fuzzy-merge", None), "preview": ("--preview", "20")}
+#: options with nothing to do on Spark: no progress bars there, no preview to detail
+HARMLESS = frozenset({"verbose", "no_progress"})
+
+
+def refuse_unsupported(options: dict[str, Any]) -> None:
+    """A `merge` option that the Spark engine would otherwise ignore is a usage error, never
+    silently dropped (an option unknown here counts as given unless it is off or empty)."""
+    for name, value in options.items():
+        if name in HARMLESS:
+            continue
+        flag, default = UNSUPPORTED.get(name, ("--" + name.replace("_", "-"), None))
+        if value != default and value not in (False, [], ()):
+            raise UsageError(f"{flag} is not supported with --engine spark")
+
+
 def run_merge_command(engine: str, files: list[str], output: str, *, audit: str | None, dry_run: bool, yes: bool,
                       by: list[str] | None, include_closed: bool, email_key: str, canonical_email: bool,
                       default_region: str | None, group: list[str] | None, groups: str | None, max_group: int,
                       allow_large_groups: bool, head: str, config: str | None, map: list[str] | None,
-                      allow_conflicts: bool = False,
                       encoding: str | None, delimiter: str | None, opportunities: list[str] | None,
-                      quiet: bool, spark_master: str | None, **_ignored: Any) -> None:
+                      quiet: bool, spark_master: str | None, allow_conflicts: bool = False,
+                      preset: str | None = None, date_order: str | None = None, allow_bad_dates: bool = False,
+                      **others: Any) -> None:
     """The `merge` command with `--engine spark`: what the local command prints, without the
     preview tables (the groups are spread over the cluster)."""
     import typer
@@ -324,23 +379,31 @@ def run_merge_command(engine: str, files: list[str], output: str, *, audit: str 
     from ..fields import parse_map_options
     from ..render.console import err_console
     from ..render.tables import merge_summary
-    from ..render.text import warning
+    from ..render.text import line, literal, warning
 
     if engine != "spark":
         raise UsageError(f"--engine {engine!r}: expected local or spark")
+    refuse_unsupported(others)
     cfg = load_config(config)
+    dates = DateOptions(date_order, allow_bad_dates)
+    choice = PresetChoice.parse(preset)
     manual = parse_group_options(group or []) + (read_groups_file(groups) if groups else [])
     if delimiter == "\\t" or (delimiter or "").lower() == "tab":
         delimiter = "\t"
     err = err_console()
+    audit_path = audit or default_audit_path(output)
 
-    def confirm(summary: dict[str, int]) -> bool:
-        show(summary)
+    def confirm(summary: dict[str, int], result: SparkMerge) -> bool:
+        show(summary, result)
         if yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
             return True
-        return typer.confirm(f"Write {output} and {audit or default_audit_path(output)}?", default=True, err=True)
+        return typer.confirm(f"Write {output} and {audit_path}?", default=True, err=True)
 
-    def show(summary: dict[str, int]) -> None:
+    def show(summary: dict[str, int], result: SparkMerge) -> None:
+        bad, first = result.bad_dates()
+        if bad:  # as the local command warns (--allow-bad-dates)
+            err.print(warning(f"{bad} record(s) in duplicate groups have a create_date that cannot be read (id ",
+                              literal(first), f"{', ...' if bad > 1 else ''}): they sort last (--allow-bad-dates)"))
         if summary["skipped_large_groups"]:
             err.print(warning(f"{summary['skipped_large_groups']} group(s) larger than --max-group {max_group}: "
                               "not merged without --allow-large-groups"))
@@ -348,17 +411,18 @@ def run_merge_command(engine: str, files: list[str], output: str, *, audit: str 
             err.print(warning(f"{summary['skipped_conflicts']} group(s) of clearly different people: not merged "
                               "without --allow-conflicts"))
         if not quiet:
-            err.print(merge_summary(summary, summary["groups"], None), highlight=False)
+            err.print(line(merge_summary(summary, summary["groups"], None)), highlight=False)
 
-    summary, _ = merge_files(
+    options = parse_map_options(map or [])
+    summary, result = merge_files(
         files, output, audit, master=spark_master, delimiter=delimiter, encoding=encoding,
-        mapping={**cfg.map, **parse_map_options(map or [])}, opportunities=opportunities or [], config=cfg,
+        mapping=options, opportunities=opportunities or [], config=cfg, preset=choice, dates=dates,
         dry_run=dry_run, confirm=confirm, by=parse_by(by or []), include_closed=include_closed,
         email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
         max_group=max_group, allow_large=allow_large_groups, allow_conflicts=allow_conflicts, head=head)
     if dry_run:
-        show(summary)
+        show(summary, result)
         err.print("dry run: nothing written", highlight=False)
     elif not quiet:
-        err.print(f"wrote {output} ({summary['records_kept']:,} records) and "
-                  f"{audit or default_audit_path(output)} (folders of part files)", highlight=False)
+        err.print(line("wrote ", literal(output), f" ({summary['records_kept']:,} records) and ", literal(audit_path),
+                       " (folders of part files)"), highlight=False)

@@ -9,12 +9,15 @@ runs (and is tested) without a JVM too.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import polars as pl
 
 from ..audit.merge_events import merge_event_chunks
 from ..config import Config
+from ..errors import LeadtoolError
+from ..match.dates import DateOptions
 from ..match.groups import Groups, Linked, reasons_of, with_conflicts
 from ..merge import merge_query, plan_merge
 from ..records import ID, IDX, ROW, SRC, Records
@@ -27,6 +30,8 @@ TAG = "__lt_tag"
 LINE = "__lt_line"
 # what each output row of a bucket is
 HEAD_ROW, AWAY_ROW, AUDIT_ROW, HELD_ROW = 1, 2, 3, 4  # HELD_ROW: a group of different people, not merged
+BAD_DATE_ROW = 5  # a grouped record whose create_date cannot be read (LINE: its id), --allow-bad-dates
+ERROR_ROW = 6  # the bucket stopped on a user error (LINE: the error as JSON, see `bucket_error`)
 
 
 def data_names(n: int) -> list[str]:
@@ -47,9 +52,25 @@ class MergeBucket:
     max_group: int
     at: str
     allow_conflicts: bool = False
+    dates: DateOptions = DateOptions()
 
     def __call__(self, table):  # pa.Table -> pa.Table
-        return small_strings(self.merge(pl.from_arrow(table)).to_arrow())
+        frame = pl.from_arrow(table)
+        try:
+            out = self.merge(frame)
+        except LeadtoolError as exc:  # raised again by the driver, as the local path raises it
+            out = self.error_row(exc, frame)
+        return small_strings(out.to_arrow())
+
+    def error_row(self, exc: LeadtoolError, frame: pl.DataFrame) -> pl.DataFrame:
+        names = data_names(len(self.records.columns))
+        text = json.dumps({"type": type(exc).__name__, "message": exc.message, "file": exc.file,
+                           "line": exc.line, "column": exc.column})
+        first = frame.get_column(GROUP).min() if frame.height else 0
+        return pl.DataFrame({**{c: [None] for c in names}, GIDX: [None], TAG: [ERROR_ROW], GROUP: [first],
+                             LINE: [text]},
+                            schema={**dict.fromkeys(names, pl.String), GIDX: pl.Int64, TAG: pl.Int32,
+                                    GROUP: pl.Int64, LINE: pl.String})
 
     def merge(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Heads with their merged values (tag 1), the merged-away records' places (tag 2) and
@@ -59,7 +80,7 @@ class MergeBucket:
         records = self.records.with_frame(frame.select(
             *columns, pl.col(SRC).cast(pl.UInt32), pl.col(ROW).cast(pl.UInt32), ID, GIDX))
         plan = plan_merge(records, self.groups(frame, records), head=self.head, config=self.config,
-                          allow_large=self.allow_large, allow_conflicts=self.allow_conflicts)
+                          allow_large=self.allow_large, allow_conflicts=self.allow_conflicts, dates=self.dates)
         merged = plan.merged_groups
         heads = records.frame.get_column(GIDX).gather(merged.get_column("head_idx"))
         away = plan.members.join(merged.select("group"), on="group").filter(pl.col("pos") > 0)
@@ -69,12 +90,15 @@ class MergeBucket:
         lines = pl.DataFrame({GROUP: merged.get_column("group").cast(pl.Int64),
                               LINE: text.split("\n")[:-1]}, schema={GROUP: pl.Int64, LINE: pl.String})
         held = plan.groups.filter(pl.col("held") == "conflict").get_column("group").cast(pl.Int64)
+        bad = (plan.groups.select(pl.col("group").cast(pl.Int64).alias(GROUP), pl.col("bad_dates").alias(LINE))
+               .explode(LINE).drop_nulls(LINE).with_row_index(GIDX).with_columns(pl.col(GIDX).cast(pl.Int64)))
         out = pl.concat([
             rows.with_columns(pl.col(GIDX).cast(pl.Int64)),
             pl.DataFrame({GROUP: held}, schema={GROUP: pl.Int64}).with_columns(pl.lit(HELD_ROW, pl.Int32).alias(TAG)),
             pl.DataFrame({GIDX: records.frame.get_column(GIDX).gather(away.get_column(IDX)).cast(pl.Int64)})
             .with_columns(pl.lit(AWAY_ROW, pl.Int32).alias(TAG)),
             lines.with_columns(pl.lit(AUDIT_ROW, pl.Int32).alias(TAG)),
+            bad.with_columns(pl.lit(BAD_DATE_ROW, pl.Int32).alias(TAG)),
         ], how="diagonal")
         names = dict(zip(columns, data_names(len(columns)), strict=True))
         return out.select(*[pl.col(c).cast(pl.String).alias(names[c]) for c in columns],
@@ -115,3 +139,13 @@ def output_schema(n_columns: int) -> str:
     """The Spark schema of `MergeBucket`'s rows (DDL)."""
     data = ", ".join(f"{c} string" for c in data_names(n_columns))
     return f"{data + ', ' if data else ''}{GIDX} long, {TAG} int, {GROUP} long, {LINE} string"
+
+
+def bucket_error(line: str) -> LeadtoolError:
+    """The user error a bucket stopped on (`MergeBucket.error_row`), as the local path raises it."""
+    from .. import errors
+
+    found = json.loads(line)
+    kind = getattr(errors, found["type"], None)
+    kind = kind if isinstance(kind, type) and issubclass(kind, LeadtoolError) else LeadtoolError
+    return kind(found["message"], file=found["file"], line=found["line"], column=found["column"])

@@ -10,55 +10,108 @@ from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..errors import UsageError
+from ..match.groups import _ROW_ID as ROW_ID
 from ..match.phones import check_region
-from ..records import ID, Records
+from ..match.placeholders import DEFAULT_RULES, pattern
+from ..records import ID, SRC, Records
 from .apply import GIDX, GROUP, KEYS, data_names
+from .io import BLANK
 from .keys import PHONES, KeyInputs, email_key_col, email_keys_all_col, stripped_col
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 KEY, ROOT, SRC_, DST = "__lt_key", "__lt_root", "__lt_src_node", "__lt_dst_node"
+ID_KEY = "__lt_id_key"
 BY_FIELDS = {"email": ("email_from",), "customer": ("partner_id",), "phone": ("phone", "mobile", "country_id")}
 CLOSED_FIELDS = ("active", "probability", "stage_id")
 
 
 def key_edges(frame: DataFrame, records: Records, *, by: Sequence[str], include_closed: bool,
               email_key: str, canonical: bool, default_region: str | None,
-              config: Config | None) -> DataFrame:
+              config: Config | None, repeated_ids: bool = False) -> DataFrame:
     """(idx, key) for every automatic key of every eligible record; a key's text carries its
-    kind (`email:`, `customer:`, `phone:`) as the reasons show it."""
+    kind (`email:`, `customer:`, `phone:`, `id:`) as the reasons show it. Every email column
+    feeds the email key (`--map email_from=A --map email_from=B`); placeholder addresses
+    (`[emails.placeholders]`) join nothing; `repeated_ids`: records that share an id get the
+    key `id:ID` (`rowid:ID` for a fallback id), as `groups.repeated_id_edges`."""
     from pyspark.sql import functions as F
 
     position = {c: i for i, c in enumerate(records.columns)}
     names = data_names(len(records.columns))
-    wanted = [f for kind in by for f in BY_FIELDS[kind]] + ([] if include_closed else list(CLOSED_FIELDS))
-    fields = tuple(dict.fromkeys(f for f in wanted if records.col(f)))
-    narrow = frame.select(F.col(GIDX), *[F.col(names[position[records.col(f)]]).alias(f) for f in fields])
+    wanted = [c for kind in by for f in BY_FIELDS[kind] for c in records.columns_of(f)]
+    if not include_closed:
+        wanted += [c for f in CLOSED_FIELDS for c in records.columns_of(f)] + preset_closed_columns(records)
+    cols = [(names[position[c]], c) for c in dict.fromkeys(wanted)]
+    ident = []
+    if repeated_ids:
+        id_col = records.col("id")
+        fallback = F.col(names[position[id_col]]).rlike(BLANK) if id_col else F.lit(True)
+        ident = [F.concat(F.when(fallback, F.lit(ROW_ID)).otherwise(F.lit("id:")), F.col(ID)).alias(ID_KEY)]
+    narrow = frame.select(F.col(GIDX), F.col(SRC), *[F.col(n) for n, _ in cols], *ident)
     phones = "phone" in by and bool(records.col("phone") or records.col("mobile"))
     if not include_closed or phones:  # rules that only the local code knows: on Arrow batches
-        job = KeyInputs(idx=GIDX, fields=fields, include_closed=include_closed, phones=phones,
-                        default_region=default_region, config=config)
-        schema = ", ".join([f"{GIDX} long", *(f"`{f}` string" for f in fields),
+        job = KeyInputs(idx=GIDX, names=tuple(cols), records=records.with_frame(records.frame.clear()),
+                        include_closed=include_closed, phones=phones, default_region=default_region,
+                        config=config)
+        schema = ", ".join([f"{GIDX} long", f"{SRC} int", *(f"{n} string" for n, _ in cols),
+                            *([f"{ID_KEY} string"] if ident else []),
                             *([f"{PHONES} array<string>"] if phones else [])])
         narrow = narrow.mapInArrow(job, schema)
+    spark_name = dict((c, n) for n, c in cols)
     parts = []
-    if "email" in by and "email_from" in fields:
+    emails = records.columns_of("email_from") if "email" in by else []
+    for email in emails:
         if email_key == "all":
-            parts.append(narrow.select(GIDX, F.explode(email_keys_all_col("email_from", canonical)).alias(KEY)))
+            part = narrow.select(GIDX, F.explode(email_keys_all_col(spark_name[email], canonical)).alias(KEY))
         else:
-            parts.append(narrow.select(GIDX, email_key_col("email_from", canonical).alias(KEY)))
-        parts[-1] = parts[-1].select(GIDX, F.concat(F.lit("email:"), F.col(KEY)).alias(KEY))
-    if "customer" in by and "partner_id" in fields:
-        cust = stripped_col(F.col("partner_id"))
-        parts.append(narrow.select(GIDX, F.when(cust != "", F.concat(F.lit("customer:"), cust)).alias(KEY)))
+            part = narrow.select(GIDX, email_key_col(spark_name[email], canonical).alias(KEY))
+        parts.append(part.select(GIDX, F.concat(F.lit("email:"), F.col(KEY)).alias(KEY)))
+    if emails:
+        placeholder = placeholder_regex(config)
+        if placeholder is not None:
+            parts = [p.filter(~F.col(KEY).rlike(placeholder)) for p in parts]
+    cust = records.col("partner_id")
+    if "customer" in by and cust:
+        value = stripped_col(F.col(spark_name[cust]))
+        parts.append(narrow.select(GIDX, F.when(value != "", F.concat(F.lit("customer:"), value)).alias(KEY)))
     if phones:
         parts.append(narrow.select(GIDX, F.explode(PHONES).alias(KEY)))
+    if ident:
+        parts.append(narrow.select(GIDX, F.col(ID_KEY).alias(KEY)))
     edges = None
     for part in parts:
         part = part.filter(F.col(KEY).isNotNull())
         edges = part if edges is None else edges.unionByName(part)
     return edges if edges is not None else frame.sparkSession.createDataFrame([], f"{GIDX} long, {KEY} string")
+
+
+def preset_closed_columns(records: Records) -> list[str]:
+    """The columns a file's preset reads to tell a closed record (`Resolved.closed_expr`)."""
+    out = []
+    for source in records.sources:
+        found = source.recognition
+        if found is not None and found.preset is not None:
+            at = [*found.preset.true_columns, *found.preset.closed_values]
+            out += [source.columns[i] for i in at]
+    return out
+
+
+def placeholder_regex(config: Config | None) -> str | None:
+    """`placeholders.pattern` over `email:KEY` for Java's engine: `(?U)` for Unicode classes and
+    case as in Rust, `\\z` for Rust's `$` (Java's also matches before a last line break)."""
+    regex = pattern((config.placeholders if config else None) or DEFAULT_RULES, "email:")
+    if regex is None:
+        return None
+    assert regex.startswith("(?i)")
+    return "(?iU)" + regex[len("(?i)"):].replace(r"\s*$", r"\s*\z")
+
+
+def has_repeated_ids(frame: DataFrame) -> bool:
+    """Whether two records share an id (one job over the ids: the usual answer is no)."""
+    from pyspark.sql import functions as F
+
+    return bool(frame.groupBy(ID).count().filter(F.col("count") > 1).limit(1).count())
 
 
 def manual_edges(frame: DataFrame, manual: Sequence[Sequence[str]]) -> DataFrame | None:

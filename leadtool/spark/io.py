@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..errors import InputError, UsageError
-from ..fields import resolve_headers
+from ..fields import FieldMap
 from ..io.csv_read import _first_records, sniff_delimiter
 from ..io.decode import SNIFF_BYTES
-from ..io.reading import _unique
+from ..io.reading import _Columns, _preset_opportunities, fallback_labels
+from ..recognition import PresetChoice, recognise
 from ..records import ID, ROW, SRC, FileFormat, Records, Source
 from .apply import GIDX, data_names
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+BLANK = r"(?U)^\s*\z"  # an id cell of white space only (Java's `$` would also match before a last line break)
+_NO_KINDS = pl.DataFrame()  # Spark reads no JSON: no kind columns
 ROW_BITS = 40  # idx = (source << 40) + row: a trillion rows a source, in input order
 _JAVA_CHARSETS = {"cp1252": "windows-1252", "latin-1": "ISO-8859-1", "latin1": "ISO-8859-1",
                   "iso-8859-1": "ISO-8859-1", "utf-8-sig": "UTF-8", "utf8": "UTF-8"}
@@ -102,13 +105,14 @@ def input_kind(path: str) -> str:
 
 
 def read(spark: SparkSession, paths: Sequence[str], *, delimiter: str | None = None,
-         encoding: str | None = None, mapping: dict[str, str] | None = None,
-         opportunities: Sequence[str] = (), partitions: int | None = None) -> SparkRecords:
+         encoding: str | None = None, mapping: FieldMap | None = None,
+         opportunities: Sequence[str] = (), partitions: int | None = None,
+         preset: PresetChoice | str | None = None) -> SparkRecords:
     """Exports (CSV files, Parquet files or folders, Delta tables) as one SparkRecords, in
     the order given; `opportunities` as `io.load`. A CSV file is parsed once, in one task
     (Spark cannot split a file whose values may hold line breaks), then spread over
     `partitions` (default: one a 96 MB of text, at least the session's parallelism) in input
-    order, and kept (persisted)."""
+    order, and kept (persisted). `preset` as `io.load` (a `PresetChoice`, or `--preset`'s text)."""
     if not paths:
         raise UsageError("no input file given")
     if "-" in paths:
@@ -127,7 +131,7 @@ def read(spark: SparkSession, paths: Sequence[str], *, delimiter: str | None = N
         sources.append(source)
         frames.append(frame)
     opp = frozenset(i for i, p in enumerate(all_paths) if p in set(opportunities))
-    result = _combine(sources, frames, mapping or {}, opp)
+    result = _combine(sources, frames, mapping or {}, opp, _preset(preset))
     return _spread(result, partitions, csv_bytes) if parsed_csv else result
 
 
@@ -151,7 +155,12 @@ def _spread(srec: SparkRecords, partitions: int | None, size: int) -> SparkRecor
     return SparkRecords(frame=spread, records=srec.records, ordered=True)
 
 
-def from_dataframe(df: DataFrame, mapping: dict[str, str] | None = None, name: str = "<dataframe>") -> SparkRecords:
+def _preset(preset: PresetChoice | str | None) -> PresetChoice:
+    return preset if isinstance(preset, PresetChoice) else PresetChoice.parse(preset)
+
+
+def from_dataframe(df: DataFrame, mapping: FieldMap | None = None, name: str = "<dataframe>",
+                   preset: PresetChoice | str | None = None) -> SparkRecords:
     """A DataFrame of text as one source. Its order is its partitions' order, unless it has
     the `__lt_src` and `__lt_row` columns (as a `read` frame gives back): keep it
     deterministic (a file scan, or persisted) since each action reads it again."""
@@ -170,7 +179,7 @@ def from_dataframe(df: DataFrame, mapping: dict[str, str] | None = None, name: s
     positioned = positioned.toDF(*data_names(len(data)), *[c for c in hidden if c in (SRC, ROW)])
     if SRC not in hidden or ROW not in hidden:
         positioned = _numbered(positioned.drop(SRC, ROW)).withColumn(SRC, F.lit(0))
-    return _combine([source], [positioned], mapping or {}, frozenset(), given_order=True)
+    return _combine([source], [positioned], mapping or {}, frozenset(), _preset(preset))
 
 
 def _quoted(name: str) -> str:
@@ -294,52 +303,40 @@ def _numbered(frame: DataFrame) -> DataFrame:
     return frame.withColumn(ROW, F.element_at(offsets, part + 1) + (mid - F.shiftleft(part.cast("long"), 33)) + 1)
 
 
-def _combine(sources: list[Source], frames: list[DataFrame], mapping: dict[str, str],
-             opportunity_sources: frozenset[int], given_order: bool = False) -> SparkRecords:
-    """Columns matched across sources by the field they map to, else by header (as
-    `io.load`); a column a source lacks is empty for its records; ids as `io.with_ids`."""
+def _combine(sources: list[Source], frames: list[DataFrame], mapping: FieldMap,
+             opportunity_sources: frozenset[int], preset: PresetChoice | None = None) -> SparkRecords:
+    """Columns recognised and matched across sources by the local reader's own code
+    (`recognition.recognise`, `reading._Columns`: presets, translated labels, several columns
+    a field); a column a source lacks is empty for its records; ids as `io.with_ids`."""
     from pyspark.sql import functions as F
 
-    columns: list[str] = []
-    headers: dict[str, str] = {}
-    fields: dict[str, str] = {}
-    by_key: dict[str, str] = {}
-    for source in sources:
-        file_fields = resolve_headers(source.headers, mapping, source.path)
-        seen: set[str] = set()
-        for i, header in enumerate(source.headers):
-            fld = file_fields.get(i)
-            key = f"field:{fld}" if fld else f"header:{header}"
-            if key in seen or not header:
-                key = f"{key}#{i}"
-            seen.add(key)
-            col = by_key.get(key)
-            if col is None:
-                col = _unique(header, set(columns))
-                by_key[key] = col
-                columns.append(col)
-                headers[col] = header
-                if fld and fld not in fields:
-                    fields[fld] = col
-            source.columns.append(col)
-    names = data_names(len(columns))
+    columns = _Columns()
+    opportunity_sources = set(opportunity_sources)
+    for index, source in enumerate(sources):
+        source.recognition = recognise(source.headers, mapping, preset)
+        columns.add(source, source.recognition.fields, _NO_KINDS)
+        if _preset_opportunities(source):
+            opportunity_sources.add(index)
+    names = data_names(len(columns.columns))
     parts = []
     for source, frame in zip(sources, frames, strict=True):
         here = {col: f"c{i}" for i, col in enumerate(source.columns)}
         parts.append(frame.select(*[F.col(here[c]).alias(n) if c in here else F.lit("").alias(n)
-                                    for c, n in zip(columns, names, strict=True)],
+                                    for c, n in zip(columns.columns, names, strict=True)],
                                   F.col(SRC).cast("int").alias(SRC), F.col(ROW).cast("long").alias(ROW)))
     frame = parts[0]
     for part in parts[1:]:
         frame = frame.unionByName(part)
-    records = Records(frame=pl.DataFrame(), columns=columns, headers=headers, sources=sources, fields=fields,
-                      opportunity_sources=opportunity_sources)
+    records = Records(frame=pl.DataFrame(), columns=columns.columns, headers=columns.headers, sources=sources,
+                      fields=columns.fields, more_columns=columns.more,
+                      opportunity_sources=frozenset(opportunity_sources))
     row = F.col(ROW).cast("string")
-    fallback = (F.concat(F.element_at(F.array(*[F.lit(s.name) for s in sources]), F.col(SRC) + 1), F.lit(":"), row)
+    labels = fallback_labels(sources)
+    fallback = (F.concat(F.element_at(F.array(*[F.lit(s) for s in labels]), F.col(SRC) + 1), F.lit(":"), row)
                 if len(sources) > 1 else row)
     id_col = records.col("id")
-    ident = (F.when(F.col(names[columns.index(id_col)]).rlike(r"(?U)^\s*\z"), fallback)
-             .otherwise(F.col(names[columns.index(id_col)])) if id_col else fallback)
+    ident = (F.when(F.col(names[columns.columns.index(id_col)]).rlike(BLANK), fallback)
+             .otherwise(F.col(names[columns.columns.index(id_col)])) if id_col else fallback)
     frame = frame.withColumn(ID, ident).withColumn(GIDX, F.shiftleft(F.col(SRC).cast("long"), ROW_BITS) + F.col(ROW))
     return SparkRecords(frame=frame, records=records)
 

@@ -11,21 +11,23 @@ address need no care.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ..config import Config
+from ..match.dates import _LOCAL, FileDates
 from ..match.normalize import closed_expr
 from ..match.phones import phone_keys
-from ..records import Records
+from ..records import ROW, SRC, Records
 from .apply import small_strings
 
 if TYPE_CHECKING:  # pyspark is an optional extra
     import pyarrow as pa
-    from pyspark.sql import Column
+    from pyspark.sql import Column, DataFrame
 
 _STOP = r"\s,;<>\"'"
 _BARE = rf"[^{_STOP}@]+@[^{_STOP}@]+"
@@ -131,13 +133,16 @@ PHONES = "__lt_phones"
 @dataclass(frozen=True)
 class KeyInputs:
     """The local rules that have no Spark form, run by the local code on each Arrow batch of a
-    narrow projection (`idx` and the fields below, by their field names): closed records
-    (archived, won: `normalize.closed_expr`) are left out unless `include_closed`, and with
-    `phones` each record gets its phone keys (`phones.phone_keys`, libphonenumber) as a list.
-    The other columns go through unchanged."""
+    narrow projection (`idx`, `__lt_src` and the data columns of `names`, spark name ->
+    internal column): closed records (archived, won, closed by the file's preset:
+    `normalize.closed_expr`) are left out unless `include_closed`, and with `phones` each
+    record gets its phone keys (`phones.phone_keys`, libphonenumber) as a list. `records`
+    describes the inputs (columns, fields, sources with their presets; an empty frame). The
+    columns go through unchanged."""
 
     idx: str
-    fields: tuple[str, ...]
+    names: tuple[tuple[str, str], ...]
+    records: Records
     include_closed: bool
     phones: bool
     default_region: str | None
@@ -150,22 +155,64 @@ class KeyInputs:
     def batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
-        records = Records(frame=frame, columns=list(self.fields), headers={f: f for f in self.fields},
-                          sources=[], fields={f: f for f in self.fields})
-        if not self.include_closed:
-            frame = frame.filter(~closed_expr(records, self.config))
+        internal = dict(self.names)
+        records = self.records.with_frame(frame.rename(internal).with_columns(pl.col(SRC).cast(pl.UInt32)))
+        keep = ~closed_expr(records, self.config) if not self.include_closed else pl.lit(True)
+        kept = records.frame.with_row_index("__lt_at").filter(keep)
+        frame = frame[kept.get_column("__lt_at")]
         if self.phones:
-            keys = phone_keys(records, frame.rename({self.idx: "__lt_idx"}), self.default_region)
+            keys = phone_keys(records, kept.rename({self.idx: "__lt_idx"}), self.default_region)
             lists = keys.group_by("__lt_idx").agg(pl.col("key").alias(PHONES)).rename({"__lt_idx": self.idx})
             frame = frame.join(lists, on=self.idx, how="left", maintain_order="left")
         table = small_strings(frame.to_arrow())
         return table.combine_chunks().to_batches()[0] if frame.height else _empty(table.schema)
-
-    def output_fields(self) -> Sequence[str]:
-        return [self.idx, *self.fields]
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:
     import pyarrow as pa
 
     return pa.RecordBatch.from_pylist([], schema=schema)
+
+
+# ----------------------------------------------------------------------------- local dates
+def _java_local_dates() -> str:
+    """`dates._LOCAL` for Java's engine: numbered groups (a, s1, b, s2, y are 1-5), Unicode
+    classes as Rust's, `\\z` for Rust's `$`."""
+    regex = re.sub(r"\(\?P<\w+>", "(", _LOCAL)
+    assert regex.endswith(r"\s*$")
+    return "(?U)" + regex[:-1] + r"\z"
+
+
+def file_dates(frame: DataFrame, column: str) -> tuple[tuple[int, FileDates], ...]:
+    """What each file's whole create_date column (`column`, a data column of `frame`) says of
+    its day/month order, as `dates.parse_dates` reads it (one aggregation): the buckets see a
+    part of each file only, and must read its dates as the whole column does."""
+    from pyspark.sql import functions as F
+
+    regex = _java_local_dates()
+
+    def part(k: int) -> Column:
+        return F.regexp_extract(F.col(column), regex, k)
+
+    a, s1, b, s2, y = (part(k) for k in range(1, 6))
+    ai, bi = (F.when(x != "", x.try_cast("int")) for x in (a, b))  # '' where the value is no local date
+    local = (a != "") & (s1 == s2) & ~((s1 == "-") & (F.length(y) == 2))
+    free = local & (s1 != ".")
+    first = F.struct(F.col(ROW), F.col(column))
+
+    def example(cond: Column) -> Column:
+        return F.min(F.when(cond, first))[column]
+
+    found = frame.groupBy(SRC).agg(
+        F.max(free & (ai > 12) & (bi <= 12)).alias("dmy"), F.max(free & (bi > 12) & (ai <= 12)).alias("mdy"),
+        example(free & (ai != bi)).alias("conflicting"),
+        example(free & (ai <= 12) & (bi <= 12) & (ai != bi)).alias("unsettled")).collect()
+    out = []
+    for src, dmy, mdy, conflicting, unsettled in sorted(tuple(r) for r in found):
+        if bool(dmy) != bool(mdy):
+            out.append((int(src), FileDates(order="dmy" if dmy else "mdy")))
+        elif dmy and mdy:
+            out.append((int(src), FileDates(ambiguous=conflicting, conflicting=True)))
+        else:
+            out.append((int(src), FileDates(ambiguous=unsettled)))
+    return tuple(out)
