@@ -99,16 +99,18 @@ def to_records(df: pd.DataFrame, mapping: FieldMap | None = None, preset: str | 
 
 def load(paths: str | Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
          mapping: FieldMap | None = None, opportunities: Sequence[str] = (),
-         preset: str | None = None) -> pd.DataFrame:
-    """Read exports (CSV, JSON, JSON Lines), every value as text. Each file's preset is
-    detected from its headers unless `preset` (a name, a file or `odoo`) is given."""
+         preset: str | None = None, sheet: str | None = None) -> pd.DataFrame:
+    """Read exports (CSV, JSON, JSON Lines, Excel workbooks), every value as text. Each file's
+    preset is detected from its headers unless `preset` (a name, a file or `odoo`) is given;
+    `sheet` names the sheet read from workbooks (default: the first)."""
     paths = [paths] if isinstance(paths, str) else list(paths)
     return to_pandas(_io.load(paths, encoding=encoding, delimiter=delimiter, mapping=mapping,
-                              opportunities=opportunities, preset=PresetChoice.parse(preset)))
+                              opportunities=opportunities, preset=PresetChoice.parse(preset), sheet=sheet))
 
 
 def write(df: pd.DataFrame, path: str) -> None:
-    """Write in the format of the first input file (atomically)."""
+    """Write in the format of the first input file (atomically); a name ending in `.xlsx` is
+    an Excel workbook."""
     _io.write(to_records(df), path)
 
 

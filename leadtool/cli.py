@@ -78,7 +78,7 @@ APP_SETTINGS: dict[str, Any] = dict(
 app = typer.Typer(**APP_SETTINGS)
 
 # ----------------------------------------------------------------------------- shared options
-Files = Annotated[list[str], typer.Argument(help="Export files (CSV, TSV, JSON, JSON Lines); - for stdin.",
+Files = Annotated[list[str], typer.Argument(help="Export files (CSV, TSV, JSON, JSON Lines, Excel); - for stdin.",
                                             show_default=False)]
 ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file (default: ./leadtool.toml when present).")]
 MapOpt = Annotated[
@@ -92,6 +92,10 @@ EncodingOpt = Annotated[
 DelimiterOpt = Annotated[
     str | None,
     typer.Option("--delimiter", help="CSV delimiter (default: sniffed among , ; tab |)."),
+]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="The sheet read from Excel workbooks (default: the first)."),
 ]
 OppsOpt = Annotated[
     list[str] | None,
@@ -114,7 +118,8 @@ class Context:
     def __init__(self, config: str | None, maps: list[str] | None, encoding: str | None,
                  delimiter: str | None, opportunities: list[str] | None = None,
                  quiet: bool = False, verbose: bool = False, no_progress: bool = False,
-                 preset: str | None = None, date_order: str | None = None, allow_bad_dates: bool = False) -> None:
+                 preset: str | None = None, date_order: str | None = None, allow_bad_dates: bool = False,
+                 sheet: str | None = None) -> None:
         self.config: Config = load_config(config)
         self.options_map = parse_map_options(maps or [])
         self.mapping = {**self.config.map, **self.options_map}
@@ -124,6 +129,7 @@ class Context:
         if delimiter == "\\t" or (delimiter or "").lower() == "tab":
             delimiter = "\t"
         self.delimiter = delimiter
+        self.sheet = sheet
         self.opportunities = opportunities or []
         self.quiet = quiet
         self.verbose = verbose
@@ -133,7 +139,8 @@ class Context:
         """The files, read; a --map or [map] header that none of them has is an error (a
         mapping that names nothing would otherwise leave its field silently empty)."""
         records = load(files, encoding=self.encoding, delimiter=self.delimiter,
-                       mapping=self.mapping, opportunities=self.opportunities, preset=self.preset)
+                       mapping=self.mapping, opportunities=self.opportunities, preset=self.preset,
+                       sheet=self.sheet)
         check_mapped_headers(self.mapping, records.sources, options=self.options_map,
                              config_path=self.config.path)
         return records
@@ -219,14 +226,15 @@ def inspect(
         "--fuzzy-threshold", help="Lowest score of a fuzzy suggestion, 0-100 (default 96, or [fuzzy] threshold).")
     ] = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
+    delimiter: DelimiterOpt = None, sheet: SheetOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     date_order: DateOrderOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """What was recognised: format, preset or language, field mapping, leads and opportunities, emails, duplicates."""
     if format not in ("text", "json"):
         raise UsageError(f"--format {format!r}: expected text or json")
-    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset, date_order)
+    ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset, date_order,
+                  sheet=sheet)
     suggest = _fuzzy_wanted(ctx, fuzzy, fuzzy_threshold)
     records = ctx.load(files)
     summaries = summarize(records, ctx.config, ctx.dates)
@@ -409,7 +417,7 @@ def dupes(
     head: HeadOpt = "oldest", date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
     fuzzy: FuzzyOpt = False, fuzzy_threshold: FuzzyThresholdOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
+    delimiter: DelimiterOpt = None, sheet: SheetOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """The duplicate groups: a table, --format json, or --format csv (reusable with merge --groups)."""
@@ -417,7 +425,7 @@ def dupes(
         raise UsageError(f"--format {format!r}: expected text, json or csv")
     n = parse_count(limit, "--limit")
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
-                  date_order, allow_bad_dates)
+                  date_order, allow_bad_dates, sheet=sheet)
     suggest = _fuzzy_wanted(ctx, fuzzy, fuzzy_threshold)
     records = ctx.load(files)
     found = _groups(ctx, records, by, include_closed, email_key, canonical_email, default_region,
@@ -464,7 +472,7 @@ def merge(
     head: HeadOpt = "oldest", date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
     fuzzy_merge: FuzzyMergeOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
+    delimiter: DelimiterOpt = None, sheet: SheetOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
     engine: Annotated[str, typer.Option("--engine", help="local, or spark (output and audit log as folders of "
                                         "part files).")] = "local",
@@ -484,7 +492,7 @@ def merge(
     refuse_overwrite([("-o", output), ("--audit", audit)],
                      _inputs(files, opportunities, config, groups=groups))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
-                  date_order, allow_bad_dates)
+                  date_order, allow_bad_dates, sheet=sheet)
     suggest = None
     if fuzzy_merge is not None:
         from .match.fuzzy_groups import fuzzy_options
@@ -612,12 +620,12 @@ def undo(
     force: Annotated[bool, typer.Option(
         "--force", help="Undo what can be undone even when --input is not the file the run wrote.")] = False,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, preset: PresetOpt = None,
+    delimiter: DelimiterOpt = None, sheet: SheetOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Undo the merges and conversions recorded in AUDIT: every record back, in original order."""
     refuse_overwrite([("-o", output)], [("--input", input), ("AUDIT", audit), *_inputs([], None, config)])
-    ctx = Context(config, map, encoding, delimiter, None, quiet, verbose, no_progress, preset)
+    ctx = Context(config, map, encoding, delimiter, None, quiet, verbose, no_progress, preset, sheet=sheet)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the input's digest beside the log's parsing
         digest = pool.submit(input_digest, input)
         with no_gc():
@@ -668,7 +676,7 @@ def convert(
     max_group: MaxGroupOpt = 50, allow_conflicts: AllowConflictsOpt = False, head: HeadOpt = "oldest",
     date_order: DateOrderOpt = None, allow_bad_dates: AllowBadDatesOpt = False,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
+    delimiter: DelimiterOpt = None, sheet: SheetOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Convert leads into opportunities (duplicates merged first); write OUTPUT, customers and audit log."""
@@ -677,7 +685,7 @@ def convert(
     refuse_overwrite([("-o", output), ("--audit", audit), ("--customers-out", customers_out)],
                      _inputs(files, opportunities, config, customers=customers))
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
-                  date_order, allow_bad_dates)
+                  date_order, allow_bad_dates, sheet=sheet)
     options = ConvertOptions(ids=comma_list(ids or []), all=all_leads, salespersons=list(salesperson or []),
                              team=team, force_assignment=force_assignment, customer=customer,
                              dedupe=dedupe, now=now, max_group=max_group, head=head,
@@ -730,7 +738,7 @@ def check(
         "--fuzzy", help="Also report fuzzy suggestions (warnings unless [check] fuzzy = \"fail\").")] = False,
     fuzzy_threshold: FuzzyThresholdOpt = None,
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
-    delimiter: DelimiterOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
+    delimiter: DelimiterOpt = None, sheet: SheetOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
 ) -> None:
     """Validate for CI: exit 0 when valid, 1 when problems were found, 2 when the check could not run."""
@@ -739,7 +747,7 @@ def check(
     shown, listed = parse_count(limit, "--limit"), parse_count(max_problems, "--max-problems")
     ignored = parse_rules(ignore) if ignore is not None else None
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
-                  date_order)
+                  date_order, sheet=sheet)
     mode = ("fail" if ctx.config.check_fuzzy == "fail" else "warn") if fuzzy else None
     if fuzzy_threshold is not None and not fuzzy and ctx.config.check_fuzzy == "off":
         raise UsageError("--fuzzy-threshold: give --fuzzy too")

@@ -340,7 +340,7 @@ def customers_output(customers: Customers | None, created: list[dict[str, str]],
     columns = list(base.columns)
     headers = dict(base.headers)
     fields = dict(base.fields)
-    json_file = base.source is not None and base.source.fmt.kind != "csv"
+    json_file = base.source is not None and base.source.fmt.kind in ("json", "jsonl")
     for fld in PARTNER_FIELDS:
         if fld not in fields:
             col = f"p:{fld}"

@@ -42,11 +42,15 @@ KEEP = "__lt_keep"  # merge: whether a record stays (false: merged away)
 KEPT_ROWS = "_leadtool_kept_rows"
 
 
+_WORKBOOKS = {"xlsx": "Excel workbook (.xlsx)", "xlsb": "Excel binary workbook (.xlsb)",
+              "xls": "Excel 97-2003 workbook (.xls)", "ods": "OpenDocument spreadsheet (.ods)"}
+
+
 @dataclass
 class FileFormat:
     """How a file was written, so that it can be written again the same way."""
 
-    kind: Literal["csv", "json", "jsonl"] = "csv"
+    kind: Literal["csv", "json", "jsonl", "xlsx"] = "csv"  # xlsx: any workbook (io.xlsx)
     encoding: str = "utf-8"
     bom: bool = False
     delimiter: str = ","
@@ -64,9 +68,14 @@ class FileFormat:
     json_ascii: bool = False
     json_pad: str | None = None
     json_array_sep: str | None = None
+    # a workbook: what it is (xlsx, xlsb, xls, ods) and the sheet read, the name its output keeps
+    workbook: str = ""
+    sheet: str = ""
 
     @property
     def label(self) -> str:
+        if self.kind == "xlsx":
+            return f"{_WORKBOOKS.get(self.workbook, 'Excel workbook')}, sheet {self.sheet!r}"
         if self.kind != "csv":
             return "JSON" if self.kind == "json" else "JSON Lines"
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}

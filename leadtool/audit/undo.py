@@ -242,7 +242,7 @@ def undo(audit: AuditLog, merged: Records) -> UndoResult:
                                     else e.get("id")) for e in audit.of("create_customer")]
     converts = audit.of("convert")
     frame = _placed(frame, run, run.originals.filter(~pl.col(HEAD_FLAG)), converts, result)
-    frame = _with_every_column(frame, run.cols, merged.sources[0].fmt.kind != "csv")
+    frame = _with_every_column(frame, run.cols, merged.sources[0].fmt.kind in ("json", "jsonl"))
     known = frame.select(SRC, ROW, SUB).filter(pl.col(SUB) == 0)  # places only: a filter copies
     frame = _revert_conversions(frame, known, converts, run.cols, run.pos, result)
     heads, away = _heads_and_away(run, known, result)

@@ -111,6 +111,8 @@ class BoundedMerge:
         self.plan_options = plan_options or PlanOptions(config=config)
         self.progress = progress
         self.output = output
+        if output.lower().endswith(".xlsx"):  # a workbook is made whole (io.write)
+            raise NotBounded("the output is an Excel workbook")
         self._stack = ExitStack()
         self.inputs: Inputs = open_inputs(paths, self.sizes.chunk_bytes, encoding=encoding, delimiter=delimiter,
                                           mapping=mapping, opportunities=opportunities, preset=preset)

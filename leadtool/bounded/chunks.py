@@ -21,6 +21,7 @@ from ..io.csv_read import read_csv
 from ..io.decode import BOM, SNIFF_BYTES, NotUTF8, decode
 from ..io.reading import _Columns, _preset_opportunities, with_ids
 from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
+from ..io.xlsx import refuse_binary, workbook_kind
 from ..recognition import PresetChoice, recognise
 from ..records import LOADED, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source, Spans
 
@@ -114,9 +115,12 @@ def open_csv(path: str, index: int, chunk_size: int, encoding: str | None, delim
              mapping: FieldMap | None, preset: PresetChoice | None) -> CsvInput:
     """A CSV file mapped and cut into chunks; its format, header and fields read from its start."""
     lower = path.lower()
-    if path == "-" or lower.endswith((".json", ".jsonl", ".ndjson", ".xlsx")):
+    if path == "-" or lower.endswith((".json", ".jsonl", ".ndjson")):
         raise NotBounded("not a CSV file")
     raw = _mapped(path)
+    if workbook_kind(raw) is not None:  # by content, whatever the name
+        raise NotBounded("an Excel workbook")
+    refuse_binary(raw, path)
     _, enc, bom = decode(raw, path, encoding, lazy=True)
     if enc != "utf-8" or (encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig")):
         raise NotBounded("not UTF-8")

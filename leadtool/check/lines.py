@@ -13,10 +13,14 @@ def line_numbers(records: Records, upto: int | None = None) -> pl.Series:
 
     CSV: the header is line 1 (plus the newlines inside quoted header cells), and each record
     starts one line after the previous one plus the newlines inside its quoted values, counted
-    per cell and summed cumulatively per file. JSON and JSON Lines: the data row number."""
+    per cell and summed cumulatively per file. JSON and JSON Lines: the data row number. A
+    workbook: the sheet's row number (the header is row 1)."""
     frame = records.frame if upto is None else records.frame.head(upto)
     csv_sources = [i for i, s in enumerate(records.sources) if s.fmt.kind == "csv"]
+    sheets = [i for i, s in enumerate(records.sources) if s.fmt.kind == "xlsx"]
     row = pl.col(ROW).cast(pl.Int64)
+    if sheets:
+        row = pl.when(pl.col(SRC).is_in(sheets)).then(row + 1).otherwise(row)
     if not csv_sources or not records.columns:
         return frame.select(row.alias(LINE)).to_series()
     # counted column by column in one select (in parallel: inside sum_horizontal they are not)

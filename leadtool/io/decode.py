@@ -64,6 +64,7 @@ def _line_of(data: bytes | str, offset: int) -> int:
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
 
+_NUL_SHARE = 20  # more than one byte in this many a NUL: not cp1252 text
 _HIGH_RUN = re.compile(rb"[\x80-\xff]{3}")
 _ASCII = bytes(range(0x80))
 
@@ -71,8 +72,9 @@ _ASCII = bytes(range(0x80))
 def _looks_cp1252(data: bytes) -> bool:
     """Western text saved by Excel or an old ERP: isolated accented letters and typographic
     punctuation. Anything else that is not UTF-8 is more likely corrupt than cp1252.
-    Byte-level scans only, so that a large file is judged quickly."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+    Byte-level scans only, so that a large file is judged quickly. A few NUL bytes are text
+    too (Salesforce's rich-text fields hold some); many are UTF-16 or a binary file."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data.count(b"\x00") * _NUL_SHARE > len(data):
         return False
     if _HIGH_RUN.search(data):
         return False

@@ -31,6 +31,7 @@ from .csv_read import read_csv
 from .decode import BOM, SNIFF_BYTES, NotUTF8, decode, is_blank, map_file, read_bytes, utf8_text, whole
 from .json_read import read_json, sniff_json_layout
 from .spans import text_stop
+from .xlsx import read_workbook, refuse_binary, workbook_kind
 
 
 def _detect_kind(path: str, text: str) -> str:
@@ -50,12 +51,18 @@ def _detect_kind(path: str, text: str) -> str:
 
 
 def read_file(path: str, *, encoding: str | None = None, delimiter: str | None = None,
-              data: bytes | None = None) -> tuple[Source, pl.DataFrame]:
+              data: bytes | None = None, sheet: str | None = None) -> tuple[Source, pl.DataFrame]:
     """Parse one file into a frame with columns c0..cN-1 (and JSON kind columns); the source
-    keeps the file's bytes (as UTF-8) and where each record lies in them."""
+    keeps the file's bytes (as UTF-8) and where each record lies in them. A workbook (first
+    sheet, or `sheet`) is recognised by its bytes, whatever its name; another binary file is
+    refused by what it looks like."""
     view = map_file(path) if data is None else None
     if data is None:
         data = view if view is not None else read_bytes(path)
+    book = workbook_kind(data)
+    if book is not None:
+        return read_workbook(path, data, book, sheet)
+    refuse_binary(data, path)
     if is_blank(data):
         raise InputError("empty file (not even a header line)", file=path)
     try:
@@ -170,10 +177,11 @@ def _check_load_options(paths: Sequence[str], delimiter: str | None) -> None:
 
 def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | None = None,
          mapping: FieldMap | None = None, opportunities: Sequence[str] = (),
-         preset: PresetChoice | None = None) -> Records:
+         preset: PresetChoice | None = None, sheet: str | None = None) -> Records:
     """Read one or more exports into one Records, in the order given (files given only with
     `opportunities` come last, as do the files whose preset says their records are
-    opportunities); each record remembers its file and data row."""
+    opportunities); each record remembers its file and data row. `sheet`: the sheet read
+    from every workbook (default: its first)."""
     _check_load_options(paths, delimiter)
     frames: list[pl.DataFrame] = []
     sources: list[Source] = []
@@ -182,7 +190,7 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     all_paths = list(paths) + [p for p in opportunities if p not in paths]
     loaded = 0
     for index, path in enumerate(all_paths):
-        source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
+        source, raw = read_file(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
         source.recognition = recognise(source.headers, mapping, preset)
         if _preset_opportunities(source):
             opp_files.add(path)
@@ -198,6 +206,8 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
         loaded += raw.height
         frames.append(frame)
         sources.append(source)
+    if sheet is not None and not any(s.fmt.kind == "xlsx" for s in sources):
+        raise UsageError(f"--sheet {sheet!r}: no input is a workbook (Excel or OpenDocument)")
     if len(frames) > 1:  # a column missing from a file is empty for its records
         frame = pl.concat(frames, how="diagonal_relaxed")
         frame = frame.with_columns(pl.col(c).fill_null("") for c in columns.columns)

@@ -19,12 +19,14 @@ from collections.abc import Iterable, Iterator
 
 import polars as pl
 
+from ..errors import UsageError
 from ..records import HASH, KEPT_ROWS, KIND_PREFIX, LOADED, RAW, RAW_END, FileFormat, Records, Source, value_hash
 from .csv_write import csv_body, csv_bytes, csv_header_line, csv_row_texts
 from .decode import BOM, UTF8_NAMES
-from .files import atomic_output, unencodable
+from .files import atomic_output, staged, unencodable
 from .json_write import array_sep, json_bytes, object_texts
 from .spans import bytes_at, release
+from .xlsx import xlsx_bytes
 
 _CHUNK = 1 << 22  # small pieces are gathered into chunks of about this many bytes
 _STYLE = ("kind", "delimiter", "quoting", "newline", "json_indent", "json_item_sep", "json_key_sep",
@@ -55,8 +57,11 @@ def copies_records(records: Records, fmt: FileFormat | None = None) -> bool:
 
 def encode_chunks(records: Records, fmt: FileFormat | None = None) -> Iterator[bytes | memoryview]:
     """The output bytes as UTF-8 (io.write re-encodes them for another encoding), in the format
-    of the first input unless `fmt` is given."""
+    of the first input unless `fmt` is given (a workbook's records as CSV text: io.write makes
+    workbooks)."""
     fmt = fmt or records.sources[0].fmt
+    if fmt.kind == "xlsx":
+        fmt = FileFormat()
     if copies_records(records, fmt):
         copied = _copied_chunks(records, fmt)
         if copied is not None:
@@ -392,11 +397,45 @@ def _in_encoding(chunks: Iterable[bytes | memoryview], encoding: str, path: str)
             lines += text.count("\n")
 
 
+_OTHER_BOOKS = (".xlsm", ".xlsb", ".xls", ".ods")
+
+
+def output_format(records: Records, path: str, fmt: FileFormat | None = None) -> FileFormat:
+    """The format an output is written in: a workbook when its name ends in `.xlsx` (keeping
+    the sheet name of a workbook input), else `fmt` or the first input's; a workbook input
+    written under another name is a CSV file (UTF-8, comma, quoted where needed, `\r\n`).
+    `path` may be a staging file: the name the user gave decides."""
+    entry = staged(path)
+    name = (entry.target if entry is not None else path).lower()
+    fmt = fmt or records.sources[0].fmt
+    if name.endswith(".xlsx"):
+        return FileFormat(kind="xlsx", workbook="xlsx", sheet=fmt.sheet if fmt.kind == "xlsx" else "Sheet1")
+    if name.endswith(_OTHER_BOOKS):  # a CSV file under such a name is a trap: Excel refuses it
+        shown = entry.target if entry is not None else path
+        raise UsageError(f"{shown}: leadtool writes workbooks as .xlsx only; name the output .xlsx or .csv")
+    return FileFormat() if fmt.kind == "xlsx" else fmt
+
+
+def _write_xlsx(records: Records, path: str, fmt: FileFormat) -> None:
+    """Every record as a row of text cells, in slices (`_batches`); the workbook is made in
+    memory, then written as any output is (atomically, hashed when the run wants its digest)."""
+    entry = staged(path)
+    name = entry.target if entry is not None else path
+    headers = [records.headers[c] for c in records.columns]
+    frames = (batch.select(records.columns) for batch, _ in _batches(records.frame))
+    data = xlsx_bytes(headers, frames, fmt.sheet or "Sheet1", name)
+    with atomic_output(path) as handle:
+        handle.write(data)
+
+
 def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
     """Write records atomically (temp file in the same folder, then rename). `records.frame`
     may be a lazy query (`merge.merge_query`): a CSV file in UTF-8 with nothing to copy is
     streamed from it."""
-    fmt = fmt or records.sources[0].fmt
+    fmt = output_format(records, path, fmt)
+    if fmt.kind == "xlsx":
+        _write_xlsx(records, path, fmt)
+        return
     streamed = fmt.kind == "csv" and _is_utf8(fmt.encoding) and path != "-" and not copies_records(records, fmt)
     if streamed:
         # polars writes straight into the file: no copy of the whole output in memory

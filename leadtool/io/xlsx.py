@@ -25,12 +25,17 @@ kept), other sheets, column widths.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import mmap
+import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
 from ..errors import InputError
+from ..records import FileFormat, Source
 
 #: what `sniff_binary` looks at
 SNIFF_BYTES = 4096
@@ -44,13 +49,14 @@ def sheet_names(path: str | Path) -> list[str]:
     return list(_open(path).sheet_names)
 
 
-def _open(path: str | Path):
+def _open(path: str | Path, data: bytes | None = None):
     import fastexcel  # imported here: only Excel inputs pay for it
 
     try:
-        return fastexcel.read_excel(str(path))
+        return fastexcel.read_excel(str(path) if data is None else data)
     except Exception as exc:  # fastexcel raises its own error classes, all Exceptions
-        raise InputError(f"cannot read as an Excel workbook: {exc}", file=str(path)) from None
+        raise InputError(f"cannot read as an Excel workbook: {' '.join(str(exc).split())}",
+                         file=str(path)) from None
 
 
 def _midnight_only(col: pl.Series) -> bool:
@@ -86,59 +92,154 @@ def _as_text(col: pl.Series) -> pl.Series:
 def read_xlsx(path: str | Path, sheet: str | None = None) -> tuple[list[str], pl.DataFrame]:
     """The headers (first row) and the cells below them, all text, of the first sheet or the
     sheet named `sheet`. An unknown sheet name is an error listing the sheets."""
-    book = _open(path)
+    _, headers, frame = read_sheet(path, sheet)
+    return headers, frame
+
+
+def read_sheet(path: str | Path, sheet: str | None = None,
+               data: bytes | None = None) -> tuple[str, list[str], pl.DataFrame]:
+    """`read_xlsx`, with the name of the sheet read; `data`: the workbook's bytes (standard
+    input), `path` then only names it in errors."""
+    book = _open(path, data)
     names = list(book.sheet_names)
     if sheet is not None and sheet not in names:
         listed = ", ".join(repr(n) for n in names)
         raise InputError(f"no sheet named {sheet!r} (sheets: {listed})", file=str(path))
     if not names:
         raise InputError("the workbook has no sheet", file=str(path))
-    target = sheet if sheet is not None else 0
+    name = names[0] if sheet is None else sheet
     try:
-        head = book.load_sheet(target, header_row=None, n_rows=1, dtypes="string").to_polars()
-        body = book.load_sheet(target, header_row=0, schema_sample_rows=None).to_polars()
+        head = book.load_sheet(name, header_row=None, n_rows=1, dtypes="string").to_polars()
+        body = book.load_sheet(name, header_row=0, schema_sample_rows=None).to_polars()
     except Exception as exc:
-        raise InputError(f"cannot read sheet {(names[0] if sheet is None else sheet)!r}: {exc}",
-                         file=str(path)) from None
+        raise InputError(f"cannot read sheet {name!r}: {' '.join(str(exc).split())}", file=str(path)) from None
     if head.height == 0:
-        return [], pl.DataFrame()
+        return name, [], pl.DataFrame()
     headers = ["" if v is None else str(v) for v in head.row(0)]
     width = max(len(headers), body.width)
     headers += [""] * (width - len(headers))
     columns = [_as_text(body.to_series(i)).alias(f"c{i}") for i in range(body.width)]
     columns += [pl.Series(f"c{i}", [""] * body.height, dtype=pl.String) for i in range(body.width, width)]
     frame = pl.DataFrame(columns) if columns else pl.DataFrame()
-    return headers, frame
+    return name, headers, frame
 
 
-def write_xlsx(path: str | Path, headers: Sequence[str], frame: pl.DataFrame, sheet: str = "Sheet1") -> None:
+def write_xlsx(path: str | Path | IO[bytes], headers: Sequence[str], frame: pl.DataFrame | Iterable[pl.DataFrame],
+               sheet: str = "Sheet1", name: str | None = None) -> None:
     """Write the header row and every value as text cells (see the module's note on what is
-    kept). Values longer than Excel allows in a cell are an error naming the cell."""
+    kept) to a path or a binary file object; `frame` may come as slices of rows. Values longer
+    than Excel allows in a cell are an error naming the cell (and `name`, else the path)."""
     import xlsxwriter
 
-    if frame.width != len(headers):
-        raise ValueError(f"{len(headers)} headers for {frame.width} columns")
+    shown = name if name is not None else str(path)
+    parts = [frame] if isinstance(frame, pl.DataFrame) else frame
+    target = str(path) if isinstance(path, (str, Path)) else path
+    book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
+                                        "strings_to_formulas": False, "strings_to_urls": False})
+    try:
+        write = book.add_worksheet(sheet[:31] or "Sheet1").write_string
+        for c, header in enumerate(headers):
+            if header != "":
+                write(0, c, header)
+        r = 1
+        for part in parts:
+            if part.width != len(headers):
+                raise ValueError(f"{len(headers)} headers for {part.width} columns")
+            text = _checked_text(part, headers, shown, r)
+            # xlsxwriter takes one cell per call: this loop is the writer's cost (benchmarks/README.md)
+            for row in text.rows():
+                for c, value in enumerate(row):
+                    if value:
+                        write(r, c, value)
+                r += 1
+    finally:
+        book.close()
+
+
+def _checked_text(frame: pl.DataFrame, headers: Sequence[str], shown: str, first_row: int) -> pl.DataFrame:
+    """The values as text; one too long for a cell is an error naming its sheet row and column."""
     text = frame.select(pl.all().cast(pl.String).fill_null(""))
     too_long = text.select(pl.all().str.len_chars().max()).row(0) if text.height else ()
     for i, longest in enumerate(too_long):
         if longest is not None and longest > MAX_CELL:
             row = text.to_series(i).str.len_chars().arg_max()
             raise InputError(f"a value of {longest} characters does not fit an Excel cell ({MAX_CELL} at most)",
-                             file=str(path), line=row + 2, column=headers[i])
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
-    try:
-        write = book.add_worksheet(sheet[:31] or "Sheet1").write_string
-        for c, header in enumerate(headers):
-            if header != "":
-                write(0, c, header)
-        # xlsxwriter takes one cell per call: this loop is the writer's cost (benchmarks/README.md)
-        for r, row in enumerate(text.rows(), start=1):
-            for c, value in enumerate(row):
-                if value:
-                    write(r, c, value)
-    finally:
-        book.close()
+                             file=shown, line=first_row + (row or 0) + 1, column=headers[i])
+    return text
+
+
+def xlsx_bytes(headers: Sequence[str], frames: pl.DataFrame | Iterable[pl.DataFrame], sheet: str,
+               name: str) -> bytes:
+    """A workbook of one sheet as bytes (for an output written atomically and hashed)."""
+    buffer = io.BytesIO()
+    write_xlsx(buffer, headers, frames, sheet=sheet, name=name)
+    return buffer.getvalue()
+
+
+def read_workbook(path: str, data: bytes | mmap.mmap, kind: str, sheet: str | None) -> tuple[Source, pl.DataFrame]:
+    """One input that `workbook_kind` recognised, as `io.reading.read_file` gives a file: its
+    source (no bytes to copy: every record is written anew) and its frame of text."""
+    name, headers, frame = read_sheet(path, sheet, data=None if path != "-" else bytes(data))
+    if not headers:
+        raise InputError(f"sheet {name!r} is empty (not even a header row)", file=path)
+    fmt = FileFormat(kind="xlsx", workbook=kind, sheet=name)
+    return Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height), frame
+
+
+# --------------------------------------------------------------------------- recognising
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODS = b"application/vnd.oasis.opendocument.spreadsheet"
+#: the workbook stream of an .xls file (Excel 97 and later; Excel 5's), named in UTF-16 in
+#: the compound file's directory
+_XLS_STREAMS = ("Workbook".encode("utf-16-le"), "Book\0".encode("utf-16-le"))
+
+
+def workbook_kind(data: bytes | mmap.mmap) -> str | None:
+    """`xlsx`, `xlsb`, `ods` or `xls` when the bytes are a workbook fastexcel reads, judged by
+    content whatever the file's name: a ZIP archive holding `xl/workbook.xml` (.xlsx, .xlsm),
+    `xl/workbook.bin` (.xlsb) or an OpenDocument spreadsheet's `mimetype`, or an OLE2 compound
+    file holding a `Workbook` (or `Book`) stream. None for anything else."""
+    head = bytes(data[:8])
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as archive:
+                names = set(archive.namelist())
+                if "xl/workbook.xml" in names:
+                    return "xlsx"
+                if "xl/workbook.bin" in names:
+                    return "xlsb"
+                if "mimetype" in names and archive.read("mimetype").strip().startswith(_ODS):
+                    return "ods"
+                return None
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError, EOFError):
+            # a damaged archive: a workbook when it says so early on (fastexcel then says
+            # what is wrong with it)
+            return "xlsx" if b"xl/" in bytes(data[:SNIFF_BYTES]) else None
+    if head == _OLE2:
+        return "xls" if any(data.find(name) >= 0 for name in _XLS_STREAMS) else None
+    return None
+
+
+def refuse_binary(data: bytes | mmap.mmap, path: str) -> None:
+    """A binary file that is not a workbook is one line naming what it looks like, before any
+    decoder calls it text in a wrong encoding."""
+    looks = not_text(data)
+    if looks is not None:
+        raise InputError(f"looks like {looks}, not a CSV, JSON or Excel file", file=path)
+
+
+def not_text(data: bytes | mmap.mmap) -> str | None:
+    """What a binary file that is not a workbook (`workbook_kind`) looks like, for the error
+    that refuses it ("a PDF document"); None when it may be text (UTF-16 text included: the
+    decoder reads or names it)."""
+    looks = sniff_binary(bytes(data[:SNIFF_BYTES]))
+    if looks is None or looks.startswith("UTF-16"):
+        return None
+    if looks.startswith(("a ZIP archive", "an Excel workbook", "an OpenDocument")):
+        return "a ZIP archive without a workbook in it"
+    if looks.startswith("an old Excel workbook"):
+        return "an OLE2 compound file (an old Office document) without a workbook in it"
+    return looks
 
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
