@@ -12,6 +12,8 @@ Every cell becomes the text it stands for, like a CSV cell (docs/formats.md):
   every value is at midnight (Excel stores both as one kind of number);
 - booleans as Excel shows them: `TRUE`, `FALSE`; in a column that mixes booleans with other
   kinds of cells they read `true`/`false`;
+- a cell of another kind than the rest of its column (`n/a` typed among dates) as its text
+  (dates there as `YYYY-MM-DD HH:MM:SS`, booleans `true`/`false`);
 - empty cells, and error cells (`#N/A`), as the empty string.
 The frame's columns are named `c0`, `c1`, ... like the CSV reader's; the headers (first row)
 are returned as written, duplicates and blanks included.
@@ -111,6 +113,12 @@ def read_sheet(path: str | Path, sheet: str | None = None,
     try:
         head = book.load_sheet(name, header_row=None, n_rows=1, dtypes="string").to_polars()
         body = book.load_sheet(name, header_row=0, schema_sample_rows=None).to_polars()
+        # a typed column drops the cells of another type (a text "n/a" among dates): those
+        # columns are read again as text, and their dropped cells taken from there
+        mixed = [i for i, col in enumerate(body.iter_columns()) if col.dtype not in (pl.String, pl.Null)
+                 and col.null_count()]
+        as_text = (book.load_sheet(name, header_row=0, use_columns=mixed, dtypes="string").to_polars()
+                   if mixed else None)
     except Exception as exc:
         raise InputError(f"cannot read sheet {name!r}: {' '.join(str(exc).split())}", file=str(path)) from None
     if head.height == 0:
@@ -119,6 +127,9 @@ def read_sheet(path: str | Path, sheet: str | None = None,
     width = max(len(headers), body.width)
     headers += [""] * (width - len(headers))
     columns = [_as_text(body.to_series(i)).alias(f"c{i}") for i in range(body.width)]
+    for k, i in enumerate(mixed if as_text is not None else ()):
+        dropped = body.to_series(i).is_null()
+        columns[i] = columns[i].zip_with(~dropped, as_text.to_series(k).fill_null("")).alias(f"c{i}")
     columns += [pl.Series(f"c{i}", [""] * body.height, dtype=pl.String) for i in range(body.width, width)]
     frame = pl.DataFrame(columns) if columns else pl.DataFrame()
     return name, headers, frame
