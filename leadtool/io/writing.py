@@ -403,7 +403,8 @@ _OTHER_BOOKS = (".xlsm", ".xlsb", ".xls", ".ods")
 def output_format(records: Records, path: str, fmt: FileFormat | None = None) -> FileFormat:
     """The format an output is written in: a workbook when its name ends in `.xlsx` (keeping
     the sheet name of a workbook input), else `fmt` or the first input's; a workbook input
-    written under another name is a CSV file (UTF-8, comma, quoted where needed, `\r\n`).
+    written under another name is JSON or JSON Lines by the name's extension, else a CSV file
+    (UTF-8, comma, quoted where needed, `\r\n`).
     `path` may be a staging file: the name the user gave decides."""
     entry = staged(path)
     name = (entry.target if entry is not None else path).lower()
@@ -413,7 +414,13 @@ def output_format(records: Records, path: str, fmt: FileFormat | None = None) ->
     if name.endswith(_OTHER_BOOKS):  # a CSV file under such a name is a trap: Excel refuses it
         shown = entry.target if entry is not None else path
         raise UsageError(f"{shown}: leadtool writes workbooks as .xlsx only; name the output .xlsx or .csv")
-    return FileFormat() if fmt.kind == "xlsx" else fmt
+    if fmt.kind != "xlsx":
+        return fmt
+    if name.endswith((".jsonl", ".ndjson")):
+        return FileFormat(kind="jsonl", newline="\n")
+    if name.endswith(".json"):
+        return FileFormat(kind="json", newline="\n", json_indent=2, json_item_sep=",")
+    return FileFormat()
 
 
 def _write_xlsx(records: Records, path: str, fmt: FileFormat) -> None:

@@ -28,7 +28,9 @@ kept), other sheets, column widths.
 from __future__ import annotations
 
 import io
+import logging
 import mmap
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -54,6 +56,9 @@ def sheet_names(path: str | Path) -> list[str]:
 def _open(path: str | Path, data: bytes | None = None):
     import fastexcel  # imported here: only Excel inputs pay for it
 
+    # fastexcel logs through Python's logging ("Could not determine dtype for column 3, falling
+    # back to string" for an empty column): not the user's business
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
     try:
         return fastexcel.read_excel(str(path) if data is None else data)
     except Exception as exc:  # fastexcel raises its own error classes, all Exceptions
@@ -98,6 +103,40 @@ def read_xlsx(path: str | Path, sheet: str | None = None) -> tuple[list[str], pl
     return headers, frame
 
 
+#: a name fastexcel may have made from a repeated header (`Email_1`)
+_RENAMED = re.compile(r"_\d+$")
+
+
+def _load(book, name: str) -> tuple[pl.DataFrame, list[str], pl.DataFrame | None, list[int]]:
+    """The typed cells below the header, the header cells as written, and (for the columns of
+    a sheet that mixes kinds of cells in one column) their cells as text. calamine parses the
+    whole sheet at each load, so the usual sheet is loaded once: its headers are the column
+    names when fastexcel made none up (blank or repeated headers: read again as text), and a
+    column can only have dropped a cell of another kind when strict typing fails."""
+    import fastexcel
+
+    try:
+        sheet = book.load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict")
+        strict = True
+    except fastexcel.UnsupportedColumnTypeCombinationError:
+        sheet = book.load_sheet(name, header_row=0, schema_sample_rows=None)
+        strict = False
+    infos = sheet.available_columns()
+    body = sheet.to_polars()
+    if all(c.column_name_from == "looked_up" and not _RENAMED.search(c.name) for c in infos):
+        headers = [c.name for c in infos]
+    else:
+        head = book.load_sheet(name, header_row=None, n_rows=1, dtypes="string").to_polars()
+        headers = ["" if v is None else str(v) for v in head.row(0)] if head.height else []
+    # a typed column drops the cells of another kind (a text "n/a" among dates): such columns
+    # are read again as text, and their dropped cells taken from there
+    mixed = [] if strict else [i for i, col in enumerate(body.iter_columns())
+                               if col.dtype not in (pl.String, pl.Null) and col.null_count()]
+    as_text = (book.load_sheet(name, header_row=0, use_columns=mixed, dtypes="string").to_polars()
+               if mixed else None)
+    return body, headers, as_text, mixed
+
+
 def read_sheet(path: str | Path, sheet: str | None = None,
                data: bytes | None = None) -> tuple[str, list[str], pl.DataFrame]:
     """`read_xlsx`, with the name of the sheet read; `data`: the workbook's bytes (standard
@@ -111,19 +150,11 @@ def read_sheet(path: str | Path, sheet: str | None = None,
         raise InputError("the workbook has no sheet", file=str(path))
     name = names[0] if sheet is None else sheet
     try:
-        head = book.load_sheet(name, header_row=None, n_rows=1, dtypes="string").to_polars()
-        body = book.load_sheet(name, header_row=0, schema_sample_rows=None).to_polars()
-        # a typed column drops the cells of another type (a text "n/a" among dates): those
-        # columns are read again as text, and their dropped cells taken from there
-        mixed = [i for i, col in enumerate(body.iter_columns()) if col.dtype not in (pl.String, pl.Null)
-                 and col.null_count()]
-        as_text = (book.load_sheet(name, header_row=0, use_columns=mixed, dtypes="string").to_polars()
-                   if mixed else None)
+        body, headers, as_text, mixed = _load(book, name)
     except Exception as exc:
         raise InputError(f"cannot read sheet {name!r}: {' '.join(str(exc).split())}", file=str(path)) from None
-    if head.height == 0:
+    if not headers:
         return name, [], pl.DataFrame()
-    headers = ["" if v is None else str(v) for v in head.row(0)]
     width = max(len(headers), body.width)
     headers += [""] * (width - len(headers))
     columns = [_as_text(body.to_series(i)).alias(f"c{i}") for i in range(body.width)]

@@ -118,6 +118,17 @@ def test_merge_of_a_workbook_to_csv_writes_csv(cli, tmp_path):
     assert read_xlsx(back)[1].equals(read_xlsx(EXPORTS / "odoo_en.xlsx")[1])
 
 
+@pytest.mark.parametrize("name", ["out.json", "out.jsonl"])
+def test_merge_of_a_workbook_to_json_writes_json(cli, tmp_path, name):
+    out, back = tmp_path / name, tmp_path / "back.xlsx"
+    assert cli("merge", EXPORTS / "odoo_en.xlsx", "-o", out, "--yes", "--quiet").exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    objects = json.loads(text) if name.endswith(".json") else [json.loads(line) for line in text.splitlines()]
+    assert objects[0]["ID"] == "__export__.crm_lead_2_3c6ef362" and objects[0]["Created on"] == "2023-02-15 08:30:00"
+    assert cli("undo", f"{out}.audit.jsonl", "--input", out, "-o", back, "--quiet").exit_code == 0
+    assert read_xlsx(back)[1].equals(read_xlsx(EXPORTS / "odoo_en.xlsx")[1])
+
+
 def test_a_workbook_is_recognised_whatever_its_name(cli, tmp_path, runner):
     for name in ("leads.csv", "leads", "leads.json"):
         path = tmp_path / name
