@@ -44,8 +44,10 @@ from ..records import FileFormat, Source
 #: what `sniff_binary` looks at
 SNIFF_BYTES = 4096
 
-#: Excel's limit on the text of one cell
+#: Excel's limits: the text of one cell, the rows (header included) and columns of a sheet
 MAX_CELL = 32767
+MAX_ROWS = 1_048_576
+MAX_COLUMNS = 16_384
 
 
 def sheet_names(path: str | Path) -> list[str]:
@@ -175,6 +177,9 @@ def write_xlsx(path: str | Path | IO[bytes], headers: Sequence[str], frame: pl.D
 
     shown = name if name is not None else str(path)
     parts = [frame] if isinstance(frame, pl.DataFrame) else frame
+    if len(headers) > MAX_COLUMNS:
+        raise InputError(f"{len(headers):,} columns do not fit an Excel sheet ({MAX_COLUMNS:,} at most); "
+                         "write a CSV file", file=shown)
     target = str(path) if isinstance(path, (str, Path)) else path
     book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
                                         "strings_to_formulas": False, "strings_to_urls": False})
@@ -187,6 +192,9 @@ def write_xlsx(path: str | Path | IO[bytes], headers: Sequence[str], frame: pl.D
         for part in parts:
             if part.width != len(headers):
                 raise ValueError(f"{len(headers)} headers for {part.width} columns")
+            if r + part.height > MAX_ROWS:
+                raise InputError(f"more than {MAX_ROWS - 1:,} records do not fit an Excel sheet; write a CSV file",
+                                 file=shown)
             text = _checked_text(part, headers, shown, r)
             # xlsxwriter takes one cell per call: this loop is the writer's cost (benchmarks/README.md)
             for row in text.rows():
@@ -303,6 +311,11 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+#: magic numbers a text file may start with ("ORCID,Name"): binary only with control bytes
+_SHORT = {b"ORC", b"BZh"}
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+
+
 def sniff_binary(data: bytes) -> str | None:
     """What a binary file looks like, for an error message ("looks like an Excel workbook
     (.xlsx)"); None when it looks like text, which the text readers then judge."""
@@ -316,7 +329,7 @@ def sniff_binary(data: bytes) -> str | None:
             return "a Word document (.docx)"
         return "a ZIP archive (an .xlsx workbook is one)"
     for magic, name in _MAGIC:
-        if head.startswith(magic):
+        if head.startswith(magic) and (magic not in _SHORT or _CONTROL.search(head)):
             return name
     if head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff"):
         return "UTF-16 text (Excel's \"Unicode text\" export)"

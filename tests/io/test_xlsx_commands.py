@@ -415,3 +415,17 @@ def test_nul_bytes_inside_utf8_cells_and_utf16_still_refused(cli, tmp_path):
     wide = tmp_path / "wide.csv"
     wide.write_bytes("id,email\r\n1,caf\xe9@x.example\r\n".encode("utf-16-le"))
     assert_one_line_error(cli("inspect", wide), "--encoding utf-16-le")
+
+
+def test_text_starting_like_a_magic_number_is_text(cli, tmp_path):
+    path = tmp_path / "orcid"
+    path.write_text("ORCID,Email\n0000-0001,a@x.example\n0000-0002,A@x.example\n", encoding="utf-8")
+    assert groups_of(cli, path) == [["1", "2"]]
+
+
+def test_too_many_rows_for_a_sheet_is_an_error_and_writes_nothing(cli, samples, tmp_path, monkeypatch):
+    monkeypatch.setattr("leadtool.io.xlsx.MAX_ROWS", 20)
+    out = tmp_path / "out.xlsx"
+    result = cli("merge", samples / "leads.csv", "-o", out, "--yes", "--quiet")
+    assert_one_line_error(result, str(out), "more than 19 records do not fit an Excel sheet")
+    assert not list(tmp_path.iterdir())
