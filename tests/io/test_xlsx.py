@@ -194,3 +194,9 @@ def test_written_in_slices_as_whole(tmp_path):
 
     sheet = "xl/worksheets/sheet1.xml"
     assert zipfile.ZipFile(sliced).read(sheet) == zipfile.ZipFile(whole).read(sheet)
+
+
+def test_text_that_looks_like_rich_text_xml_stays_text(tmp_path):
+    frame = pl.DataFrame({"c0": ["<r>x</r>", "<r><t>y</t></r>", "a & b <c>"]})
+    write_xlsx(tmp_path / "rich.xlsx", ["Notes"], frame)
+    assert read_xlsx(tmp_path / "rich.xlsx")[1].equals(frame)
