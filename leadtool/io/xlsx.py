@@ -20,10 +20,10 @@ are returned as written, duplicates and blanks included.
 
 Writing writes every value as a text cell, so what was read comes back unchanged (`00123`,
 `1.50`, `2023-05-04`): xlsxwriter makes the workbook around an empty sheet, whose rows are made
-column-wise in polars exactly as xlsxwriter would write them (tests/io/test_xlsx.py compares). Kept: the values, the header row, the column order,
-the sheet name. Not kept: all-empty rows at the very end of the sheet, styles, number formats,
-cell types (numbers and dates come back as text cells), formulas (their last computed value is
-kept), other sheets, column widths.
+column-wise in polars exactly as xlsxwriter would write them (tests/io/test_xlsx.py compares).
+Kept: the values, the header row, the column order, the sheet name. Not kept: all-empty rows at
+the very end of the sheet, styles, number formats, cell types (numbers and dates come back as
+text cells), formulas (their last computed value is kept), other sheets, column widths.
 """
 
 from __future__ import annotations
@@ -387,6 +387,8 @@ def not_text(data: bytes | mmap.mmap) -> str | None:
     if looks.startswith(("a ZIP archive", "an Excel workbook", "an OpenDocument")):
         return "a ZIP archive without a workbook in it"
     if looks.startswith("an old Excel workbook"):
+        if data.find("EncryptedPackage".encode("utf-16-le")) >= 0:
+            return "a password-protected Office file (save it again without a password)"
         return "an OLE2 compound file (an old Office document) without a workbook in it"
     return looks
 

@@ -273,6 +273,7 @@ def _binaries(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
         "leads.zip": (plain.getvalue(), "a ZIP archive without a workbook"),
         "leads.parquet": (buf.getvalue(), "a Parquet file"),
         "letter.doc": (ole, "an OLE2 compound file"),
+        "locked.xlsx": (ole + "EncryptedPackage".encode("utf-16-le"), "a password-protected Office file"),
     }
 
 
