@@ -33,6 +33,7 @@ from .fields import check_mapped_headers, parse_map_options
 from .io import atomic_output, load, refuse_overwrite, write
 from .io.digest import input_digest
 from .io.files import remove_leftovers
+from .io.footers import footer_warning
 from .io.nogc import no_gc
 from .match.dates import DateOptions
 from .match.groups import find_groups, parse_by
@@ -136,6 +137,9 @@ class Context:
                        mapping=self.mapping, opportunities=self.opportunities, preset=self.preset)
         check_mapped_headers(self.mapping, records.sources, options=self.options_map,
                              config_path=self.config.path)
+        for source in records.sources:
+            if source.footer:
+                say(warning(literal(footer_warning(source.name, source.footer, source.footer_line))))
         return records
 
 

@@ -54,6 +54,8 @@ def test_inspect_recognises_the_system_or_language(cli, name):
     if "language" in t:
         assert doc["language"] == t["language"]
     assert doc["won_or_closed"] == len(t.get("closed", []))
+    # footer lines are not records (salesforce reports: 10 records, 5 footer lines)
+    assert (doc["rows"], doc["footer_lines"]) == (t["records"], len(t.get("footer", [])))
     assert set(doc["placeholder_keys"]) == set(t.get("placeholders", []))
     if t.get("date_order"):
         assert doc["dates"].startswith("day first" if t["date_order"] == "dmy" else "month first")

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..fields import FieldMap
 from ..io.csv_read import read_csv
 from ..io.decode import BOM, SNIFF_BYTES, NotUTF8, decode
+from ..io.footers import ends_with_one_cell
 from ..io.reading import _Columns, _preset_opportunities, with_ids
 from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
 from ..recognition import PresetChoice, recognise
@@ -211,6 +212,8 @@ def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: boo
         raise InputError("not valid UTF-8 (the bounded path reads UTF-8 only: give --memory-limit "
                          "large enough to read it in memory)", file=file.path) from None
     frame = parsed.frame
+    if check and (parsed.footer or (k == file.chunks - 1 and ends_with_one_cell(frame))):
+        raise NotBounded("report footer lines after the data")
     if parsed.records is not None:
         if check and csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
             raise NotBounded("records that only an exact reader finds")

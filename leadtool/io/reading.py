@@ -78,7 +78,8 @@ def _parse(data: bytes | mmap.mmap, text: str | None, enc: str, bom: bool, path:
         headers, frame = parsed.headers, parsed.frame
         records, head_end, tail_start = parsed.records, parsed.head_end, parsed.tail_start
         source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height,
-                        header_newlines=parsed.header_newlines, skipped_lines=parsed.skipped_lines)
+                        header_newlines=parsed.header_newlines, skipped_lines=parsed.skipped_lines,
+                        footer=parsed.footer, footer_line=parsed.footer_line)
         if parsed.locate is not None:
             source.spans = Spans(raw=raw, text_start=begin, locate=parsed.locate)
     else:

@@ -24,7 +24,7 @@ from .csv_write import csv_body, csv_bytes, csv_header_line, csv_row_texts
 from .decode import BOM, UTF8_NAMES
 from .files import atomic_output, unencodable
 from .json_write import array_sep, json_bytes, object_texts
-from .spans import bytes_at, release
+from .spans import bytes_at, release, text_stop
 
 _CHUNK = 1 << 22  # small pieces are gathered into chunks of about this many bytes
 _STYLE = ("kind", "delimiter", "quoting", "newline", "json_indent", "json_item_sep", "json_key_sep",
@@ -83,9 +83,24 @@ def _encoded_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes]:
         if pending:
             yield pending
         pending = chunk
-    if fmt.kind == "csv" and not fmt.final_newline and pending.endswith(fmt.newline.encode()):
+    footer = footer_bytes(records, fmt)
+    if fmt.kind == "csv" and not fmt.final_newline and not footer and pending.endswith(fmt.newline.encode()):
         pending = pending[: -len(fmt.newline)]
     yield pending
+    if footer:
+        yield footer
+
+
+def footer_bytes(records: Records, fmt: FileFormat) -> bytes:
+    """The first input's report footer (io.footers) as it was, blank lines before it included:
+    what an encoded CSV output ends with (a copying writer copies it with the file's tail)."""
+    source = records.sources[0] if records.sources else None
+    if fmt.kind != "csv" or source is None or not source.footer or source.spans is None:
+        return b""
+    spans = source.spans
+    if not spans.ready():
+        return b""
+    return bytes(spans.raw[int(spans.starts[-1]):text_stop(spans.raw, spans.text_start)])
 
 
 # ----------------------------------------------------------------------------- copying
@@ -404,7 +419,10 @@ def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
             head = csv_header_line([records.headers[c] for c in records.columns], fmt)
             handle.write((BOM if fmt.bom else b"") + head.encode("utf-8"))
             csv_body(records.frame.select(records.columns), fmt, handle)
-            if not fmt.final_newline:  # the input's last line had no line ending
+            footer = footer_bytes(records, fmt)
+            if footer:  # a report's footer lines come after the records, as they were
+                handle.write(footer)
+            elif not fmt.final_newline:  # the input's last line had no line ending
                 handle.flush()
                 end = handle.tell()
                 if end >= len(fmt.newline):
