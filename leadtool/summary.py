@@ -150,6 +150,7 @@ def summarize(records: Records, config: Config | None = None, dates: DateOptions
             delimiter=fmt.delimiter if fmt.kind == "csv" else None,
             quoting=fmt.quoting if fmt.kind == "csv" else None,
             rows=src.rows, mapping=mapping, footer_lines=len(src.footer),
+            multiline_records=src.multiline,
             leads=s.get("leads", 0), opportunities=s.get("opportunities", 0),
             archived=s.get("archived", 0), won_or_closed=s.get("closed", 0),
             empty_emails=s.get("empty", 0), invalid_emails=s.get("invalid", 0),

@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent / "fixtures" / "exports"
 #: the CSV exports this phase reads (xlsx, Odoo's multi-line records and UTF-16 text come with
 #: the reading work of issue 14)
 CSV_EXPORTS = ["odoo_en.csv", "odoo_fr.csv", "hubspot_contacts.csv", "zoho_leads.csv", "pipedrive_people.csv",
-               "salesforce_lead.csv", "salesforce_report_us.csv", "salesforce_report_uk.csv"]
+               "salesforce_lead.csv", "salesforce_report_us.csv", "salesforce_report_uk.csv", "odoo_multiline.csv"]
 
 
 def truth(name: str) -> dict:

@@ -20,6 +20,7 @@ from ..fields import FieldMap
 from ..io.csv_read import read_csv
 from ..io.decode import BOM, SNIFF_BYTES, NotUTF8, decode
 from ..io.footers import ends_with_one_cell
+from ..io.multiline import x2many_positions
 from ..io.reading import _Columns, _preset_opportunities, with_ids
 from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
 from ..recognition import PresetChoice, recognise
@@ -137,6 +138,8 @@ def open_csv(path: str, index: int, chunk_size: int, encoding: str | None, delim
         raise NotBounded("not UTF-8") from None
     source = Source(path=path, fmt=fmt, headers=parsed.headers, columns=[], header_newlines=parsed.header_newlines)
     source.recognition = recognise(source.headers, mapping, preset)
+    if x2many_positions(source):  # records over several lines: a chunk may cut one
+        raise NotBounded("Odoo multi-line records (x2many sub-field columns)")
     return CsvInput(path, raw, begin, stop, header_stop, cuts, fmt, source)
 
 

@@ -30,6 +30,7 @@ from ..records import (
 from .csv_read import read_csv
 from .decode import BOM, SNIFF_BYTES, NotUTF8, decode, is_blank, map_file, read_bytes, utf8_text, whole
 from .json_read import read_json, sniff_json_layout
+from .multiline import fold
 from .spans import text_stop
 
 
@@ -185,6 +186,7 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     for index, path in enumerate(all_paths):
         source, raw = read_file(path, encoding=encoding, delimiter=delimiter)
         source.recognition = recognise(source.headers, mapping, preset)
+        raw = fold(source, raw)  # Odoo's continuation lines: part of the record before them
         if _preset_opportunities(source):
             opp_files.add(path)
         rename = columns.add(source, source.recognition.fields, raw)
