@@ -555,13 +555,13 @@ def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, au
                                        opportunities=ctx.opportunities, preset=ctx.preset, config=ctx.config,
                                        group_options=group, plan_options=plan, progress=progress)
         except bounded.NotBounded as exc:
-            say(note(f"--memory-limit: merged in memory ({exc}: the passes read UTF-8 CSV files only)"))
+            say(note(f"--memory-limit: merged in memory ({exc}{bounded.why(exc)})"))
             return False
         with run:
             try:
                 run.group()
             except bounded.NotBounded as exc:
-                say(note(f"--memory-limit: merged in memory ({exc}: the passes read UTF-8 CSV files only)"))
+                say(note(f"--memory-limit: merged in memory ({exc}{bounded.why(exc)})"))
                 return False
             planned = run.plan(preview)
             _warn_held(planned.groups, options["max_group"])
