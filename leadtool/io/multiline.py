@@ -10,7 +10,8 @@ one value per line, as Odoo wrote it (`spread`).
 
 The x2many columns of a file: those of an x2many field (`fields.X2MANY_FIELDS`) written in Odoo's
 `Field/Sub field` form, and the other headers of that form that name no field (another x2many's
-sub-field, `Activities/Summary`), in a file that no other CRM's preset reads. A continuation line
+sub-field, `Activities/Summary`) when an x2many field is among them, in a file that no other
+CRM's preset reads. A continuation line
 has every other column empty and some x2many cell filled, and follows a record. Everything here
 is polars expressions over the whole frame: no Python loop over rows.
 """
@@ -36,6 +37,9 @@ def x2many_positions(source: Source) -> list[int]:
         return []
     out = [i for i, h in enumerate(source.headers)
            if _SUB_FIELD.match(h) and (found.fields.get(i) in X2MANY_FIELDS or i not in found.fields)]
+    # an x2many field's own column decides: a header like `N/A` or `Yes/No` alone is not Odoo's layout
+    if not any(found.fields.get(i) in X2MANY_FIELDS for i in out):
+        return []
     return out if len(out) < len(source.headers) else []
 
 

@@ -160,3 +160,12 @@ def test_spread_is_the_inverse_of_the_fold():
     assert lines.drop(SPREAD_RECORD).rows() == [("1", "a"), ("", "b"), ("", "c"), ("2", "")]
     texts = pl.Series(["1;a", ";b", ";c", "2;"])
     assert spread_texts(texts, lines.get_column(SPREAD_RECORD), "\r\n").to_list() == ["1;a\r\n;b\r\n;c", "2;"]
+
+
+def test_slash_headers_without_an_x2many_field_are_not_odoo_layout(tmp_path):
+    # `N/A` and `Yes/No` have the Field/Sub field form but no tags column: every line is a record
+    path = tmp_path / "o.csv"
+    path.write_text('N/A,Yes/No,Email\nx,,a@x.example\n,,\n ,,\n,y,\n', encoding="utf-8")
+    records = load([str(path)])
+    assert records.frame.height == 4
+    assert records.frame.get_column("N/A").to_list() == ["x", "", " ", ""]
