@@ -31,7 +31,21 @@ def _folder_size(folder: Path) -> int:
     return total
 
 
-def run(path: str, memory_limit: str | None, out_dir: Path) -> dict[str, float | str]:
+def _sample_rss(pid: int, current: list[int], done: threading.Event) -> None:
+    """The largest resident size (kB) of the merge process (the child of GNU time) since the
+    last step ended (`--verbose` prints a step's line when it ends)."""
+    while not done.wait(0.2):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            for child in children:
+                for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        current[0] = max(current[0], int(line.split()[1]))
+        except OSError:
+            continue
+
+
+def run(path: str, memory_limit: str | None, out_dir: Path, phases: bool = False) -> dict[str, float | str]:
     """One merge under /usr/bin/time -v; the temporary folder's size polled every half second."""
     output = out_dir / ("bench_bounded.csv" if memory_limit else "bench_memory.csv")
     cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "leadtool", "merge", path, "-o", str(output),
@@ -51,15 +65,33 @@ def run(path: str, memory_limit: str | None, out_dir: Path) -> dict[str, float |
     load_before = os.getloadavg()
     watcher.start()
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if phases:
+        cmd = [c for c in cmd if c != "--quiet"] + ["--verbose"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peaks: dict[str, int] = {}
+    current = [0]
+    sampler = threading.Thread(target=_sample_rss, args=(proc.pid, current, done), daemon=True)
+    sampler.start()
+    lines = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if phases and line.startswith(("pass ", "waiting")):
+            name = re.sub(r" \(\d+/\d+\)", "", line.split(":")[0].strip())
+            peaks[name] = max(peaks.get(name, 0), current[0])
+            current[0] = 0
+    stderr = "".join(lines)
+    proc.wait()
     wall = time.perf_counter() - started
     done.set()
     watcher.join()
     if proc.returncode:
-        raise SystemExit(proc.stderr)
-    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
-    user = float(re.search(r"User time \(seconds\): ([\d.]+)", proc.stderr).group(1))
-    system = float(re.search(r"System time \(seconds\): ([\d.]+)", proc.stderr).group(1))
+        raise SystemExit(stderr)
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1))
+    user = float(re.search(r"User time \(seconds\): ([\d.]+)", stderr).group(1))
+    system = float(re.search(r"System time \(seconds\): ([\d.]+)", stderr).group(1))
+    if phases:  # the resident memory seen (every 0.2 s) while each step ran, in GiB
+        print({k: round(v / 2**20, 2) for k, v in peaks.items()}, flush=True)
     for extra in (output, Path(str(output) + ".audit.jsonl")):
         extra.unlink(missing_ok=True)
     return {"file": path, "mode": f"--memory-limit {memory_limit}" if memory_limit else "in memory",
@@ -74,12 +106,13 @@ def main() -> None:
     parser.add_argument("file")
     parser.add_argument("--memory-limit", help="bounded run with this limit (default: in memory)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--phases", action="store_true", help="also the peak resident memory of each step (--verbose)")
     args = parser.parse_args()
     if not shutil.which("/usr/bin/time"):
         raise SystemExit("needs GNU time at /usr/bin/time")
     out_dir = Path(args.file).resolve().parent
     for _ in range(args.repeat):
-        print(run(args.file, args.memory_limit, out_dir), flush=True)
+        print(run(args.file, args.memory_limit, out_dir, args.phases), flush=True)
 
 
 if __name__ == "__main__":

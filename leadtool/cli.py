@@ -33,6 +33,7 @@ from .fields import check_mapped_headers, parse_map_options
 from .io import atomic_output, load, refuse_overwrite, write
 from .io.digest import input_digest
 from .io.files import remove_leftovers
+from .io.footers import footer_warning
 from .io.nogc import no_gc
 from .match.dates import DateOptions
 from .match.groups import find_groups, parse_by
@@ -143,6 +144,9 @@ class Context:
                        sheet=self.sheet)
         check_mapped_headers(self.mapping, records.sources, options=self.options_map,
                              config_path=self.config.path)
+        for source in records.sources:
+            if source.footer:
+                say(warning(literal(footer_warning(source.name, source.footer, source.footer_line))))
         return records
 
 
@@ -559,13 +563,13 @@ def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, au
                                        opportunities=ctx.opportunities, preset=ctx.preset, config=ctx.config,
                                        group_options=group, plan_options=plan, progress=progress)
         except bounded.NotBounded as exc:
-            say(note(f"--memory-limit: merged in memory ({exc}: the passes read UTF-8 CSV files only)"))
+            say(note(f"--memory-limit: merged in memory ({exc}{bounded.why(exc)})"))
             return False
         with run:
             try:
                 run.group()
             except bounded.NotBounded as exc:
-                say(note(f"--memory-limit: merged in memory ({exc}: the passes read UTF-8 CSV files only)"))
+                say(note(f"--memory-limit: merged in memory ({exc}{bounded.why(exc)})"))
                 return False
             planned = run.plan(preview)
             _warn_held(planned.groups, options["max_group"])

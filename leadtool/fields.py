@@ -18,6 +18,10 @@ FIELDS: tuple[str, ...] = (
     "date_conversion",
 )
 
+#: the x2many fields of crm.lead among FIELDS: Odoo exports their sub-fields (`Tags/Tag Name`)
+#: over several lines (docs/formats.md#odoo-multi-line-records)
+X2MANY_FIELDS: tuple[str, ...] = ("tag_ids",)
+
 #: Odoo's English field labels as its export dialog writes them (several versions)
 LABELS: dict[str, tuple[str, ...]] = {
     "id": ("ID", "External ID", "Database ID"),
@@ -159,6 +163,11 @@ def recognised_field(header: str, partner: bool = False) -> str | None:
 
         found = header_field(header)
         fld = found[0] if found else None
+    if fld is None and not partner and "/" in header:
+        # Odoo's `Field/Sub field` export label of a many2many (`Tags/Tag Name`, `tag_ids/name`,
+        # `Étiquettes/Nom`): the field is the part before the slash
+        sub = recognised_field(header.split("/", 1)[0])
+        fld = sub if sub in X2MANY_FIELDS else None
     return fld
 
 

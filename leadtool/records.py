@@ -140,6 +140,10 @@ class Source:
     # (data row, lines) for each record that blank lines precede, lines counted from the file's
     # start: they are not records, but line numbers count them
     skipped_lines: list[tuple[int, int]] = field(default_factory=list)
+    footer: list[str] = field(default_factory=list)  # report footer lines after the data (io.footers)
+    footer_line: int = 0  # the line where they start
+    x2many: list[int] = field(default_factory=list)  # Odoo x2many sub-field columns (io.multiline)
+    multiline: int = 0  # records that continuation lines were folded into
     spans: Spans | None = field(default=None, repr=False)
 
     @property

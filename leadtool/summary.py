@@ -45,6 +45,8 @@ class FileSummary:
     first_bad_date: str | None = None
     placeholder_emails: int = 0  # records whose email is a placeholder (never grouped)
     placeholder_keys: list[str] = field(default_factory=list)  # the first SHOWN_PLACEHOLDERS of them
+    footer_lines: int = 0  # report footer lines after the data (io.footers): not records
+    multiline_records: int = 0  # records over several lines (Odoo's x2many sub-fields, io.multiline)
     extra: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -147,7 +149,8 @@ def summarize(records: Records, config: Config | None = None, dates: DateOptions
             file=src.path, format=fmt.label, encoding=fmt.encoding + (" (BOM)" if fmt.bom else ""),
             delimiter=fmt.delimiter if fmt.kind == "csv" else None,
             quoting=fmt.quoting if fmt.kind == "csv" else None,
-            rows=src.rows, mapping=mapping,
+            rows=src.rows, mapping=mapping, footer_lines=len(src.footer),
+            multiline_records=src.multiline,
             leads=s.get("leads", 0), opportunities=s.get("opportunities", 0),
             archived=s.get("archived", 0), won_or_closed=s.get("closed", 0),
             empty_emails=s.get("empty", 0), invalid_emails=s.get("invalid", 0),

@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent / "fixtures" / "exports"
 #: the CSV exports this phase reads (xlsx, Odoo's multi-line records and UTF-16 text come with
 #: the reading work of issue 14)
 CSV_EXPORTS = ["odoo_en.csv", "odoo_fr.csv", "hubspot_contacts.csv", "zoho_leads.csv", "pipedrive_people.csv",
-               "salesforce_lead.csv", "salesforce_report_us.csv", "salesforce_report_uk.csv"]
+               "salesforce_lead.csv", "salesforce_report_us.csv", "salesforce_report_uk.csv", "odoo_multiline.csv"]
 
 
 def truth(name: str) -> dict:
@@ -54,6 +54,8 @@ def test_inspect_recognises_the_system_or_language(cli, name):
     if "language" in t:
         assert doc["language"] == t["language"]
     assert doc["won_or_closed"] == len(t.get("closed", []))
+    # footer lines are not records (salesforce reports: 10 records, 5 footer lines)
+    assert (doc["rows"], doc["footer_lines"]) == (t["records"], len(t.get("footer", [])))
     assert set(doc["placeholder_keys"]) == set(t.get("placeholders", []))
     if t.get("date_order"):
         assert doc["dates"].startswith("day first" if t["date_order"] == "dmy" else "month first")

@@ -435,5 +435,8 @@ def test_spark_engine_refuses_stdout_inputs_and_unsupported_options(cli, samples
         result = cli("merge", samples / "leads.csv", "-o", out, "--engine", "spark", *option)
         assert_one_line_error(result, f"{option[0]} is not supported with --engine spark")
     assert_one_line_error(cli("merge", samples / "leads.csv", "-o", "-", "--engine", "spark"), "-o -")
+    multiline = ROOT / "tests" / "fixtures" / "exports" / "odoo_multiline.csv"
+    assert_one_line_error(cli("merge", multiline, "-o", out, "--engine", "spark", "--spark-master", "local[1]"),
+                          "are read by the local engine only")
     assert_one_line_error(cli("merge", samples / "leads.csv", "-o", samples / "leads.csv", "--engine", "spark"),
                           "refusing to overwrite")

@@ -30,12 +30,12 @@ from ..io.publish import write_run
 from ..match.dates import DateOptions
 from ..recognition import PresetChoice
 from ..records import LOADED, Records
-from .chunks import Inputs, NotBounded, open_inputs
+from .chunks import Inputs, NotBounded, open_inputs, why
 from .narrow import Found, GroupOptions, find_bounded_groups
 from .partitions import Planned, PlanOptions, partition_bounds, plan_partitions, spill, summary, work_folder
 from .stream import write_audit_parts, write_output
 
-__all__ = ["BoundedMerge", "GroupOptions", "NotBounded", "PlanOptions", "Sizes", "default_memory_limit",
+__all__ = ["BoundedMerge", "GroupOptions", "NotBounded", "why", "PlanOptions", "Sizes", "default_memory_limit",
            "merge_files", "needs_bounded", "parse_size"]
 
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}

@@ -19,6 +19,8 @@ from ..errors import InputError
 from ..fields import FieldMap
 from ..io.csv_read import read_csv
 from ..io.decode import BOM, SNIFF_BYTES, NotUTF8, decode
+from ..io.footers import ends_with_one_cell
+from ..io.multiline import x2many_positions
 from ..io.reading import _Columns, _preset_opportunities, with_ids
 from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
 from ..io.xlsx import refuse_binary, workbook_kind
@@ -28,7 +30,17 @@ from ..records import LOADED, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source
 
 class NotBounded(Exception):
     """An input the bounded path does not read (another encoding or format, quoting that only
-    an exact reader splits into records): the run takes the in-memory path."""
+    an exact reader splits into records): the run takes the in-memory path. `layout`: a UTF-8
+    CSV file whose layout (a report footer, records over several lines) the passes leave to it."""
+
+    def __init__(self, message: str, layout: bool = False) -> None:
+        super().__init__(message)
+        self.layout = layout
+
+
+def why(exc: NotBounded) -> str:
+    """What the note on falling back to memory adds to the reason."""
+    return ": the passes leave it to the in-memory reader" if exc.layout else ": the passes read UTF-8 CSV files only"
 
 
 @dataclass
@@ -140,6 +152,8 @@ def open_csv(path: str, index: int, chunk_size: int, encoding: str | None, delim
         raise NotBounded("not UTF-8") from None
     source = Source(path=path, fmt=fmt, headers=parsed.headers, columns=[], header_newlines=parsed.header_newlines)
     source.recognition = recognise(source.headers, mapping, preset)
+    if x2many_positions(source):  # records over several lines: a chunk may cut one
+        raise NotBounded("Odoo multi-line records (x2many sub-field columns)", layout=True)
     return CsvInput(path, raw, begin, stop, header_stop, cuts, fmt, source)
 
 
@@ -215,6 +229,8 @@ def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: boo
         raise InputError("not valid UTF-8 (the bounded path reads UTF-8 only: give --memory-limit "
                          "large enough to read it in memory)", file=file.path) from None
     frame = parsed.frame
+    if check and (parsed.footer or (k == file.chunks - 1 and ends_with_one_cell(frame))):
+        raise NotBounded("report footer lines after the data", layout=True)
     if parsed.records is not None:
         if check and csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
             raise NotBounded("records that only an exact reader finds")

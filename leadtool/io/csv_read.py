@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..records import FileFormat, value_hash
 from . import spans
 from .decode import SNIFF_BYTES, NotUTF8, utf8_text
+from .footers import footer_cells, footer_rows, one_cell_line
 from .spans import (
     Lines,
     ReaderError,
@@ -136,6 +137,8 @@ class CsvFile:
     head_end: int  # where the first record starts (or, without records, where the header line ends)
     tail_start: int  # where the bytes after the last record's line ending begin
     skipped_lines: list[tuple[int, int]] = field(default_factory=list)
+    footer: list[str] = field(default_factory=list)  # the report footer lines' cells (io.footers)
+    footer_line: int = 0  # the line where the footer starts
     # without `records`: finds them when a writer first needs them (None: they cannot be told)
     locate: Callable[[pl.Series], tuple[int, pl.Series, pl.Series] | None] | None = None
 
@@ -264,13 +267,22 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
         frame = frame.rechunk()  # parsed in pieces: gathers and writes want one chunk
         if any(frame.null_count().row(0)):  # rows with fewer cells than the header
             frame = frame.with_columns(pl.all().fill_null(""))
+    footer: list[str] = []
+    footer_line = 0
+    cut = footer_rows(frame, at, lambda k: one_cell_line(
+        utf8_text(raw[int(lines.starts[int(at[k])]):int(lines.ends[int(at[k])])]), fmt.delimiter))
+    if cut < frame.height:  # report footer lines: not records, left in the bytes after the last one
+        footer = footer_cells(frame.slice(cut))
+        footer_line = _line_number(raw, int(lines.starts[int(at[cut])]))
+        frame, at = frame.slice(0, cut), at.slice(0, cut)
     records = lines.take(at)
     header_stop = int(lines.stops[header_at])
     tail = int(records.stops[-1]) if len(at) else header_stop
-    fmt.final_newline = bool(lines.stops[-1] > lines.ends[-1])
+    # a footer is copied as it was: the records before it end with their line ending
+    fmt.final_newline = bool(footer) or bool(lines.stops[-1] > lines.ends[-1])
     return CsvFile(headers=headers, frame=frame, header_newlines=header_newlines, records=records,
                    head_end=int(records.starts[0]) if len(at) else header_stop, tail_start=tail,
-                   skipped_lines=_skipped(blank, at))
+                   skipped_lines=_skipped(blank, at), footer=footer, footer_line=footer_line)
 
 
 def _may_be_blank(frame: pl.DataFrame, ncols: int) -> pl.Series:

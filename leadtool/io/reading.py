@@ -30,6 +30,7 @@ from ..records import (
 from .csv_read import read_csv
 from .decode import BOM, SNIFF_BYTES, NotUTF8, decode, is_blank, map_file, read_bytes, utf8_text, whole
 from .json_read import read_json, sniff_json_layout
+from .multiline import fold
 from .spans import text_stop
 from .xlsx import read_workbook, refuse_binary, workbook_kind
 
@@ -85,7 +86,8 @@ def _parse(data: bytes | mmap.mmap, text: str | None, enc: str, bom: bool, path:
         headers, frame = parsed.headers, parsed.frame
         records, head_end, tail_start = parsed.records, parsed.head_end, parsed.tail_start
         source = Source(path=path, fmt=fmt, headers=headers, columns=[], rows=frame.height,
-                        header_newlines=parsed.header_newlines, skipped_lines=parsed.skipped_lines)
+                        header_newlines=parsed.header_newlines, skipped_lines=parsed.skipped_lines,
+                        footer=parsed.footer, footer_line=parsed.footer_line)
         if parsed.locate is not None:
             source.spans = Spans(raw=raw, text_start=begin, locate=parsed.locate)
     else:
@@ -192,6 +194,7 @@ def load(paths: Sequence[str], *, encoding: str | None = None, delimiter: str | 
     for index, path in enumerate(all_paths):
         source, raw = read_file(path, encoding=encoding, delimiter=delimiter, sheet=sheet)
         source.recognition = recognise(source.headers, mapping, preset)
+        raw = fold(source, raw)  # Odoo's continuation lines: part of the record before them
         if _preset_opportunities(source):
             opp_files.add(path)
         rename = columns.add(source, source.recognition.fields, raw)

@@ -25,7 +25,8 @@ from .csv_write import csv_body, csv_bytes, csv_header_line, csv_row_texts
 from .decode import BOM, UTF8_NAMES
 from .files import atomic_output, staged, unencodable
 from .json_write import array_sep, json_bytes, object_texts
-from .spans import bytes_at, release
+from .multiline import SPREAD_RECORD, output_multi, spread, spread_texts
+from .spans import bytes_at, release, text_stop
 from .xlsx import xlsx_bytes
 
 _CHUNK = 1 << 22  # small pieces are gathered into chunks of about this many bytes
@@ -76,7 +77,7 @@ def _encoded_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes]:
     """Every record encoded (nothing to copy)."""
     headers = [records.headers[c] for c in records.columns]
     if fmt.kind == "csv":
-        chunks = csv_bytes(records.frame.select(records.columns), headers, fmt)
+        chunks = csv_bytes(_lines(records, fmt), headers, fmt)
     else:
         chunks = json_bytes(records.frame, records.columns, headers, fmt)
     first = True
@@ -88,9 +89,36 @@ def _encoded_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes]:
         if pending:
             yield pending
         pending = chunk
-    if fmt.kind == "csv" and not fmt.final_newline and pending.endswith(fmt.newline.encode()):
+    footer = footer_bytes(records, fmt)
+    if fmt.kind == "csv" and not fmt.final_newline and not footer and pending.endswith(fmt.newline.encode()):
         pending = pending[: -len(fmt.newline)]
     yield pending
+    if footer:
+        yield footer
+
+
+def _multi(records: Records, fmt: FileFormat) -> list[str]:
+    """The columns a CSV output spreads over lines (Odoo's x2many sub-fields, io.multiline)."""
+    return output_multi(records.sources, records.columns) if fmt.kind == "csv" else []
+
+
+def _lines(records: Records, fmt: FileFormat) -> pl.DataFrame | pl.LazyFrame:
+    """The data columns, one row per line of the output (a record may be several)."""
+    multi = _multi(records, fmt)
+    frame = records.frame.select(records.columns)
+    return spread(frame, records.columns, multi).drop(SPREAD_RECORD) if multi else frame
+
+
+def footer_bytes(records: Records, fmt: FileFormat) -> bytes:
+    """The first input's report footer (io.footers) as it was, blank lines before it included:
+    what an encoded CSV output ends with (a copying writer copies it with the file's tail)."""
+    source = records.sources[0] if records.sources else None
+    if fmt.kind != "csv" or source is None or not source.footer or source.spans is None:
+        return b""
+    spans = source.spans
+    if not spans.ready():
+        return b""
+    return bytes(spans.raw[int(spans.starts[-1]):text_stop(spans.raw, spans.text_start)])
 
 
 # ----------------------------------------------------------------------------- copying
@@ -226,7 +254,7 @@ def _batch_chunks(records: Records, fmt: FileFormat, frame: pl.DataFrame, is_las
         use_own, use_text = use_own & ~verbatim, use_text & ~raw_end.is_not_null()
         ending = (pl.when(pl.lit(raw_end.gather(dirty)).is_not_null()).then(pl.lit(raw_end.gather(dirty)))
                   .when(pl.lit(use_text.gather(dirty))).then(pl.lit(default_sep)).otherwise(pl.lit("")))
-        encoded = _texts(frame[dirty], columns, headers, fmt)
+        encoded = _texts(frame[dirty], columns, headers, fmt, _multi(records, fmt))
         if verbatim.any():
             encoded = encoded.zip_with(~verbatim.gather(dirty), frame.get_column(RAW).gather(dirty))
         texts = pl.DataFrame({"t": encoded}).select(pl.concat_str(pl.col("t"), ending)).to_series()
@@ -311,7 +339,12 @@ def content_hash(records: Records, frame: pl.DataFrame) -> pl.Series:
     return value_hash(frame, spans.hashed if spans is not None else list(records.columns))
 
 
-def _texts(frame: pl.DataFrame, columns: list[str], headers: list[str], fmt: FileFormat) -> pl.Series:
+def _texts(frame: pl.DataFrame, columns: list[str], headers: list[str], fmt: FileFormat,
+           multi: list[str] | None = None) -> pl.Series:
+    if fmt.kind == "csv" and multi:  # a record over several lines, as Odoo wrote it (io.multiline)
+        lines = spread(frame, columns, multi)
+        assert isinstance(lines, pl.DataFrame)
+        return spread_texts(csv_row_texts(lines, columns, fmt), lines.get_column(SPREAD_RECORD), fmt.newline)
     if fmt.kind == "csv":
         return csv_row_texts(frame, columns, fmt)
     return object_texts(frame, columns, headers, fmt)
@@ -449,8 +482,11 @@ def write(records: Records, path: str, fmt: FileFormat | None = None) -> None:
         with atomic_output(path) as handle:
             head = csv_header_line([records.headers[c] for c in records.columns], fmt)
             handle.write((BOM if fmt.bom else b"") + head.encode("utf-8"))
-            csv_body(records.frame.select(records.columns), fmt, handle)
-            if not fmt.final_newline:  # the input's last line had no line ending
+            csv_body(_lines(records, fmt), fmt, handle)
+            footer = footer_bytes(records, fmt)
+            if footer:  # a report's footer lines come after the records, as they were
+                handle.write(footer)
+            elif not fmt.final_newline:  # the input's last line had no line ending
                 handle.flush()
                 end = handle.tell()
                 if end >= len(fmt.newline):

@@ -164,6 +164,19 @@ class Linked:
         return (firsts.search_sorted(labels) + 1).cast(pl.UInt32)
 
 
+def check_link_options(by: Sequence[str], email_key: str, max_group: int, default_region: str | None) -> None:
+    """The grouping options' usage errors, raised before any work by this path and the Spark one."""
+    for kind in by:
+        if kind not in BY_CHOICES:
+            raise UsageError(f"--by {kind!r}: expected one of {', '.join(BY_CHOICES)}")
+    if email_key not in ("first", "all"):
+        raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
+    if max_group < 2:
+        raise UsageError(f"--max-group {max_group}: expected 2 or more (a group has two records at least)")
+    if default_region is not None:
+        check_region(default_region)
+
+
 def link_records(records: Records, *, by: Sequence[str] = ("email",), include_closed: bool = False,
                  email_key: str = "first", canonical: bool = False,
                  default_region: str | None = None, manual: Sequence[Sequence[str]] = (),
@@ -173,12 +186,7 @@ def link_records(records: Records, *, by: Sequence[str] = ("email",), include_cl
     """The records that share a key, each labelled with its component (see `find_groups`).
     `repeated_ids=False` leaves out the groups of records sharing an id (check reports those
     with its own rule, one problem per record)."""
-    if email_key not in ("first", "all"):
-        raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
-    if max_group < 2:
-        raise UsageError(f"--max-group {max_group}: expected 2 or more (a group has two records at least)")
-    if default_region is not None:
-        check_region(default_region)
+    check_link_options(by, email_key, max_group, default_region)
     auto = _edges(records, by, include_closed, email_key, canonical, default_region, config, keys)
     repeated = repeated_id_edges(records, include_closed, config) if repeated_ids else None
     others = [e for e in (manual_edges(records, manual), extra_edges, repeated) if e is not None and e.height]

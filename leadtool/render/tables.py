@@ -29,6 +29,10 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
         for what, value in _recognised(s):
             t.add_row(what, value)
         t.add_row("rows", f"{s.rows:,}")
+        if s.footer_lines:
+            t.add_row("footer lines", f"{s.footer_lines:,} (after the data: not records)")
+        if s.multiline_records:
+            t.add_row("multiline records", f"{s.multiline_records:,} (continuation lines folded in)")
         t.add_row("leads / opportunities", f"{s.leads:,} / {s.opportunities:,}")
         t.add_row("archived", f"{s.archived:,}")
         t.add_row("closed (archived or won)", f"{s.won_or_closed:,}")

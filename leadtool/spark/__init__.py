@@ -26,7 +26,7 @@ from ..errors import UsageError
 from ..fields import FieldMap, check_mapped_headers
 from ..io import refuse_overwrite
 from ..match.dates import DateOptions
-from ..match.groups import parse_by
+from ..match.groups import check_link_options, parse_by
 from ..match.manual import parse_group_options, read_groups_file
 from ..recognition import PresetChoice
 from ..records import ID, ROW, SRC, FileFormat, Records
@@ -47,7 +47,7 @@ from .apply import (
     data_names,
     output_schema,
 )
-from .groups import check_options, has_repeated_ids, key_edges, link, manual_edges, numbered
+from .groups import has_repeated_ids, key_edges, link, manual_edges, numbered
 from .io import (
     SparkRecords,
     count_rows,
@@ -194,7 +194,7 @@ def merge_records(srec: SparkRecords, *, by: Sequence[str] = ("email",), head: s
 
     cfg = _config(config)
     by = parse_by(by)
-    check_options(by, email_key, max_group, default_region)
+    check_link_options(by, email_key, max_group, default_region)
     if head not in HEADS:
         raise UsageError(f"--head {head!r}: expected one of {', '.join(HEADS)}")
     frame, records = srec.frame, srec.records

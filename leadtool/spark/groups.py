@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from ..config import Config
 from ..errors import UsageError
 from ..match.groups import _ROW_ID as ROW_ID
-from ..match.phones import check_region
 from ..match.placeholders import DEFAULT_RULES, pattern
 from ..records import ID, SRC, Records
 from .apply import GIDX, GROUP, KEYS, data_names
@@ -222,17 +221,3 @@ def numbered(members: DataFrame, shift: int = 16) -> tuple[DataFrame, int]:
               .select("__lt_label", (F.col("__lt_start") + F.row_number().over(
                   Window.partitionBy("__lt_range").orderBy("__lt_label"))).alias(GROUP)))
     return members.join(ranked, on="__lt_label").drop("__lt_label"), sum(c[2] for c in counts)
-
-
-def check_options(by: Sequence[str], email_key: str, max_group: int, default_region: str | None) -> None:
-    from ..match.groups import BY_CHOICES
-
-    for kind in by:
-        if kind not in BY_CHOICES:
-            raise UsageError(f"--by {kind!r}: expected one of {', '.join(BY_CHOICES)}")
-    if email_key not in ("first", "all"):
-        raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
-    if max_group < 2:
-        raise UsageError(f"--max-group {max_group}: expected 2 or more (a group has two records at least)")
-    if default_region is not None:
-        check_region(default_region)

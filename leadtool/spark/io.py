@@ -20,6 +20,7 @@ from ..errors import InputError, UsageError
 from ..fields import FieldMap
 from ..io.csv_read import _first_records, sniff_delimiter
 from ..io.decode import SNIFF_BYTES
+from ..io.multiline import x2many_positions
 from ..io.reading import _Columns, _preset_opportunities, fallback_labels
 from ..recognition import PresetChoice, recognise
 from ..records import ID, ROW, SRC, FileFormat, Records, Source
@@ -314,6 +315,10 @@ def _combine(sources: list[Source], frames: list[DataFrame], mapping: FieldMap,
     opportunity_sources = set(opportunity_sources)
     for index, source in enumerate(sources):
         source.recognition = recognise(source.headers, mapping, preset)
+        x2many = x2many_positions(source)
+        if x2many:  # continuation lines are folded by the local reader only (io.multiline)
+            raise UsageError(f"{source.path}: Odoo multi-line records (the column {source.headers[x2many[0]]!r}) "
+                             "are read by the local engine only: merge without --engine spark")
         columns.add(source, source.recognition.fields, _NO_KINDS)
         if _preset_opportunities(source):
             opportunity_sources.add(index)
