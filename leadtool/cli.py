@@ -489,6 +489,7 @@ def merge(
     """Preview the merges, then merge each group into its head and write OUTPUT and the audit log."""
     if engine != "local":
         given = {k: v for k, v in locals().items() if k != "engine"}  # every option: Spark refuses those it lacks
+        _local_engine_only([*files, *(opportunities or [])])
         from .spark import run_merge_command
         return run_merge_command(engine, **given)
     audit = audit_target(output, audit, dry_run)
@@ -533,6 +534,23 @@ def merge(
         write_merge(records, plan, output, audit)
     if not quiet:
         say(line("wrote ", literal(output), f" ({summary['records_kept']:,} records) and ", literal(audit)))
+
+
+def _local_engine_only(paths: list[str]) -> None:
+    """--engine spark reads CSV files: a local workbook is refused (read by the local engine
+    only), another binary file named, before Spark starts."""
+    from .io.decode import map_file, read_bytes
+    from .io.xlsx import refuse_binary, workbook_kind
+
+    for path in paths:
+        local = path[len("file:"):] if path.startswith("file:") else path
+        if "://" in local or local == "-" or not os.path.isfile(local):
+            continue
+        data = map_file(local) or read_bytes(local)
+        if workbook_kind(data) is not None:
+            raise UsageError(f"{path}: Excel workbooks are read by the local engine only: merge without "
+                             "--engine spark")
+        refuse_binary(data, path)
 
 
 def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, audit: str, dry_run: bool,

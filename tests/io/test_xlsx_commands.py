@@ -430,3 +430,16 @@ def test_too_many_rows_for_a_sheet_is_an_error_and_writes_nothing(cli, samples, 
     result = cli("merge", samples / "leads.csv", "-o", out, "--yes", "--quiet")
     assert_one_line_error(result, str(out), "more than 19 records do not fit an Excel sheet")
     assert not list(tmp_path.iterdir())
+
+
+def test_spark_engine_refuses_workbooks_before_starting(cli, tmp_path):
+    book = tmp_path / "leads.csv"
+    shutil.copy(EXPORTS / "odoo_en.xlsx", book)
+    result = cli("merge", book, "-o", tmp_path / "o.csv", "--engine", "spark", "--yes")
+    assert_one_line_error(result, str(book), "read by the local engine only")
+    pdf = tmp_path / "r.csv"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    assert_one_line_error(cli("merge", pdf, "-o", tmp_path / "o.csv", "--engine", "spark", "--yes"),
+                          "looks like a PDF document")
+    result = cli("merge", SAMPLES / "leads.csv", "-o", tmp_path / "o.csv", "--engine", "spark", "--sheet", "S")
+    assert_one_line_error(result, "--sheet is not supported with --engine spark")
