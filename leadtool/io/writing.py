@@ -444,11 +444,11 @@ def output_format(records: Records, path: str, fmt: FileFormat | None = None) ->
     fmt = fmt or records.sources[0].fmt
     if name.endswith(".xlsx"):
         return FileFormat(kind="xlsx", workbook="xlsx", sheet=fmt.sheet if fmt.kind == "xlsx" else "Sheet1")
-    if name.endswith(_OTHER_BOOKS):  # a CSV file under such a name is a trap: Excel refuses it
-        shown = entry.target if entry is not None else path
-        raise UsageError(f"{shown}: leadtool writes workbooks as .xlsx only; name the output .xlsx or .csv")
     if fmt.kind != "xlsx":
         return fmt
+    if name.endswith(_OTHER_BOOKS):  # a workbook's records as CSV under such a name: a trap
+        shown = entry.target if entry is not None else path
+        raise UsageError(f"{shown}: leadtool writes workbooks as .xlsx only; name the output .xlsx or .csv")
     if name.endswith((".jsonl", ".ndjson")):
         return FileFormat(kind="jsonl", newline="\n")
     if name.endswith(".json"):

@@ -250,12 +250,15 @@ def test_csv_input_to_an_xlsx_output(cli, samples, tmp_path):
         csv.reader(io.StringIO((samples / "leads.csv").read_bytes().decode("utf-8"), newline="")))
 
 
-def test_other_workbook_names_are_refused_as_outputs(cli, samples, tmp_path):
+def test_other_workbook_names_are_refused_as_outputs_of_workbooks(cli, samples, tmp_path):
     for name in ("out.xlsm", "out.xls", "out.ods"):
-        result = cli("merge", samples / "leads.csv", "-o", tmp_path / name, "--yes", "--quiet")
+        result = cli("merge", EXPORTS / "odoo_en.xlsx", "-o", tmp_path / name, "--yes", "--quiet")
         assert_one_line_error(result, name, ".xlsx")
-        assert not (tmp_path / name).exists()
         assert not list(tmp_path.iterdir())
+    # a CSV input's output is the CSV file it always was, whatever its name
+    assert cli("merge", samples / "leads.csv", "-o", tmp_path / "out.xls", "--yes", "--quiet").exit_code == 0
+    assert cli("merge", samples / "leads.csv", "-o", tmp_path / "out.csv", "--yes", "--quiet").exit_code == 0
+    assert (tmp_path / "out.xls").read_bytes() == (tmp_path / "out.csv").read_bytes()
 
 
 # ----------------------------------------------------------------------------- other binary files
