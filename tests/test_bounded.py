@@ -212,3 +212,18 @@ def test_command_line_passes_and_ctrl_c(tmp_path, monkeypatch):
     assert result.exit_code == 130
     assert not again.exists()
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+def test_repeated_ids_without_a_shared_email(tmp_path):
+    """Records grouped only by a repeated id (their emails differ or are empty) and records that
+    share nothing: grouping is given only the records sharing a key or an id, with the same result."""
+    rows = ["id,name,email_from,create_date"]
+    for k in range(60):
+        rows.append(f"{k},n{k},u{k}@example.com,2024-01-{1 + k % 28:02d} 10:00:00")
+    rows += ["7,again,,2023-01-01 00:00:00", "8,other,x8@example.com,2025-01-01 00:00:00",
+             ",blank,,2024-02-02 00:00:00", ",blank2,,2024-02-03 00:00:00", "70,a,s@example.com,2024-03-03 00:00:00",
+             "71,b,S@Example.com,2024-03-01 00:00:00"]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = _same(tmp_path, [path])
+    assert got["groups"] == 3 and got["records_merged_away"] == 3

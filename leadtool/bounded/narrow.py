@@ -113,9 +113,20 @@ def find_bounded_groups(inputs: Inputs, options: GroupOptions, config: Config | 
     return Found(groups=_groups(inputs, narrow, options, config), spans=spans, total=total)
 
 
+def _candidates(narrow: pl.DataFrame) -> pl.DataFrame:
+    """The records that may be grouped: with the email key as the only key, those sharing their
+    key or their id with another record (the others have no edge). Grouping works on fewer
+    records: at 20M rows its work on every record was the run's peak memory (benchmarks/README.md).
+    The records keep their order, so the groups and their numbers are the same."""
+    if KEY not in narrow.columns or set(narrow.columns) != {PLACE, ID, SRC, _ID_BLANK, KEY}:
+        return narrow
+    return narrow.filter((pl.col(KEY).is_not_null() & pl.col(KEY).is_duplicated()) | pl.col(ID).is_duplicated())
+
+
 def _groups(inputs: Inputs, narrow: pl.DataFrame, options: GroupOptions, config: Config | None) -> Groups:
     """`find_groups` over the narrow frame; members given by their place among all records.
     Conflicts (different people) are found per partition, where the names are."""
+    narrow = _candidates(narrow)
     meta = inputs.meta()
     data = [c for c in narrow.columns if c not in (PLACE, ID, SRC, KEY)]
     fields = {k: v for k, v in meta.fields.items() if k in ("email_from", "partner_id", "phone", "mobile",
