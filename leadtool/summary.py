@@ -22,7 +22,7 @@ SHOWN_PLACEHOLDERS = 10
 class FileSummary:
     file: str
     format: str
-    encoding: str
+    encoding: str | None  # None: a workbook (its cells are text, not bytes in an encoding)
     delimiter: str | None
     quoting: str | None
     rows: int
@@ -146,7 +146,8 @@ def summarize(records: Records, config: Config | None = None, dates: DateOptions
                    for k, (h, c) in enumerate(zip(src.headers, src.columns, strict=True))]
         fmt = src.fmt
         out.append(FileSummary(
-            file=src.path, format=fmt.label, encoding=fmt.encoding + (" (BOM)" if fmt.bom else ""),
+            file=src.path, format=fmt.label,
+            encoding=None if fmt.kind == "xlsx" else fmt.encoding + (" (BOM)" if fmt.bom else ""),
             delimiter=fmt.delimiter if fmt.kind == "csv" else None,
             quoting=fmt.quoting if fmt.kind == "csv" else None,
             rows=src.rows, mapping=mapping, footer_lines=len(src.footer),

@@ -25,7 +25,8 @@ def inspect_tables(summaries: list[FileSummary]) -> list[Table]:
         if s.quoting:
             fmt += f", {'every field quoted' if s.quoting == 'all' else 'quoted when needed'}"
         t.add_row("format", literal(fmt))
-        t.add_row("encoding", literal(s.encoding))
+        if s.encoding is not None:
+            t.add_row("encoding", literal(s.encoding))
         for what, value in _recognised(s):
             t.add_row(what, value)
         t.add_row("rows", f"{s.rows:,}")

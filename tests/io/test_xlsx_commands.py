@@ -446,3 +446,11 @@ def test_spark_engine_refuses_workbooks_before_starting(cli, tmp_path):
                           "looks like a PDF document")
     result = cli("merge", SAMPLES / "leads.csv", "-o", tmp_path / "o.csv", "--engine", "spark", "--sheet", "S")
     assert_one_line_error(result, "--sheet is not supported with --engine spark")
+
+
+def test_inspect_gives_a_workbook_no_encoding(cli) -> None:
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "exports" / "odoo_en.xlsx"
+    doc = json.loads(cli("inspect", path, "--format", "json").stdout)[0]
+    assert doc["encoding"] is None and doc["delimiter"] is None
+    table = cli("inspect", path).stdout
+    assert "Excel workbook" in table and "encoding" not in table
