@@ -33,7 +33,7 @@ _LINE = "__lt_line_k"
 def x2many_positions(source: Source) -> list[int]:
     """The header positions of a file's x2many sub-field columns (none: not an Odoo file)."""
     found = source.recognition
-    if source.fmt.kind != "csv" or found is None or found.preset is not None:
+    if source.fmt.kind not in ("csv", "xlsx") or found is None or found.preset is not None:
         return []
     out = [i for i, h in enumerate(source.headers)
            if _SUB_FIELD.match(h) and (found.fields.get(i) in X2MANY_FIELDS or i not in found.fields)]

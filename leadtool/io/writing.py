@@ -98,8 +98,8 @@ def _encoded_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes]:
 
 
 def _multi(records: Records, fmt: FileFormat) -> list[str]:
-    """The columns a CSV output spreads over lines (Odoo's x2many sub-fields, io.multiline)."""
-    return output_multi(records.sources, records.columns) if fmt.kind == "csv" else []
+    """The columns a CSV or workbook output spreads over lines (Odoo's x2many sub-fields, io.multiline)."""
+    return output_multi(records.sources, records.columns) if fmt.kind in ("csv", "xlsx") else []
 
 
 def _lines(records: Records, fmt: FileFormat) -> pl.DataFrame | pl.LazyFrame:
@@ -462,7 +462,9 @@ def _write_xlsx(records: Records, path: str, fmt: FileFormat) -> None:
     entry = staged(path)
     name = entry.target if entry is not None else path
     headers = [records.headers[c] for c in records.columns]
-    frames = (batch.select(records.columns) for batch, _ in _batches(records.frame))
+    multi = _multi(records, fmt)  # Odoo's layout: a record over several rows (io.multiline)
+    frames = (spread(batch, records.columns, multi).drop(SPREAD_RECORD) if multi else batch.select(records.columns)
+              for batch, _ in _batches(records.frame))
     data = xlsx_bytes(headers, frames, fmt.sheet or "Sheet1", name)
     with atomic_output(path) as handle:
         handle.write(data)

@@ -169,3 +169,22 @@ def test_slash_headers_without_an_x2many_field_are_not_odoo_layout(tmp_path):
     records = load([str(path)])
     assert records.frame.height == 4
     assert records.frame.get_column("N/A").to_list() == ["x", "", " ", ""]
+
+
+def test_an_odoo_workbook_over_several_rows(cli, tmp_path):
+    """Odoo's XLSX export lays x2many sub-fields out as its CSV does: folded on reading, spread
+    back over rows in a workbook output, and undo gives back every cell."""
+    from leadtool.io.xlsx import read_xlsx, write_xlsx
+
+    table = pl.read_csv(ODOO, infer_schema=False).fill_null("")
+    book, out, back = tmp_path / "odoo.xlsx", tmp_path / "merged.xlsx", tmp_path / "back.xlsx"
+    write_xlsx(book, table.columns, table)
+    assert tags_of(book) == TRUTH["tags"]
+    summary = json.loads(cli("inspect", book, "--format", "json").stdout)[0]
+    assert summary["rows"] == TRUTH["records"] and summary["multiline_records"] == 2
+    assert cli("merge", book, "-o", out, "--yes", "--quiet").exit_code == 0
+    assert {k: v for k, v in tags_of(out).items() if k in TRUTH["merged_tags"]} == TRUTH["merged_tags"]
+    rows = read_xlsx(out)[1].rows()
+    assert rows[0][-1] == "Software" and rows[1] == ("", "", "", "", "VIP")  # one value a row, as Odoo
+    assert cli("undo", f"{out}.audit.jsonl", "--input", out, "-o", back).exit_code == 0
+    assert read_xlsx(back)[1].equals(read_xlsx(book)[1])
