@@ -819,10 +819,13 @@ def run() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     open_standard_streams()
     quiet_broken_pipes()
-    signals.install()  # SIGTERM and SIGHUP end a run as Ctrl-C does, files cleaned up
     code = 0
     try:
+        signals.install()  # SIGTERM and SIGHUP end a run as Ctrl-C does, files cleaned up
         app_for(sys.argv[1:])()
+    except KeyboardInterrupt:  # a signal outside the command (the app still being built): as inside
+        say("interrupted")
+        code = 130
     except BrokenPipeError:  # typer's own help or usage message to a reader that went away
         discard()
     except LeadtoolError as exc:  # the same, to a standard output that cannot be written

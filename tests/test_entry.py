@@ -123,3 +123,17 @@ def test_inspect_rejects_an_unknown_format(cli) -> None:
     assert_one_line_error(cli("inspect", SAMPLES / "leads.csv", "--format", "yaml"),
                           "--format 'yaml': expected text or json")
     assert cli("inspect", SAMPLES / "leads.csv", "--format", "json").exit_code == 0
+
+
+def test_a_signal_while_the_app_is_built_is_interrupted_not_a_traceback() -> None:
+    """SIGTERM after the handlers are in place but before the command runs (typer still
+    building the app) ends the run as inside a command: `interrupted`, exit 128 + 15."""
+    code = ("import os, signal, time\n"
+            "import leadtool.cli as cli\n"
+            "def building(argv):\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    time.sleep(5)\n"
+            "cli.app_for = building\n"
+            "cli.run()\n")
+    proc = subprocess.run([sys.executable, "-c", code, "inspect"], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr.strip()) == (143, "interrupted")
