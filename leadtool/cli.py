@@ -540,17 +540,13 @@ def _local_engine_only(paths: list[str]) -> None:
     """--engine spark reads CSV files: a local workbook is refused (read by the local engine
     only), another binary file named, before Spark starts."""
     from .io.decode import map_file, read_bytes
-    from .io.xlsx import refuse_binary, workbook_kind
+    from .io.xlsx import refuse_for_spark
 
     for path in paths:
         local = path[len("file:"):] if path.startswith("file:") else path
         if "://" in local or local == "-" or not os.path.isfile(local):
             continue
-        data = map_file(local) or read_bytes(local)
-        if workbook_kind(data) is not None:
-            raise UsageError(f"{path}: Excel workbooks are read by the local engine only: merge without "
-                             "--engine spark")
-        refuse_binary(data, path)
+        refuse_for_spark(map_file(local) or read_bytes(local), path)
 
 
 def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, audit: str, dry_run: bool,

@@ -440,3 +440,19 @@ def test_spark_engine_refuses_stdout_inputs_and_unsupported_options(cli, samples
                           "are read by the local engine only")
     assert_one_line_error(cli("merge", samples / "leads.csv", "-o", samples / "leads.csv", "--engine", "spark"),
                           "refusing to overwrite")
+
+
+@needs_java
+def test_the_library_refuses_a_workbook_and_a_binary_file(spark, tmp_path: Path) -> None:
+    """`leadtool.spark.read` (not only the command line) refuses what Spark's CSV reader would
+    take as text: a workbook, read by the local engine only, and another binary file."""
+    from leadtool.errors import InputError, UsageError
+    from leadtool.spark import read
+
+    book = ROOT / "tests" / "fixtures" / "exports" / "odoo_en.xlsx"
+    with pytest.raises(UsageError, match="read by the local engine only"):
+        read(spark, [str(book)])
+    pdf = tmp_path / "leads.csv"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    with pytest.raises(InputError, match="PDF"):
+        read(spark, [str(pdf)])

@@ -41,7 +41,7 @@ from typing import IO
 
 import polars as pl
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..records import FileFormat, Source
 
 #: what `sniff_binary` looks at
@@ -375,6 +375,14 @@ def refuse_binary(data: bytes | mmap.mmap, path: str) -> None:
     looks = not_text(data)
     if looks is not None:
         raise InputError(f"looks like {looks}, not a CSV, JSON or Excel file", file=path)
+
+
+def refuse_for_spark(data: bytes | mmap.mmap, path: str) -> None:
+    """A file Spark's CSV reader would take as text though it is not: a workbook (read by the
+    local engine only) or another binary file, refused in one line."""
+    if workbook_kind(data) is not None:
+        raise UsageError(f"{path}: Excel workbooks are read by the local engine only: merge without --engine spark")
+    refuse_binary(data, path)
 
 
 def not_text(data: bytes | mmap.mmap) -> str | None:

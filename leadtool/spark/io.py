@@ -22,6 +22,7 @@ from ..io.csv_read import _first_records, sniff_delimiter
 from ..io.decode import SNIFF_BYTES
 from ..io.multiline import x2many_positions
 from ..io.reading import _Columns, _preset_opportunities, fallback_labels
+from ..io.xlsx import refuse_for_spark
 from ..recognition import PresetChoice, recognise
 from ..records import ID, ROW, SRC, FileFormat, Records, Source
 from .apply import GIDX, data_names
@@ -224,6 +225,7 @@ def _csv_source(spark: SparkSession, path: str, index: int, delimiter: str | Non
     from pyspark.sql import functions as F
 
     head, complete = _head_bytes(spark, path, SNIFF_BYTES)
+    refuse_for_spark(head, path)  # the library's callers too (the command line checks before Spark starts)
     codec = (encoding or "utf-8").lower().replace("_", "-")
     try:
         text = head.decode(codec if codec != "utf-8" else "utf-8", errors="ignore")
