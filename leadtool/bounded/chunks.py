@@ -229,8 +229,10 @@ def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: boo
         raise InputError("not valid UTF-8 (the bounded path reads UTF-8 only: give --memory-limit "
                          "large enough to read it in memory)", file=file.path) from None
     frame = parsed.frame
-    if check and (parsed.footer or (k == file.chunks - 1 and ends_with_one_cell(frame))):
+    if check and parsed.footer:
         raise NotBounded("report footer lines after the data", layout=True)
+    if check and k == file.chunks - 1 and ends_with_one_cell(frame):  # a footer the last chunk may have cut
+        raise NotBounded("a last line of one cell, perhaps a report footer", layout=True)
     if parsed.records is not None:
         if check and csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
             raise NotBounded("records that only an exact reader finds")
