@@ -39,10 +39,14 @@ class Groups:
 def parse_by(values: Sequence[str]) -> list[str]:
     """`--by email,phone` or repeated `--by`."""
     out = comma_list(values, lower=True)
-    for part in out:
-        if part not in BY_CHOICES:
-            raise UsageError(f"--by {part!r}: expected one of {', '.join(BY_CHOICES)}")
+    _check_by(out)  # before any file is read
     return out or ["email"]
+
+
+def _check_by(by: Sequence[str]) -> None:
+    for kind in by:
+        if kind not in BY_CHOICES:
+            raise UsageError(f"--by {kind!r}: expected one of {', '.join(BY_CHOICES)}")
 
 
 
@@ -166,9 +170,7 @@ class Linked:
 
 def check_link_options(by: Sequence[str], email_key: str, max_group: int, default_region: str | None) -> None:
     """The grouping options' usage errors, raised before any work by this path and the Spark one."""
-    for kind in by:
-        if kind not in BY_CHOICES:
-            raise UsageError(f"--by {kind!r}: expected one of {', '.join(BY_CHOICES)}")
+    _check_by(by)
     if email_key not in ("first", "all"):
         raise UsageError(f"--email-key {email_key!r}: expected 'first' or 'all'")
     if max_group < 2:
