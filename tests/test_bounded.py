@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import leadtool.bounded as bounded
 import leadtool.runs as runs
@@ -227,3 +229,56 @@ def test_repeated_ids_without_a_shared_email(tmp_path):
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     got = _same(tmp_path, [path])
     assert got["groups"] == 3 and got["records_merged_away"] == 3
+
+
+def test_several_files_of_one_style_are_copied_without_a_parse(tmp_path, monkeypatch):
+    import leadtool.bounded.stream as stream
+
+    path = _export(tmp_path, 1200, 7)
+    lines = path.read_bytes().split(b"\n")
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    one.write_bytes(b"\n".join(lines[:600]) + b"\n")
+    two.write_bytes(b"\n".join([lines[0], *lines[600:]]))
+
+    def no_parse(*args):
+        raise AssertionError("the last pass parsed the inputs again")
+
+    monkeypatch.setattr(stream, "iter_known_chunks", no_parse)
+    got = _same(tmp_path, [one, two], max_group=10)
+    assert got["groups"] > 20
+
+
+def _naive_cuts(data: bytes, size: int) -> tuple[int, list[int]]:
+    """Record ends (just after a line feed outside quotes), the header's and then the first at or
+    after each wanted place."""
+    ends, inside = [], False
+    for at, byte in enumerate(data):
+        if byte == 34:
+            inside = not inside
+        elif byte == 10 and not inside:
+            ends.append(at + 1)
+    header = ends[0] if ends else len(data)
+    cuts, want = [], max(size, header + 1)
+    for end in ends:
+        if end >= want and end < len(data):
+            cuts.append(end)
+            want = end + size
+    return header, [header, *cuts, len(data)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b",", b"\n", b'"', b"\r\n", b"xyz" * 5]), max_size=300),
+       st.integers(min_value=1, max_value=80))
+def test_chunk_cuts_fall_on_record_ends(tmp_path_factory, pieces, size):
+    import mmap
+
+    from leadtool.bounded.chunks import _record_cuts
+
+    data = b"".join(pieces)
+    if data.count(b'"') % 2:
+        data += b'"'
+    path = tmp_path_factory.mktemp("cuts") / "f.csv"
+    path.write_bytes(data or b"h")
+    with open(path, "rb") as handle:
+        raw = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        assert _record_cuts(raw, 0, len(raw), size) == _naive_cuts(bytes(raw), size)

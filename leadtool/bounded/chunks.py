@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import polars as pl
 
@@ -76,43 +77,62 @@ class CsvInput:
         return len(self.cuts) - 1
 
 
+_WINDOW = 1 << 20  # bytes looked at a time for the record end after a wanted cut
+
+
+def _next_record_end(view: Any, at: int, parity: int, stop: int) -> int:
+    """Just after the first line feed at or after `at` that is outside quotes, given the parity
+    of the quotes before `at` (`stop` when there is none)."""
+    np = np_module()
+    window = 1 << 13
+    while at < stop:
+        piece = view[at:min(at + window, stop)]
+        window = min(window * 2, _WINDOW)
+        quotes = np.flatnonzero(piece == 34)
+        feeds = np.flatnonzero(piece == 10)
+        outside = feeds[((np.searchsorted(quotes, feeds) + parity) & 1) == 0]
+        if len(outside):
+            return at + int(outside[0]) + 1
+        parity = (parity + len(quotes)) & 1
+        at += len(piece)
+    return stop
+
+
 def _record_cuts(raw: mmap.mmap, begin: int, stop: int, size: int) -> tuple[int, list[int]]:
     """The end of the header line and chunk boundaries about `size` bytes apart, each just after
     a line feed outside quotes (an even number of quotes before it). An odd number of quotes in
     the file, or a quote inside an unquoted value, leaves the record ends to an exact reader:
-    `NotBounded`."""
+    `NotBounded`. Only the quotes are counted over the whole file; line feeds are looked for
+    just after each wanted cut."""
     np = np_module()
     view = np.frombuffer(raw, dtype=np.uint8)
     step = 1 << 26
-    parity = 0
-    header_stop = -1
+
+    def quotes(lo: int, hi: int, bytes_: Any) -> int:
+        count = 0
+        for at in range(lo, hi, step):
+            count += int(np.count_nonzero(bytes_[at:min(at + step, hi)] == 34))
+            release(raw, at, min(at + step, hi))
+        return count
+
     cuts: list[int] = []
-    want = begin + size
     try:
-        for at in range(begin, stop, step):
-            piece = view[at:min(at + step, stop)]
-            quotes = np.flatnonzero(piece == 34)
-            feeds = np.flatnonzero(piece == 10)
-            if len(feeds):
-                before = (np.searchsorted(quotes, feeds) + parity) & 1
-                outside = feeds[before == 0] + at + 1
-                if header_stop < 0 and len(outside):
-                    header_stop = int(outside[0])
-                while len(outside) and outside[-1] >= want:
-                    k = int(np.searchsorted(outside, want))
-                    cut = int(outside[min(k, len(outside) - 1)])
-                    if cut < stop and cut > header_stop:
-                        cuts.append(cut)
-                    want = max(cut, want) + size
-            parity = (parity + len(quotes)) & 1
-            release(raw, at, at + len(piece))
+        header_stop = _next_record_end(view, begin, 0, stop)
+        want = max(begin + size, header_stop + 1)
+        counted, parity = begin, 0  # the parity of the quotes before `counted`
+        while want < stop:  # a cut: the first record end at or after want
+            parity = (parity + quotes(counted, want - 1, view)) & 1
+            counted = want - 1
+            cut = _next_record_end(view, counted, parity, stop)
+            if cut < stop:
+                cuts.append(cut)
+            want = cut + size
+        parity = (parity + quotes(counted, stop, view)) & 1
     finally:
         del view
     if parity:
         raise NotBounded("an odd number of quotes")
-    if header_stop < 0:
-        header_stop = stop
-    return header_stop, [header_stop, *(c for c in cuts if c > header_stop), stop]
+    return header_stop, [header_stop, *cuts, stop]
 
 
 def _mapped(path: str) -> mmap.mmap:
@@ -219,7 +239,8 @@ class Chunk:
 def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: bool = False) -> Chunk:
     """Chunk k of file f; `loaded` is its first record's place among all records, `row` its
     first record's data row in its file (1-based). `check`: the first pass makes sure that the
-    records are where the parity of quotes says (else `NotBounded`)."""
+    records are where the parity of quotes says (else `NotBounded`), and finds where they lie
+    (later passes know it: their chunks' `starts` and `ends` are empty)."""
     file = inputs.files[f]
     fmt = replace(file.fmt)
     try:
@@ -233,8 +254,11 @@ def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: boo
         raise NotBounded("report footer lines after the data", layout=True)
     if check and k == file.chunks - 1 and ends_with_one_cell(frame):  # a footer the last chunk may have cut
         raise NotBounded("a last line of one cell, perhaps a report footer", layout=True)
-    if parsed.records is not None:
-        if check and csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
+    if not check:
+        starts = ends = pl.Series([], dtype=pl.Int64)
+        tail = len(data)
+    elif parsed.records is not None:
+        if csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
             raise NotBounded("records that only an exact reader finds")
         starts, ends, tail = parsed.records.starts, parsed.records.ends, parsed.tail_start
     else:

@@ -1,8 +1,10 @@
-"""The last pass of a bounded merge: the inputs are read again in order, chunk by chunk; each
-head takes its merged values, merged-away records are left out, and the rows go to the same
-writer as in memory (`io.writing`): untouched records as the bytes they were read from, heads
-encoded in the file's style. The audit log is the run line followed by the partitions' events,
-in group order."""
+"""The last pass of a bounded merge: the output in input order, chunk by chunk; merged-away
+records are left out, each head takes its merged values, and the rows go to the same writer as
+in memory (`io.writing`): untouched records as the bytes they were read from, heads encoded in
+the file's style. When every file's records can be copied, nothing is parsed again: the first
+pass kept where each record lies and the hash of its values, and only the heads whose values
+changed are encoded. The audit log is the run line followed by the partitions' events, in
+group order."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from ..audit.events import unsealed_run_line
 from ..io.csv_write import csv_body, csv_header_line
 from ..io.decode import BOM
 from ..io.files import atomic_output
-from ..io.writing import _copied, copies_records
-from ..records import LOADED, Records
+from ..io.writing import _batch_chunks, _copied, copies_every_record, copies_records
+from ..records import LOADED, FileFormat, Records, value_hash
 from .chunks import Inputs, iter_known_chunks
 from .partitions import AT_STAND_IN, Planned
 
@@ -44,6 +46,77 @@ def _rows(inputs: Inputs, planned: Planned, columns: list[str]) -> Iterator[pl.D
         yield from frame.iter_slices(_ROWS)
 
 
+def _kept(away: pl.Series, first: int, n: int) -> pl.Series:
+    """The places first..first+n that are not merged away."""
+    places = pl.int_range(first, first + n, dtype=pl.Int64, eager=True)
+    lo = int(away.search_sorted(first, side="left"))
+    hi = int(away.search_sorted(first + n, side="left"))
+    if hi == lo:
+        return places
+    gone = away.slice(lo, hi - lo).cast(pl.Int64) - first
+    return places.filter(pl.repeat(True, n, dtype=pl.Boolean, eager=True).scatter(gone, False))
+
+
+def _changed_heads(planned: Planned, number: int, records: Records, f: int) -> pl.DataFrame:
+    """Chunk `number`'s heads whose merged values are not those they were read with (the
+    others are copied, as the writer would find), in input order."""
+    heads = planned.heads_of(number)
+    if heads is None or not heads.height:
+        return pl.DataFrame(schema={LOADED: pl.Int64, **{c: pl.String for c in records.columns}})
+    spans = records.sources[f].spans
+    assert spans is not None
+    heads = heads.with_columns(pl.col(LOADED).cast(pl.Int64)).sort(LOADED)
+    read = spans.hashes().gather(heads.get_column(LOADED) - spans.first)
+    return heads.filter((value_hash(heads, spans.hashed) != read).fill_null(True)).select(LOADED, *records.columns)
+
+
+def _copy_batches(inputs: Inputs, planned: Planned, records: Records) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """The output rows a slice at a time, as the writer's places (file, bytes, clean) and the
+    values of the rows that are not clean."""
+    first = 0
+    number = 0
+    for f, file in enumerate(inputs.files):
+        spans = records.sources[f].spans
+        assert spans is not None
+        for n in file.rows:
+            changed = _changed_heads(planned, number, records, f)
+            at = changed.get_column(LOADED)
+            kept = _kept(planned.away, first, n)
+            first += n
+            number += 1
+            for lo in range(0, len(kept), _ROWS):
+                part = kept.slice(lo, _ROWS)
+                local = part - spans.first
+                a = int(at.search_sorted(part[0], side="left"))
+                b = int(at.search_sorted(part[-1], side="right"))
+                clean = pl.repeat(True, len(part), dtype=pl.Boolean, eager=True)
+                if b > a:
+                    clean = clean.scatter(part.search_sorted(at.slice(a, b - a)), False)
+                places = pl.DataFrame({"src": pl.repeat(f, len(part), dtype=pl.Int32, eager=True),
+                                       "start": spans.starts.gather(local), "end": spans.ends.gather(local),
+                                       "next": spans.starts.gather(local + 1), "clean": clean})
+                yield places, changed.slice(a, b - a).drop(LOADED)
+
+
+def _copied_fast(inputs: Inputs, planned: Planned, records: Records, fmt: FileFormat) -> Iterator[bytes | memoryview]:
+    """What `io.writing._copied` yields, from the first pass's places instead of parsed records."""
+    spans = records.sources[0].spans
+    assert spans is not None
+    raws = [s.spans.raw if s.spans is not None else b"" for s in records.sources]
+    views = [memoryview(raw) for raw in raws]
+    if fmt.bom:
+        yield BOM
+    yield views[0][spans.text_start:spans.head_end]
+    held: tuple[pl.DataFrame, pl.DataFrame] | None = None
+    for batch in _copy_batches(inputs, planned, records):
+        if held is not None:
+            yield from _batch_chunks(records, fmt, held[1], False, raws, views, places=held[0])
+        held = batch
+    if held is not None:
+        yield from _batch_chunks(records, fmt, held[1], True, raws, views, places=held[0])
+    yield views[0][int(spans.starts[-1]):]
+
+
 def _with_last(parts: Iterator[pl.DataFrame]) -> Iterator[tuple[pl.DataFrame, bool]]:
     held: pl.DataFrame | None = None
     for part in parts:
@@ -61,6 +134,10 @@ def write_output(inputs: Inputs, planned: Planned, records: Records, path: str) 
     fmt = records.sources[0].fmt
     batches = _with_last(_rows(inputs, planned, records.columns))
     with atomic_output(path) as handle:
+        if copies_every_record(records, fmt):
+            for piece in _copied_fast(inputs, planned, records, fmt):
+                handle.write(piece)
+            return
         if copies_records(records, fmt):
             first = next(batches, None)
             for piece in _copied(records, fmt, first, batches):

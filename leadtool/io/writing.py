@@ -47,6 +47,13 @@ def _copyable(source: Source, fmt: FileFormat, columns: list[str], headers: list
     return source.fmt is fmt or all(getattr(source.fmt, a) == getattr(fmt, a) for a in _STYLE)
 
 
+def copies_every_record(records: Records, fmt: FileFormat) -> bool:
+    """Whether every file's records can be copied into this output (none is encoded for its
+    file's columns or style: only those whose values changed are)."""
+    headers = [records.headers[c] for c in records.columns]
+    return all(_copyable(s, fmt, records.columns, headers) for s in records.sources)
+
+
 def copies_records(records: Records, fmt: FileFormat | None = None) -> bool:
     """Whether writing copies any record's bytes (else the records are encoded whole)."""
     fmt = fmt or records.sources[0].fmt
@@ -224,12 +231,17 @@ def _copied(records: Records, fmt: FileFormat, first: tuple[pl.DataFrame, bool] 
 
 
 def _batch_chunks(records: Records, fmt: FileFormat, frame: pl.DataFrame, is_last: bool,
-                  raws: list[bytes | mmap.mmap], views: list[memoryview]) -> Iterator[bytes | memoryview]:
-    """The chunks of one slice of output rows."""
+                  raws: list[bytes | mmap.mmap], views: list[memoryview], places: pl.DataFrame | None = None
+                  ) -> Iterator[bytes | memoryview]:
+    """The chunks of one slice of output rows. A caller that knows the rows' `places` (as
+    `_row_places` gives them) gives them, and `frame` holds then only the values of the rows that
+    are not clean, in order (a bounded merge's last pass: no need to parse untouched records)."""
     columns = records.columns
     headers = [records.headers[c] for c in columns]
-    places = _row_places(records, frame, fmt, columns, headers)
-    n = frame.height
+    changed = places is not None
+    if places is None:
+        places = _row_places(records, frame, fmt, columns, headers)
+    n = places.height
     lines = fmt.kind != "json"
     default_sep = fmt.newline if lines else array_sep(fmt)
     clean = places.get_column("clean")
@@ -250,11 +262,15 @@ def _batch_chunks(records: Records, fmt: FileFormat, frame: pl.DataFrame, is_las
     dirty = (~clean).arg_true()
     texts = pl.Series([], dtype=pl.String)
     if len(dirty):
-        verbatim, raw_end = _verbatim(records, frame, clean, last, lines and fmt.final_newline)
+        if changed:
+            verbatim, raw_end = (pl.repeat(False, n, dtype=pl.Boolean, eager=True),
+                                 pl.repeat(None, n, dtype=pl.String, eager=True))
+        else:
+            verbatim, raw_end = _verbatim(records, frame, clean, last, lines and fmt.final_newline)
         use_own, use_text = use_own & ~verbatim, use_text & ~raw_end.is_not_null()
         ending = (pl.when(pl.lit(raw_end.gather(dirty)).is_not_null()).then(pl.lit(raw_end.gather(dirty)))
                   .when(pl.lit(use_text.gather(dirty))).then(pl.lit(default_sep)).otherwise(pl.lit("")))
-        encoded = _texts(frame[dirty], columns, headers, fmt, _multi(records, fmt))
+        encoded = _texts(frame if changed else frame[dirty], columns, headers, fmt, _multi(records, fmt))
         if verbatim.any():
             encoded = encoded.zip_with(~verbatim.gather(dirty), frame.get_column(RAW).gather(dirty))
         texts = pl.DataFrame({"t": encoded}).select(pl.concat_str(pl.col("t"), ending)).to_series()
