@@ -10,12 +10,13 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
+from .. import signals
 from ..errors import InputError
 from ..fields import FieldMap
 from ..io.csv_read import read_csv
@@ -293,6 +294,30 @@ def file_spans(file: CsvInput, first: int, starts: list[pl.Series], ends: list[p
     return Spans(raw=file.raw, text_start=file.begin, head_end=head_end, starts=all_starts,
                  ends=pl.concat(ends) if ends else pl.Series([], dtype=pl.Int64), first=first,
                  hashed=[*dict.fromkeys(file.source.columns)], pending=done)
+
+
+def _result(future: Future[Chunk | None]) -> Chunk | None:
+    """The future's chunk, waited for with signals deferred (as `io.publish` waits for its
+    writers: an exception raised inside a lock of `threading` can hang the process)."""
+    with signals.deferred():
+        while not wait([future], timeout=0.05, return_when=FIRST_EXCEPTION).done:
+            if signals.pending() is not None:
+                signals.raise_pending()
+        return future.result()
+
+
+def read_ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """The chunks, each read in a second thread while the caller works on the one before:
+    parsing (polars) overlaps the caller's work (polars, numpy, file writes), which all leave
+    Python's lock. One chunk more is in memory."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-read")
+    try:
+        future = pool.submit(next, chunks, None)
+        while (chunk := _result(future)) is not None:
+            future = pool.submit(next, chunks, None)
+            yield chunk
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def iter_chunks(inputs: Inputs) -> Iterator[Chunk]:

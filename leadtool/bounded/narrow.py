@@ -17,7 +17,7 @@ from ..match.emails import email_keys
 from ..match.groups import Groups, find_groups
 from ..match.normalize import closed_expr
 from ..records import ID, IDX, KEY, LOADED, SRC, Records, Spans, value_hash
-from .chunks import Chunk, Inputs, file_spans, iter_chunks
+from .chunks import Chunk, Inputs, file_spans, iter_chunks, read_ahead
 
 PLACE = "__lt_place"  # a record's place among all records (LOADED), kept beside the narrow frame
 _ID_BLANK = "__lt_id_cell"  # "" where the id cell is blank: all that grouping reads of it
@@ -89,7 +89,7 @@ def find_bounded_groups(inputs: Inputs, options: GroupOptions, config: Config | 
     firsts: list[int] = []
     total = 0
     count = len(inputs.chunk_list())
-    for done, chunk in enumerate(iter_chunks(inputs)):
+    for done, chunk in enumerate(read_ahead(iter_chunks(inputs))):
         f = chunk.file
         if chunk.index == 0:
             firsts.append(total)

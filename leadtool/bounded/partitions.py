@@ -25,7 +25,7 @@ from ..match.dates import DateOptions
 from ..match.groups import Groups, with_conflicts
 from ..merge import MergePlan, plan_merge
 from ..records import GROUP, HEAD_IDX, IDX, LOADED, Records
-from .chunks import Inputs, iter_known_chunks
+from .chunks import Inputs, iter_known_chunks, read_ahead
 
 # the merge events are made before the run's time is known (the user may still say no):
 # written with this stand-in of the same width, put right when the log is written
@@ -95,7 +95,7 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
     places = grouped.get_column(LOADED)
     count = len(inputs.chunk_list())
     starts = []
-    for done, chunk in enumerate(iter_known_chunks(inputs)):
+    for done, chunk in enumerate(read_ahead(iter_known_chunks(inputs))):
         frame = chunk.records.frame
         first = int(frame.get_column(LOADED)[0]) if frame.height else 0
         starts.append(first)

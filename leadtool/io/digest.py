@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mmap
 import os
 import sys
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 from ..errors import InputError
@@ -21,6 +24,15 @@ class Digest:
         self.hexdigest: str | None = None
 
 
+def _unchanging(data: Any) -> bool:
+    """Bytes, or a read-only view of bytes or of a file mapped for reading: nobody can change
+    them while they wait to be hashed (a writer may reuse a buffer it wrote from)."""
+    if isinstance(data, bytes):
+        return True
+    return (isinstance(data, memoryview) and data.readonly
+            and isinstance(data.obj, bytes | mmap.mmap))
+
+
 class HashingWriter:
     """A file handle that hashes the bytes as they are written, so that an output's digest
     costs no second read. The last `KEEP` bytes are hashed only at the end: a writer may cut
@@ -28,6 +40,8 @@ class HashingWriter:
     makes `finish` hash the file from disk instead."""
 
     KEEP = 64
+    LARGE = 1 << 20  # pieces at least this large are hashed in a second thread
+    AHEAD = 8  # large pieces waiting to be hashed, at most
 
     def __init__(self, handle: IO[bytes], digest: Digest) -> None:
         self.handle = handle
@@ -35,20 +49,45 @@ class HashingWriter:
         self.tail = b""
         self.hashed = 0
         self.exact = True
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+
+    def _update(self, data: Any, later: bool = False) -> None:
+        """Hash `data` after everything before it: a large piece that cannot change (`later`)
+        in the hashing thread (hashlib leaves Python's lock: hashing overlaps the writing of
+        what comes next), in order."""
+        if not later or len(data) < self.LARGE:
+            while self._pending:
+                self._pending.popleft().result()
+            self.digest.sha.update(data)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-hash")
+        while len(self._pending) >= self.AHEAD:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self.digest.sha.update, data))
+
+    def close(self) -> None:
+        """Wait for the hashing thread (it is done with every piece given)."""
+        while self._pending:
+            self._pending.popleft().result()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def write(self, data: Any) -> int:
         n = self.handle.write(data)
         view = memoryview(data).cast("B")
         if len(view) >= self.KEEP:
-            self.digest.sha.update(self.tail)
-            self.digest.sha.update(view[:-self.KEEP])
+            self._update(self.tail)
+            self._update(view[:-self.KEEP], later=_unchanging(data))
             self.hashed += len(self.tail) + len(view) - self.KEEP
             self.tail = bytes(view[-self.KEEP:])
         else:
             self.tail += bytes(view)
             if len(self.tail) > self.KEEP:
                 cut = len(self.tail) - self.KEEP
-                self.digest.sha.update(self.tail[:cut])
+                self._update(self.tail[:cut])
                 self.hashed += cut
                 self.tail = self.tail[cut:]
         return n if n is not None else len(view)
@@ -79,6 +118,7 @@ class HashingWriter:
         """The digest of what was written. For a regular file (`path`), of the file as it now
         is on disk; for standard output or a device (None), of the bytes streamed."""
         self.handle.flush()
+        self.close()
         size = self.hashed + len(self.tail)
         if path is None or (self.exact and os.fstat(self.handle.fileno()).st_size == size):
             self.digest.sha.update(self.tail)

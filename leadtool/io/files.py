@@ -157,7 +157,10 @@ def _hashed(handle: IO[bytes], digest: Digest | None, path: str | None) -> Itera
         yield handle
         return
     writer = HashingWriter(handle, digest)
-    yield writer  # type: ignore[misc]
+    try:
+        yield writer  # type: ignore[misc]
+    finally:
+        writer.close()
     writer.finish(path)
 
 

@@ -45,3 +45,26 @@ def test_input_digest_of_what_is_not_a_file(tmp_path: Path) -> None:
         input_digest(str(tmp_path / "missing.csv"))
     with pytest.raises(InputError, match="is a directory"):
         input_digest(str(tmp_path))
+
+
+def test_large_pieces_hashed_in_a_second_thread_keep_their_order(tmp_path):
+    import mmap
+
+    source = tmp_path / "source.bin"
+    blob = bytes(range(256)) * 40_000  # ~10 MB
+    source.write_bytes(blob)
+    out = tmp_path / "out.bin"
+    digest = Digest()
+    with open(source, "rb") as src, open(out, "wb") as handle:
+        raw = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(raw)
+        writer = HashingWriter(handle, digest)
+        pieces = [view[0:3_000_000], b"x" * 10, bytes(blob[:2_000_000]), view[5_000_000:9_000_000],
+                  bytearray(b"y" * 1_500_000), view[9_000_000:]]
+        for piece in pieces:
+            writer.write(piece)
+        writer.finish(str(out))
+        del view, pieces, piece
+        raw.close()
+    assert digest.hexdigest == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert digest.size == out.stat().st_size
