@@ -292,11 +292,16 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the preview; wr
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
+def asks(yes: bool) -> bool:
+    """Whether `confirm` asks: only when a person is at the terminal (stdin and stdout) and
+    --yes was not given."""
+    return not yes and sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def confirm(output: str, audit: str | None, yes: bool) -> None:
-    """Asked only when a person is at the terminal (stdin and stdout) and --yes was not given.
-    Enter or y writes; n or the end of input (Ctrl-D) declines: nothing written, exit 1;
-    Ctrl-C interrupts at once (exit 130)."""
-    if yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    """Asked only when `asks`. Enter or y writes; n or the end of input (Ctrl-D) declines:
+    nothing written, exit 1; Ctrl-C interrupts at once (exit 130)."""
+    if not asks(yes):
         return
     question = line("Write ", literal(output), " and ", literal(audit), "? [Y/n]: ")
     while True:
@@ -575,7 +580,8 @@ def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, au
             run = bounded.BoundedMerge(files, memory_limit=limit, output=output, encoding=ctx.encoding,
                                        delimiter=ctx.delimiter, mapping=ctx.mapping,
                                        opportunities=ctx.opportunities, preset=ctx.preset, config=ctx.config,
-                                       group_options=group, plan_options=plan, progress=progress)
+                                       group_options=group, plan_options=plan, progress=progress,
+                                       at=None if asks(yes) or dry_run else bounded.now_utc())
         except bounded.NotBounded as exc:
             say(note(f"--memory-limit: merged in memory ({exc}{bounded.why(exc)})"))
             return False

@@ -282,3 +282,26 @@ def test_chunk_cuts_fall_on_record_ends(tmp_path_factory, pieces, size):
     with open(path, "rb") as handle:
         raw = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         assert _record_cuts(raw, 0, len(raw), size) == _naive_cuts(bytes(raw), size)
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_audit_log_moved_into_place_or_copied_with_the_time_put_in(tmp_path, known):
+    """The run's time known before planning (no one is asked): the events are written as they
+    will be and the file is moved into place; else (a prompt may wait) they carry a stand-in
+    that the copy replaces. Both give the in-memory bytes."""
+    path = _export(tmp_path, 900, 8)
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    _in_memory([path], ref)
+    run = bounded.BoundedMerge([str(path)], memory_limit=64 << 20, output=str(out),
+                               sizes=Sizes(chunk_bytes=4096, partition_rows=40), at=AT if known else None)
+    with run:
+        run.group()
+        planned = run.plan()
+        body = Path(planned.audit).read_bytes()
+        assert (b'"at":"' + AT.encode() + b'"' in body) == known
+        assert (b"0000-00-00T00:00:00Z" in body) != known
+        run.write(str(out))
+        assert os.path.exists(planned.audit) != known  # moved, or copied from
+    assert out.read_bytes() == ref.read_bytes()
+    assert (tmp_path / "out.csv.audit.jsonl").read_bytes().replace(b"out.csv", b"ref.csv") == \
+        (tmp_path / "ref.csv.audit.jsonl").read_bytes()

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from ..audit.events import default_audit_path, now_utc, run_event
+from ..audit.events import default_audit_path, now_utc, run_event, unsealed_run_line
 from ..audit.log import seal
 from ..config import Config
 from ..errors import UsageError
@@ -33,7 +33,7 @@ from ..records import LOADED, Records
 from .chunks import Inputs, NotBounded, open_inputs, why
 from .narrow import Found, GroupOptions, find_bounded_groups
 from .partitions import Planned, PlanOptions, partition_bounds, plan_partitions, spill, summary, work_folder
-from .stream import write_audit_parts, write_output
+from .stream import write_audit, write_output
 
 __all__ = ["BoundedMerge", "GroupOptions", "NotBounded", "why", "PlanOptions", "Sizes", "default_memory_limit",
            "merge_files", "needs_bounded", "parse_size"]
@@ -103,8 +103,11 @@ class BoundedMerge:
                  delimiter: str | None = None, mapping: FieldMap | None = None, opportunities: Sequence[str] = (),
                  preset: PresetChoice | None = None, config: Config | None = None,
                  group_options: GroupOptions | None = None, plan_options: PlanOptions | None = None,
-                 sizes: Sizes | None = None, progress: Progress | None = None) -> None:
+                 sizes: Sizes | None = None, progress: Progress | None = None, at: str | None = None) -> None:
         self.limit = memory_limit
+        # the run's time when no one will be asked before writing: the merge events are then
+        # written as they will be in the audit log, which the last pass only moves into place
+        self.at = at
         self.sizes = sizes or Sizes.of(memory_limit)
         self.config = config
         self.group_options = group_options or GroupOptions()
@@ -151,9 +154,14 @@ class BoundedMerge:
         parts = partition_bounds(found.groups, rows)
         count, starts = spill(self.inputs, found.groups, parts, self.folder,
                               self._step("pass 2/3: spilling the grouped records"))
+        known = {} if self.at is None else {"at": self.at, "run_line": self._run_line(self.output, self.at)}
         self.planned = plan_partitions(self.inputs.meta(), found.groups, count, starts, self.folder,
-                                       self.plan_options, preview, self._step("pass 2/3: planning the groups"))
+                                       self.plan_options, preview, self._step("pass 2/3: planning the groups"),
+                                       **known)
         return self.planned
+
+    def _run_line(self, output: str, at: str) -> bytes:
+        return unsealed_run_line(run_event("merge", self.records, output, at)).encode("utf-8")
 
     def summary(self) -> dict[str, int]:
         assert self.planned is not None and self.found is not None
@@ -167,13 +175,12 @@ class BoundedMerge:
         audit = audit or default_audit_path(output)
         records = self.records
         refuse_overwrite([("-o", output), ("--audit", audit)], [("FILE", s.path) for s in records.sources])
-        at = now_utc()
+        at = self.at or now_utc()
         step = self._step("pass 3/3: writing the output")
         if step:
             step(0, 1)
         write_run(lambda: records, output, audit,
-                  lambda path: write_audit_parts(path, run_event("merge", records, output, at),
-                                                 planned.audit_parts, at),
+                  lambda path: write_audit(path, self._run_line(output, at), planned, at),
                   seal, writer=lambda recs, path: write_output(self.inputs, planned, recs, path))
 
 
@@ -189,7 +196,7 @@ def merge_files(paths: Sequence[str], output: str, audit: str | None = None, *,
     plan_options = PlanOptions(head=head, config=config, allow_large=allow_large,
                                allow_conflicts=allow_conflicts, dates=dates)
     with BoundedMerge(paths, memory_limit=limit, output=output, config=config, group_options=group_options,
-                      plan_options=plan_options, sizes=sizes, **load_options) as run:
+                      plan_options=plan_options, sizes=sizes, at=now_utc(), **load_options) as run:
         run.group()
         run.plan()
         run.write(output, audit)

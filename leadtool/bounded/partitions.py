@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 
@@ -27,7 +27,7 @@ from ..merge import MergePlan, plan_merge
 from ..records import GROUP, HEAD_IDX, IDX, LOADED, Records
 from .chunks import Inputs, iter_known_chunks, read_ahead
 
-# the merge events are made before the run's time is known (the user may still say no):
+# the merge events are made before the run's time is known when the user may still say no:
 # written with this stand-in of the same width, put right when the log is written
 AT_STAND_IN = "0000-00-00T00:00:00Z"
 
@@ -66,7 +66,9 @@ class Planned:
     away: pl.Series
     groups: pl.DataFrame
     preview: list[tuple[MergePlan, Records]] = field(default_factory=list)
-    audit_parts: list[str] = field(default_factory=list)
+    audit: str = ""  # the merge events, in group order, after `audit_head`
+    audit_head: bytes = b""  # the run line, when it was known before planning (else nothing)
+    at: str = AT_STAND_IN  # the time the events carry
     chunk_starts: list[int] = field(default_factory=list)  # first place of each chunk
     folder: str = ""
 
@@ -124,14 +126,26 @@ def _part_records(meta: Records, folder: str, part: int) -> Records | None:
 
 def plan_partitions(meta: Records, groups: Groups, count: int, chunk_starts: list[int], folder: str,
                     options: PlanOptions, preview: int | None,
-                    progress: Callable[[int, int], None] | None = None) -> Planned:
-    """Plan, apply and audit each partition in group order."""
+                    progress: Callable[[int, int], None] | None = None, *, at: str = AT_STAND_IN,
+                    run_line: bytes = b"") -> Planned:
+    """Plan, apply and audit each partition in group order. The events go to one file after
+    `run_line`: when the run's time `at` and its run line are known now, that file is the audit
+    log as it will be (the last pass moves it into place instead of copying it)."""
+    planned = Planned(away=pl.Series([], dtype=pl.UInt32), groups=pl.DataFrame(), folder=folder,
+                      chunk_starts=chunk_starts, audit=os.path.join(folder, "audit.jsonl"), audit_head=run_line,
+                      at=at)
+    with open(planned.audit, "wb") as audit:
+        audit.write(run_line)
+        _plan_each(meta, groups, count, folder, options, preview, progress, planned, audit)
+    return planned
+
+
+def _plan_each(meta: Records, groups: Groups, count: int, folder: str, options: PlanOptions, preview: int | None,
+               progress: Callable[[int, int], None] | None, planned: Planned, audit: IO[bytes]) -> None:
     away: list[pl.Series] = []
     info: list[pl.DataFrame] = []
-    planned = Planned(away=pl.Series([], dtype=pl.UInt32), groups=pl.DataFrame(), folder=folder,
-                      chunk_starts=chunk_starts)
     shown = 0
-    starts = pl.Series(chunk_starts, dtype=pl.Int64)
+    starts = pl.Series(planned.chunk_starts, dtype=pl.Int64)
     for part in range(count):
         records = _part_records(meta, folder, part)
         if records is None:
@@ -150,7 +164,7 @@ def plan_partitions(meta: Records, groups: Groups, count: int, chunk_starts: lis
         away.append(loaded.gather(gone.get_column(IDX)))
         info.append(plan.groups.drop("head_idx"))
         _save_heads(plan, loaded, starts, folder, part)
-        planned.audit_parts.append(_save_audit(records, plan, folder, part))
+        _save_audit(records, plan, audit, planned.at)
         if preview is None or shown < preview:
             planned.preview.append((plan, records))
             shown += plan.groups.height
@@ -158,7 +172,6 @@ def plan_partitions(meta: Records, groups: Groups, count: int, chunk_starts: lis
             progress(part + 1, count)
     planned.away = pl.concat(away).sort() if away else planned.away
     planned.groups = pl.concat(info) if info else pl.DataFrame()
-    return planned
 
 
 def _save_heads(plan: MergePlan, loaded: pl.Series, chunk_starts: pl.Series, folder: str, part: int) -> None:
@@ -174,15 +187,12 @@ def _save_heads(plan: MergePlan, loaded: pl.Series, chunk_starts: pl.Series, fol
         piece.write_ipc(os.path.join(path, f"{part}.arrow"))
 
 
-def _save_audit(records: Records, plan: MergePlan, folder: str, part: int) -> str:
-    """The partition's merge events (the run's time still a stand-in), as `write_audit` writes them."""
-    path = os.path.join(folder, f"audit-{part}.jsonl")
-    with open(path, "wb") as handle:
-        for chunk in merge_event_chunks(records, plan, AT_STAND_IN):
-            if len(chunk):
-                pl.DataFrame({"t": chunk}).write_csv(handle, include_header=False, quote_style="never",
-                                                     line_terminator="")
-    return path
+def _save_audit(records: Records, plan: MergePlan, audit: IO[bytes], at: str) -> None:
+    """The partition's merge events, as `write_audit` writes them."""
+    for chunk in merge_event_chunks(records, plan, at):
+        if len(chunk):
+            pl.DataFrame({"t": chunk}).write_csv(audit, include_header=False, quote_style="never",
+                                                 line_terminator="")
 
 
 def summary(planned: Planned) -> dict[str, Any]:

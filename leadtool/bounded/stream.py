@@ -13,14 +13,13 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from ..audit.events import unsealed_run_line
 from ..io.csv_write import csv_body, csv_header_line
 from ..io.decode import BOM
 from ..io.files import atomic_output
 from ..io.writing import _batch_chunks, _copied, copies_every_record, copies_records
 from ..records import LOADED, FileFormat, Records, value_hash
 from .chunks import Inputs, iter_known_chunks
-from .partitions import AT_STAND_IN, Planned
+from .partitions import Planned
 
 _ROWS = 1 << 16  # rows handed to the writer at a time, as io.writing does
 
@@ -155,21 +154,26 @@ def write_output(inputs: Inputs, planned: Planned, records: Records, path: str) 
                 handle.truncate(end - len(fmt.newline.encode()))
 
 
-def write_audit_parts(path: str, header: dict, parts: list[str], at: str) -> None:
-    """The run line, then each partition's events with the run's time put in."""
-    stand_in = ('{"event":"merge","at":"' + AT_STAND_IN + '"').encode()
+def write_audit(path: str, run_line: bytes, planned: Planned, at: str) -> None:
+    """The audit log at `path` (a staging file): the run line, then the partitions' events.
+    When they were written with this run line and time, on the same file system, the file
+    planning wrote is moved into place: no copy of what may be gigabytes. Else it is copied
+    with the run's time put in for the stand-in."""
+    if (planned.at == at and planned.audit_head == run_line and os.path.exists(planned.audit)
+            and os.stat(planned.audit).st_dev == os.stat(path).st_dev):
+        os.chmod(planned.audit, os.stat(path).st_mode)
+        os.replace(planned.audit, path)
+        return
+    stand_in = ('{"event":"merge","at":"' + planned.at + '"').encode()
     actual = ('{"event":"merge","at":"' + at + '"').encode()
     assert len(stand_in) == len(actual)
-    with atomic_output(path) as handle:
-        handle.write(unsealed_run_line(header).encode("utf-8"))
-        for part in parts:
-            if not os.path.exists(part):
-                continue
-            with open(part, "rb") as src:
-                rest = b""
-                while block := src.read(1 << 24):
-                    block = rest + block
-                    cut = block.rfind(b"\n") + 1  # an event's start is never split by a block
-                    handle.write(block[:cut].replace(stand_in, actual))
-                    rest = block[cut:]
-                handle.write(rest.replace(stand_in, actual))
+    with atomic_output(path) as handle, open(planned.audit, "rb") as src:
+        handle.write(run_line)
+        src.seek(len(planned.audit_head))
+        rest = b""
+        while block := src.read(1 << 24):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1  # an event's start is never split by a block
+            handle.write(block[:cut].replace(stand_in, actual))
+            rest = block[cut:]
+        handle.write(rest.replace(stand_in, actual))
