@@ -16,8 +16,8 @@ import polars as pl
 from ..io.csv_write import csv_body, csv_header_line
 from ..io.decode import BOM
 from ..io.files import atomic_output
-from ..io.writing import _batch_chunks, _copied, copies_every_record, copies_records
-from ..records import LOADED, FileFormat, Records, value_hash
+from ..io.writing import _copied, copies_every_record, copies_records
+from ..records import LOADED, Records, value_hash
 from .chunks import Inputs, iter_known_chunks
 from .partitions import Planned
 
@@ -97,23 +97,16 @@ def _copy_batches(inputs: Inputs, planned: Planned, records: Records) -> Iterato
                 yield places, changed.slice(a, b - a).drop(LOADED)
 
 
-def _copied_fast(inputs: Inputs, planned: Planned, records: Records, fmt: FileFormat) -> Iterator[bytes | memoryview]:
-    """What `io.writing._copied` yields, from the first pass's places instead of parsed records."""
-    spans = records.sources[0].spans
-    assert spans is not None
-    raws = [s.spans.raw if s.spans is not None else b"" for s in records.sources]
-    views = [memoryview(raw) for raw in raws]
-    if fmt.bom:
-        yield BOM
-    yield views[0][spans.text_start:spans.head_end]
+def _known_batches(inputs: Inputs, planned: Planned, records: Records
+                   ) -> Iterator[tuple[pl.DataFrame, bool, pl.DataFrame]]:
+    """`_copy_batches` as `io.writing._copied` takes them: (changed rows, last, places)."""
     held: tuple[pl.DataFrame, pl.DataFrame] | None = None
     for batch in _copy_batches(inputs, planned, records):
         if held is not None:
-            yield from _batch_chunks(records, fmt, held[1], False, raws, views, places=held[0])
+            yield held[1], False, held[0]
         held = batch
     if held is not None:
-        yield from _batch_chunks(records, fmt, held[1], True, raws, views, places=held[0])
-    yield views[0][int(spans.starts[-1]):]
+        yield held[1], True, held[0]
 
 
 def _with_last(parts: Iterator[pl.DataFrame]) -> Iterator[tuple[pl.DataFrame, bool]]:
@@ -134,7 +127,8 @@ def write_output(inputs: Inputs, planned: Planned, records: Records, path: str) 
     batches = _with_last(_rows(inputs, planned, records.columns))
     with atomic_output(path) as handle:
         if copies_every_record(records, fmt):
-            for piece in _copied_fast(inputs, planned, records, fmt):
+            known = _known_batches(inputs, planned, records)
+            for piece in _copied(records, fmt, next(known, None), known):
                 handle.write(piece)
             return
         if copies_records(records, fmt):

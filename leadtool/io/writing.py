@@ -16,6 +16,7 @@ import itertools
 import mmap
 import operator
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import polars as pl
 
@@ -215,8 +216,10 @@ def _copied_chunks(records: Records, fmt: FileFormat) -> Iterator[bytes | memory
     return _copied(records, fmt, first, batches)
 
 
-def _copied(records: Records, fmt: FileFormat, first: tuple[pl.DataFrame, bool] | None,
-            rest: Iterator[tuple[pl.DataFrame, bool]]) -> Iterator[bytes | memoryview]:
+def _copied(records: Records, fmt: FileFormat, first: tuple[Any, ...] | None,
+            rest: Iterator[tuple[Any, ...]]) -> Iterator[bytes | memoryview]:
+    """The header, the rows' chunks, the file's tail. A batch is (rows, whether it is the last)
+    or, from a caller that knows the places (`_batch_chunks`), (changed rows, last, places)."""
     spans = records.sources[0].spans
     assert spans is not None
     raws = [s.spans.raw if s.spans is not None else b"" for s in records.sources]
@@ -225,8 +228,8 @@ def _copied(records: Records, fmt: FileFormat, first: tuple[pl.DataFrame, bool] 
         yield BOM
     yield views[0][spans.text_start:spans.head_end]
     if first is not None:
-        for batch, last in itertools.chain([first], rest):  # one slice of rows in memory at a time
-            yield from _batch_chunks(records, fmt, batch, last, raws, views)
+        for batch, last, *known in itertools.chain([first], rest):  # one slice of rows in memory at a time
+            yield from _batch_chunks(records, fmt, batch, last, raws, views, places=known[0] if known else None)
     yield views[0][int(spans.starts[-1]):]
 
 
