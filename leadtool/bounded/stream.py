@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TypeVar
 
 import polars as pl
 
@@ -21,6 +22,7 @@ from ..records import LOADED, Records, value_hash
 from .chunks import Inputs, iter_known_chunks
 from .partitions import Planned
 
+T = TypeVar("T")
 _ROWS = 1 << 16  # rows handed to the writer at a time, as io.writing does
 
 
@@ -36,24 +38,18 @@ def _rows(inputs: Inputs, planned: Planned, columns: list[str]) -> Iterator[pl.D
         if heads is not None and heads.height:
             at = heads.get_column(LOADED).cast(pl.Int64) - first
             frame = frame.with_columns(frame.get_column(c).clone().scatter(at, heads.get_column(c)) for c in columns)
-        lo = int(away.search_sorted(first, side="left"))
-        hi = int(away.search_sorted(first + frame.height, side="left"))
-        if hi > lo:
-            gone = away.slice(lo, hi - lo).cast(pl.Int64) - first
-            keep = pl.Series([True], dtype=pl.Boolean).extend_constant(True, frame.height - 1).scatter(gone, False)
-            frame = frame.filter(keep)
-        yield from frame.iter_slices(_ROWS)
+        keep = _kept(away, first, frame.height)
+        yield from (frame if keep is None else frame.filter(keep)).iter_slices(_ROWS)
 
 
-def _kept(away: pl.Series, first: int, n: int) -> pl.Series:
-    """The places first..first+n that are not merged away."""
-    places = pl.int_range(first, first + n, dtype=pl.Int64, eager=True)
+def _kept(away: pl.Series, first: int, n: int) -> pl.Series | None:
+    """Which of the places first..first+n are not merged away (None: all of them)."""
     lo = int(away.search_sorted(first, side="left"))
     hi = int(away.search_sorted(first + n, side="left"))
     if hi == lo:
-        return places
+        return None
     gone = away.slice(lo, hi - lo).cast(pl.Int64) - first
-    return places.filter(pl.repeat(True, n, dtype=pl.Boolean, eager=True).scatter(gone, False))
+    return pl.repeat(True, n, dtype=pl.Boolean, eager=True).scatter(gone, False)
 
 
 def _changed_heads(planned: Planned, number: int, records: Records, f: int) -> pl.DataFrame:
@@ -80,7 +76,9 @@ def _copy_batches(inputs: Inputs, planned: Planned, records: Records) -> Iterato
         for n in file.rows:
             changed = _changed_heads(planned, number, records, f)
             at = changed.get_column(LOADED)
-            kept = _kept(planned.away, first, n)
+            kept = pl.int_range(first, first + n, dtype=pl.Int64, eager=True)
+            keep = _kept(planned.away, first, n)
+            kept = kept if keep is None else kept.filter(keep)
             first += n
             number += 1
             for lo in range(0, len(kept), _ROWS):
@@ -97,37 +95,25 @@ def _copy_batches(inputs: Inputs, planned: Planned, records: Records) -> Iterato
                 yield places, changed.slice(a, b - a).drop(LOADED)
 
 
-def _known_batches(inputs: Inputs, planned: Planned, records: Records
-                   ) -> Iterator[tuple[pl.DataFrame, bool, pl.DataFrame]]:
-    """`_copy_batches` as `io.writing._copied` takes them: (changed rows, last, places)."""
-    held: tuple[pl.DataFrame, pl.DataFrame] | None = None
-    for batch in _copy_batches(inputs, planned, records):
-        if held is not None:
-            yield held[1], False, held[0]
-        held = batch
-    if held is not None:
-        yield held[1], True, held[0]
-
-
-def _with_last(parts: Iterator[pl.DataFrame]) -> Iterator[tuple[pl.DataFrame, bool]]:
-    held: pl.DataFrame | None = None
-    for part in parts:
-        if not part.height:
-            continue
-        if held is not None:
-            yield held, False
-        held = part
-    if held is not None:
-        yield held, True
+def _with_last(items: Iterator[T]) -> Iterator[tuple[T, bool]]:
+    """Each item with whether it is the last."""
+    held: list[T] = []
+    for item in items:
+        if held:
+            yield held.pop(), False
+        held.append(item)
+    if held:
+        yield held.pop(), True
 
 
 def write_output(inputs: Inputs, planned: Planned, records: Records, path: str) -> None:
     """The merged output at `path` (a staging file), as `io.write` would write the merged records."""
     fmt = records.sources[0].fmt
-    batches = _with_last(_rows(inputs, planned, records.columns))
+    batches = _with_last(part for part in _rows(inputs, planned, records.columns) if part.height)
     with atomic_output(path) as handle:
         if copies_every_record(records, fmt):
-            known = _known_batches(inputs, planned, records)
+            known = ((changed, last, places)
+                     for (places, changed), last in _with_last(_copy_batches(inputs, planned, records)))
             for piece in _copied(records, fmt, next(known, None), known):
                 handle.write(piece)
             return
