@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
-
-import polars as pl
 
 from ..audit.events import default_audit_path, now_utc, run_event, unsealed_run_line
 from ..audit.log import seal
@@ -29,10 +25,10 @@ from ..io.files import refuse_overwrite
 from ..io.publish import write_run
 from ..match.dates import DateOptions
 from ..recognition import PresetChoice
-from ..records import LOADED, Records
-from .chunks import Inputs, NotBounded, open_inputs, why
-from .narrow import Found, GroupOptions, find_bounded_groups
-from .partitions import Planned, PlanOptions, partition_bounds, plan_partitions, spill, summary, work_folder
+from .chunks import NotBounded, why
+from .narrow import GroupOptions
+from .partitions import Planned, PlanOptions, plan_partitions, summary
+from .run import BoundedRun, Progress, Sizes
 from .stream import write_audit, write_output
 
 __all__ = ["BoundedMerge", "GroupOptions", "NotBounded", "why", "PlanOptions", "Sizes", "default_memory_limit",
@@ -42,8 +38,6 @@ _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 # peak memory of the in-memory merge per byte of CSV input (about 1.6-2 KB a record of ~300
 # bytes; benchmarks/README.md): above the limit, the bounded path is taken
 IN_MEMORY_FACTOR = 6
-_PER_RECORD = 48  # bytes a record costs for the whole run in bounded mode (spans, hashes, places)
-_PER_GROUPED = 4096  # peak bytes per grouped record while a partition is planned and audited
 
 
 def parse_size(text: str, option: str = "--memory-limit") -> int:
@@ -75,88 +69,36 @@ def needs_bounded(paths: Sequence[str], limit: int) -> bool:
     return size * IN_MEMORY_FACTOR > limit
 
 
-@dataclass
-class Sizes:
-    """How the memory limit is spent: bytes of CSV parsed at a time, grouped records planned at a time."""
-
-    chunk_bytes: int
-    partition_rows: int | None = None
-
-    @classmethod
-    def of(cls, limit: int) -> Sizes:
-        return cls(chunk_bytes=max(1 << 12, min(limit // 24, 256 << 20)))
-
-    def rows(self, limit: int, total: int) -> int:
-        if self.partition_rows is not None:
-            return self.partition_rows
-        return max(2, (limit - _PER_RECORD * total) // _PER_GROUPED)
-
-
-Progress = Callable[[str, int, int], None]
-
-
-class BoundedMerge:
+class BoundedMerge(BoundedRun):
     """One bounded merge run: `group()`, `plan()`, then `write()`; a context manager whose exit
     removes its temporary folder."""
+
+    passes = 3
 
     def __init__(self, paths: Sequence[str], *, memory_limit: int, output: str, encoding: str | None = None,
                  delimiter: str | None = None, mapping: FieldMap | None = None, opportunities: Sequence[str] = (),
                  preset: PresetChoice | None = None, config: Config | None = None,
                  group_options: GroupOptions | None = None, plan_options: PlanOptions | None = None,
                  sizes: Sizes | None = None, progress: Progress | None = None, at: str | None = None) -> None:
-        self.limit = memory_limit
+        if output.lower().endswith(".xlsx"):  # a workbook is made whole (io.write)
+            raise NotBounded("the output is an Excel workbook")
+        super().__init__(paths, memory_limit=memory_limit, near=output, encoding=encoding, delimiter=delimiter,
+                         mapping=mapping, opportunities=opportunities, preset=preset, config=config,
+                         group_options=group_options, sizes=sizes, progress=progress)
         # the run's time when no one will be asked before writing: the merge events are then
         # written as they will be in the audit log, which the last pass only moves into place
         self.at = at
-        self.sizes = sizes or Sizes.of(memory_limit)
-        self.config = config
-        self.group_options = group_options or GroupOptions()
         self.plan_options = plan_options or PlanOptions(config=config)
-        self.progress = progress
         self.output = output
-        if output.lower().endswith(".xlsx"):  # a workbook is made whole (io.write)
-            raise NotBounded("the output is an Excel workbook")
-        self._stack = ExitStack()
-        self.inputs: Inputs = open_inputs(paths, self.sizes.chunk_bytes, encoding=encoding, delimiter=delimiter,
-                                          mapping=mapping, opportunities=opportunities, preset=preset)
-        self.found: Found | None = None
         self.planned: Planned | None = None
-
-    def __enter__(self) -> BoundedMerge:
-        self.folder = self._stack.enter_context(work_folder(self.output))
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stack.close()
-
-    def _step(self, name: str) -> Callable[[int, int], None] | None:
-        if self.progress is None:
-            return None
-        progress = self.progress
-        return lambda done, total: progress(name, done, total)
-
-    @property
-    def records(self) -> Records:
-        """The runs's records without their values (what the audit's run line and the writer read)."""
-        meta = self.inputs.meta()
-        return meta.with_frame(meta.frame.with_columns(pl.lit(0, dtype=pl.UInt32).alias(LOADED)).clear())
-
-    def group(self) -> Found:
-        """Pass 1: the groups (raises NotBounded for an input the passes cannot read)."""
-        self.found = find_bounded_groups(self.inputs, self.group_options, self.config,
-                                         self._step("pass 1/3: reading the keys"))
-        return self.found
 
     def plan(self, preview: int | None = 0) -> Planned:
         """Pass 2: the grouped records spilled, planned and audited per partition."""
         found = self.found or self.group()
-        rows = self.sizes.rows(self.limit, found.total)
-        parts = partition_bounds(found.groups, rows)
-        count, starts = spill(self.inputs, found.groups, parts, self.folder,
-                              self._step("pass 2/3: spilling the grouped records"))
+        count = self.spill()
         known = {} if self.at is None else {"at": self.at, "run_line": self._run_line(self.output, self.at)}
-        self.planned = plan_partitions(self.inputs.meta(), found.groups, count, starts, self.folder,
-                                       self.plan_options, preview, self._step("pass 2/3: planning the groups"),
+        self.planned = plan_partitions(self.inputs.meta(), found.groups, count, self.chunk_starts, self.folder,
+                                       self.plan_options, preview, self._step("planning the groups", 2),
                                        **known)
         return self.planned
 
@@ -176,7 +118,7 @@ class BoundedMerge:
         records = self.records
         refuse_overwrite([("-o", output), ("--audit", audit)], [("FILE", s.path) for s in records.sources])
         at = self.at or now_utc()
-        step = self._step("pass 3/3: writing the output")
+        step = self._step("writing the output", 3)
         if step:
             step(0, 1)
         write_run(lambda: records, output, audit,

@@ -115,13 +115,19 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
     return (int(parts.get_column("part").max()) + 1 if parts.height else 0), starts
 
 
-def _part_records(meta: Records, folder: str, part: int) -> Records | None:
+def part_groups(meta: Records, groups: Groups, folder: str, part: int) -> tuple[Records, Groups] | None:
+    """A spilled partition's records and their groups (members by position in the partition,
+    with the conflicts its names show); None when no record was spilled to it."""
     path = os.path.join(folder, "parts", str(part))
     if not os.path.isdir(path):
         return None
     names = sorted(os.listdir(path), key=lambda n: int(n.split(".")[0]))
     frame = pl.concat([pl.read_ipc(os.path.join(path, n)) for n in names], rechunk=True)
-    return replace(meta, frame=frame)
+    members = frame.select(pl.col(GROUP).alias("group"), pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX)
+                           ).sort("group", IDX)
+    records = replace(meta, frame=frame.drop(GROUP))
+    mine = groups.info.join(members.select("group").unique(), on="group").sort("group")
+    return records, Groups(members=members, info=with_conflicts(records, members, mine))
 
 
 def plan_partitions(meta: Records, groups: Groups, count: int, chunk_starts: list[int], folder: str,
@@ -147,15 +153,10 @@ def _plan_each(meta: Records, groups: Groups, count: int, folder: str, options: 
     shown = 0
     starts = pl.Series(planned.chunk_starts, dtype=pl.Int64)
     for part in range(count):
-        records = _part_records(meta, folder, part)
-        if records is None:
+        part_found = part_groups(meta, groups, folder, part)
+        if part_found is None:
             continue
-        frame = records.frame
-        members = frame.select(pl.col(GROUP).alias("group"), pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX)
-                               ).sort("group", IDX)
-        records = records.with_frame(frame.drop(GROUP))
-        mine = groups.info.join(members.select("group").unique(), on="group").sort("group")
-        found = Groups(members=members, info=with_conflicts(records, members, mine))
+        records, found = part_found
         plan = plan_merge(records, found, head=options.head, config=options.config,
                           allow_large=options.allow_large, allow_conflicts=options.allow_conflicts,
                           dates=options.dates)
