@@ -8,6 +8,7 @@ import functools
 import gc
 import os
 import select
+import shutil
 import sys
 import traceback
 import warnings
@@ -428,6 +429,9 @@ def dupes(
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, sheet: SheetOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+    memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="SIZE (4G, 512M): read CSV files in "
+                                                     "passes within this memory (default: half the machine's, "
+                                                     "used when the input is too large for it).")] = None,
 ) -> None:
     """The duplicate groups: a table, --format json, or --format csv (reusable with merge --groups)."""
     if format not in ("text", "json", "csv"):
@@ -436,6 +440,13 @@ def dupes(
     ctx = Context(config, map, encoding, delimiter, opportunities, quiet, verbose, no_progress, preset,
                   date_order, allow_bad_dates, sheet=sheet)
     suggest = _fuzzy_wanted(ctx, fuzzy, fuzzy_threshold)
+    limit_bytes = _bounded_limit(ctx, files, memory_limit, manual=bool(group or groups), fuzzy=suggest is not None,
+                                 done="read")
+    if limit_bytes is not None and _dupes_bounded(
+            ctx, files, format, n, limit_bytes, head=head,
+            group_options=_bounded_group_options(by, include_closed, email_key, canonical_email, default_region,
+                                                 max_group)):
+        return
     records = ctx.load(files)
     found = _groups(ctx, records, by, include_closed, email_key, canonical_email, default_region,
                     group, groups, max_group, fuzzy=suggest)
@@ -455,15 +466,12 @@ def dupes(
     else:
         console = make_console(quiet=quiet)
         console.print(dupes_table(table, n))
-        s = dupes_stats(records, found)
-        more = f" (first {n} shown; --limit all shows every group)" if n is not None and s["groups"] > n else ""
         joined = ""
         if suggest is not None:
             from .match.fuzzy_groups import fuzzy_stats
 
             joined = f", {fuzzy_stats(found)['fuzzy_groups']:,} of them joined by fuzzy suggestions"
-        console.print(f"{s['groups']:,} duplicate groups holding {s['records_in_groups']:,} of "
-                      f"{s['records']:,} records{joined}{more}")
+        console.print(_dupes_count(dupes_stats(records, found), n, joined))
 
 
 # ----------------------------------------------------------------------------- merge
@@ -554,6 +562,81 @@ def _local_engine_only(paths: list[str]) -> None:
         refuse_for_spark(map_file(local) or read_bytes(local), path)
 
 
+def _bounded_limit(ctx: Context, files: list[str], memory_limit: str | None, *, manual: bool, fuzzy: bool,
+                   done: str = "merged") -> int | None:
+    """The memory limit of a run made in passes (leadtool.bounded): --memory-limit, or half the
+    machine's memory when the input is too large for it; None for a run made in memory."""
+    from . import bounded
+
+    limit = bounded.parse_size(memory_limit) if memory_limit else bounded.default_memory_limit()
+    if not memory_limit and not bounded.needs_bounded([*files, *ctx.opportunities], limit):
+        return None
+    if manual or fuzzy:
+        say(note(f"--memory-limit: manual and fuzzy groups are {done} in memory"))
+        return None
+    return limit
+
+
+def _bounded_group_options(by: list[str] | None, include_closed: bool, email_key: str, canonical: bool,
+                           region: str | None, max_group: int) -> Any:
+    from . import bounded
+
+    return bounded.GroupOptions(by=parse_by(by or []), include_closed=include_closed, email_key=email_key,
+                                canonical=canonical, default_region=region, max_group=max_group)
+
+
+def _dupes_bounded(ctx: Context, files: list[str], format: str, shown: int | None, limit: int, *, head: str,
+                   group_options: Any) -> bool:
+    """`dupes` in passes (leadtool.bounded.dupes): the JSON or CSV document is made a partition
+    at a time in the temporary folder, then copied to stdout; the text table keeps only the
+    groups it shows. False when the run is to be made in memory (a note says why)."""
+    from . import bounded
+    from .bounded.dupes import BoundedDupes
+
+    with steps(ctx.progress, ctx.verbose) as step:
+        def progress(name: str, done: int, total: int) -> None:
+            step(f"{name} ({done:,}/{total:,})" if total > 1 else name)
+
+        try:
+            run = BoundedDupes(files, memory_limit=limit, encoding=ctx.encoding, delimiter=ctx.delimiter,
+                               mapping=ctx.mapping, opportunities=ctx.opportunities, preset=ctx.preset,
+                               config=ctx.config, group_options=group_options, progress=progress, head=head,
+                               dates=ctx.dates)
+        except bounded.NotBounded as exc:
+            say(note(f"--memory-limit: read in memory ({exc}{bounded.why(exc)})"))
+            return False
+        with run:
+            try:
+                counts = run.stats()
+            except bounded.NotBounded as exc:
+                say(note(f"--memory-limit: read in memory ({exc}{bounded.why(exc)})"))
+                return False
+            document, table = os.path.join(run.folder, "dupes.out"), None
+            if format == "text":
+                table = run.shown_table(shown)
+            else:
+                with open(document, "wb") as out:
+                    run.write_document(format, out)
+            _warn_held(run.groups_info(), group_options.max_group)
+            _warn_bad_dates(pl.concat(run.bad_dates) if run.bad_dates else pl.Series([], dtype=pl.String))
+            if table is None:  # the whole document, once it is whole
+                with atomic_output("-") as stdout, open(document, "rb") as out:
+                    shutil.copyfileobj(out, stdout, 1 << 20)
+                return True
+    console = make_console(quiet=ctx.quiet)
+    console.print(dupes_table(table, shown))
+    console.print(_dupes_count(counts, shown))
+    return True
+
+
+def _dupes_count(counts: dict[str, int], shown: int | None, joined: str = "") -> str:
+    """The line under `dupes`' table."""
+    more = (f" (first {shown} shown; --limit all shows every group)"
+            if shown is not None and counts["groups"] > shown else "")
+    return (f"{counts['groups']:,} duplicate groups holding {counts['records_in_groups']:,} of "
+            f"{counts['records']:,} records{joined}{more}")
+
+
 def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, audit: str, dry_run: bool,
                    yes: bool, preview: int | None, memory_limit: str | None, *, manual: bool, fuzzy: bool,
                    **options: Any) -> bool:
@@ -561,15 +644,11 @@ def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, au
     large for the default; False when the run is to be made in memory (a note says why)."""
     from . import bounded
 
-    limit = bounded.parse_size(memory_limit) if memory_limit else bounded.default_memory_limit()
-    if not memory_limit and not bounded.needs_bounded([*files, *ctx.opportunities], limit):
+    limit = _bounded_limit(ctx, files, memory_limit, manual=manual, fuzzy=fuzzy)
+    if limit is None:
         return False
-    if manual or fuzzy:
-        say(note("--memory-limit: manual and fuzzy groups are merged in memory"))
-        return False
-    group = bounded.GroupOptions(by=parse_by(options["by"] or []), include_closed=options["include_closed"],
-                                 email_key=options["email_key"], canonical=options["canonical_email"],
-                                 default_region=options["default_region"], max_group=options["max_group"])
+    group = _bounded_group_options(options["by"], options["include_closed"], options["email_key"],
+                                   options["canonical_email"], options["default_region"], options["max_group"])
     plan = bounded.PlanOptions(head=options["head"], config=ctx.config, allow_large=options["allow_large"],
                                allow_conflicts=options["allow_conflicts"], dates=ctx.dates)
     with steps(ctx.progress, ctx.verbose) as step:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Iterator
 
 import polars as pl
 
@@ -33,15 +34,30 @@ def json_text(records: Records, groups: Groups, table: pl.DataFrame) -> str:
 
 def json_bytes(records: Records, groups: Groups, table: pl.DataFrame) -> bytes:
     """`json_text` as UTF-8, for stdout: no round trip through a str (it is large)."""
-    fuzzy = "score" in table.columns  # a table of fuzzy groups (match.fuzzy_groups.fuzzy_table)
     counts = stats(records, groups)
-    if fuzzy:
+    if "score" in table.columns:  # a table of fuzzy groups (match.fuzzy_groups.fuzzy_table)
         from ..match.fuzzy_groups import fuzzy_stats
 
         counts.update(fuzzy_stats(groups))
+    return b"".join(json_pieces(counts, [(table, groups.info)]))
+
+
+def json_pieces(counts: dict[str, int], tables: Iterable[tuple[pl.DataFrame, pl.DataFrame]]) -> Iterator[bytes]:
+    """The document a piece at a time, from the stats and tables of whole consecutive groups
+    with their `info` (a bounded `dupes` has one table per partition, never all at once)."""
     stats_text = json.dumps(counts, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-    if table.height == 0:
-        return ('{\n  "stats": ' + stats_text + ',\n  "groups": []\n}').encode("utf-8")
+    head = ('{\n  "stats": ' + stats_text + ',\n  "groups": ').encode("utf-8")
+    first = True
+    for table, info in tables:
+        if table.height:
+            yield head + b"[\n" if first else b",\n"
+            first = False
+            yield _groups_text(table, info)
+    yield head + b"[]\n}" if first else b"\n  ]\n}"
+
+
+def _groups_text(table: pl.DataFrame, info: pl.DataFrame) -> bytes:
+    fuzzy = "score" in table.columns
     pad = " " * 10
 
     def field(name: str, value: pl.Expr, last: bool = False) -> list[pl.Expr]:
@@ -62,10 +78,10 @@ def json_bytes(records: Records, groups: Groups, table: pl.DataFrame) -> bytes:
         record.str.join(",\n").alias("records"), pl.col("id").first().alias("head_id"),
         pl.col("size").first(), pl.col("large").first(),
         *([pl.col("group_score").first()] if fuzzy else []))
-    reasons = groups.info.select("group", pl.col("reasons").list.eval(
+    reasons = info.select("group", pl.col("reasons").list.eval(
         pl.lit("        ") + json_str(pl.element())).list.join(",\n").alias("reasons"))
     per_group = per_group.join(reasons, on="group", how="left", maintain_order="left")
-    text = per_group.select(pl.concat_str(
+    return per_group.select(pl.concat_str(
         pl.lit('    {\n      "group": '), pl.col("group").cast(pl.String),
         pl.lit(',\n      "reasons": [\n'), pl.col("reasons"), pl.lit('\n      ],\n      "size": '),
         pl.col("size").cast(pl.String), pl.lit(',\n      "large": '),
@@ -75,7 +91,6 @@ def json_bytes(records: Records, groups: Groups, table: pl.DataFrame) -> bytes:
            pl.lit(',\n      "score": '), _number(pl.col("group_score"))] if fuzzy else []),
         pl.lit(',\n      "head": '), json_str(pl.col("head_id")), pl.lit(',\n      "records": [\n'),
         pl.col("records"), pl.lit("\n      ]\n    }")).str.join(",\n").cast(pl.Binary)).item()
-    return ('{\n  "stats": ' + stats_text + ',\n  "groups": [\n').encode("utf-8") + text + b"\n  ]\n}"
 
 
 def _number(expr: pl.Expr) -> pl.Expr:
@@ -96,7 +111,18 @@ def _compared(columns: list[str], prefix: str) -> pl.Expr:
 def csv_bytes(table: pl.DataFrame) -> bytes:
     """`group,id,...` as UTF-8 (what `merge --groups FILE` reads back), for stdout; with
     --fuzzy, `score` and `compared` after the usual columns."""
-    out = io.BytesIO()
-    columns = CSV_COLUMNS + (("score", "compared") if "score" in table.columns else ())
-    table.select(columns).with_columns(pl.col("head").cast(pl.String).str.to_lowercase()).write_csv(out)
-    return out.getvalue()
+    return b"".join(csv_pieces([table]))
+
+
+def csv_pieces(tables: Iterable[pl.DataFrame]) -> Iterator[bytes]:
+    """`csv_bytes` a table at a time (the header once, before the first)."""
+    header = True
+    for table in tables:
+        out = io.BytesIO()
+        columns = CSV_COLUMNS + (("score", "compared") if "score" in table.columns else ())
+        table.select(columns).with_columns(pl.col("head").cast(pl.String).str.to_lowercase()).write_csv(
+            out, include_header=header)
+        header = False
+        yield out.getvalue()
+    if header:  # no table at all: the header alone, as for an empty table
+        yield (",".join(CSV_COLUMNS) + "\n").encode("utf-8")
