@@ -1,9 +1,11 @@
 """`merge` in memory against `merge --memory-limit` (leadtool.bounded) on generated exports:
 wall time, peak resident memory (GNU time's maximum RSS) and the temporary folder's largest size.
+`--command dupes` (JSON document) and `--command check` (JSON report) measure those commands.
 
     python benchmarks/generate.py --rows 10000000 -o benchmarks/data/leads_10m.csv
     python benchmarks/bounded_bench.py benchmarks/data/leads_5m.csv              # in memory
     python benchmarks/bounded_bench.py benchmarks/data/leads_10m.csv --memory-limit 4G
+    python benchmarks/bounded_bench.py benchmarks/data/leads_10m.csv --memory-limit 4G --command dupes
 
 The machine may be shared: the load average before and after each run is printed too.
 """
@@ -45,11 +47,15 @@ def _sample_rss(pid: int, current: list[int], done: threading.Event) -> None:
             continue
 
 
-def run(path: str, memory_limit: str | None, out_dir: Path, phases: bool = False) -> dict[str, float | str]:
-    """One merge under /usr/bin/time -v; the temporary folder's size polled every half second."""
+def run(path: str, memory_limit: str | None, out_dir: Path, phases: bool = False,
+        command: str = "merge") -> dict[str, float | str]:
+    """One run under /usr/bin/time -v; the temporary folder's size polled every half second."""
     output = out_dir / ("bench_bounded.csv" if memory_limit else "bench_memory.csv")
-    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "leadtool", "merge", path, "-o", str(output),
-           "--yes", "--preview", "0", "--quiet"]
+    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "leadtool", command, path]
+    if command == "merge":
+        cmd += ["-o", str(output), "--yes", "--preview", "0", "--quiet"]
+    else:  # the document on stdout (discarded), nothing else
+        cmd += ["--format", "json", "--no-progress"]
     if memory_limit:
         cmd += ["--memory-limit", memory_limit]
     peak_disk = 0
@@ -85,7 +91,7 @@ def run(path: str, memory_limit: str | None, out_dir: Path, phases: bool = False
     wall = time.perf_counter() - started
     done.set()
     watcher.join()
-    if proc.returncode:
+    if proc.returncode and not (command == "check" and proc.returncode == 1):  # 1: problems found
         raise SystemExit(stderr)
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1))
     user = float(re.search(r"User time \(seconds\): ([\d.]+)", stderr).group(1))
@@ -94,7 +100,7 @@ def run(path: str, memory_limit: str | None, out_dir: Path, phases: bool = False
         print({k: round(v / 2**20, 2) for k, v in peaks.items()}, flush=True)
     for extra in (output, Path(str(output) + ".audit.jsonl")):
         extra.unlink(missing_ok=True)
-    return {"file": path, "mode": f"--memory-limit {memory_limit}" if memory_limit else "in memory",
+    return {"command": command, "file": path, "mode": f"--memory-limit {memory_limit}" if memory_limit else "in memory",
             "wall_s": round(wall, 1), "cpu_s": round(user + system, 1), "peak_rss_gb": round(rss_kb / 2**20, 2),
             "temp_disk_gb": round(peak_disk / 2**30, 2),
             "load_before": " ".join(f"{x:.1f}" for x in load_before),
@@ -107,12 +113,13 @@ def main() -> None:
     parser.add_argument("--memory-limit", help="bounded run with this limit (default: in memory)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--phases", action="store_true", help="also the peak resident memory of each step (--verbose)")
+    parser.add_argument("--command", choices=("merge", "dupes", "check"), default="merge")
     args = parser.parse_args()
     if not shutil.which("/usr/bin/time"):
         raise SystemExit("needs GNU time at /usr/bin/time")
     out_dir = Path(args.file).resolve().parent
     for _ in range(args.repeat):
-        print(run(args.file, args.memory_limit, out_dir, args.phases), flush=True)
+        print(run(args.file, args.memory_limit, out_dir, args.phases, args.command), flush=True)
 
 
 if __name__ == "__main__":
