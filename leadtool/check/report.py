@@ -224,18 +224,31 @@ def _needed_fields(active: Sequence[str], by: Sequence[str]) -> list[tuple[str, 
 
 def _placeholders(config: Config, keys: Sequence[pl.Series]) -> dict[str, Any]:
     """How many records hold a placeholder email (never grouped), and the first of them."""
-    rules = config.placeholders or DEFAULT_RULES
     if not keys:
         return {"placeholder_emails": 0, "placeholder_keys": []}
+    return placeholder_stats(*placeholder_parts(config, keys))
+
+
+def placeholder_parts(config: Config, keys: Sequence[pl.Series]) -> tuple[int, list[list[str]]]:
+    """The records holding a placeholder email among those of `keys` (one email key column
+    each), and per column the first placeholder keys shown (distinct, in input order): what
+    `placeholder_stats` needs, taken part by part in a bounded check."""
+    rules = config.placeholders or DEFAULT_RULES
     flags = pl.DataFrame({f"k{j}": k for j, k in enumerate(keys)}).select(
         is_placeholder(pl.col(f"k{j}"), rules).alias(f"p{j}") for j in range(len(keys)))
     count = int(flags.select(pl.any_horizontal(pl.all()).sum()).item())
-    shown: list[str] = []
+    shown: list[list[str]] = [[] for _ in keys]
     if count:
         for j, k in enumerate(keys):
-            shown += k.filter(flags.get_column(f"p{j}")).unique(maintain_order=True).to_list()
-        shown = list(dict.fromkeys(shown))[:SHOWN_PLACEHOLDERS]
-    return {"placeholder_emails": count, "placeholder_keys": shown}
+            found = k.filter(flags.get_column(f"p{j}")).unique(maintain_order=True)
+            shown[j] = found.head(SHOWN_PLACEHOLDERS).to_list()
+    return count, shown
+
+
+def placeholder_stats(count: int, shown: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """The stats of `placeholder_parts`: the columns' keys one after the other, each once."""
+    keys = list(dict.fromkeys(k for column in shown for k in column))[:SHOWN_PLACEHOLDERS] if count else []
+    return {"placeholder_emails": count, "placeholder_keys": keys}
 
 
 def _per_record_rules(records: Records, frame: pl.DataFrame, config: Config, settings: _Settings,
