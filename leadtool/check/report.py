@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -109,7 +109,44 @@ def parse_rules(values: Iterable[str], *, where: str = "--ignore", config_path: 
 ORDER = "__lt_order"
 
 
-def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataFrame,
+class Where(Protocol):
+    """Where records are, for the listed problems only: their file, row and id, each file's
+    first record, their lines. In memory the frame tells (`InFrame`); a bounded check keeps
+    what it needs of each record (`bounded.check`)."""
+
+    def locate(self, idx: pl.Series) -> pl.DataFrame:
+        """SRC, ROW and ID of the records at positions `idx` (one row each, in that order)."""
+        ...
+
+    def file_starts(self, sources: pl.Series) -> pl.Series:
+        """The position of each given file's first record (of the next file's when it has none)."""
+        ...
+
+    def lines(self, idx: pl.Series) -> pl.DataFrame:
+        """(IDX, LINE) covering at least the records at positions `idx` (nulls ignored)."""
+        ...
+
+
+@dataclass
+class InFrame:
+    """`Where` for records all in memory."""
+
+    records: Records
+    frame: pl.DataFrame
+
+    def locate(self, idx: pl.Series) -> pl.DataFrame:
+        return self.frame.select(SRC, ROW, ID)[idx]
+
+    def file_starts(self, sources: pl.Series) -> pl.Series:
+        return self.frame.get_column(SRC).search_sorted(sources)
+
+    def lines(self, idx: pl.Series) -> pl.DataFrame:
+        reach = idx.max()
+        lines = line_numbers(self.records, 0 if reach is None else reach + 1)
+        return lines.to_frame(LINE).with_row_index(IDX).with_columns(pl.col(IDX).cast(pl.UInt32))
+
+
+def _in_order(parts: list[pl.DataFrame], file_level: list[dict], where: Where,
               limit: int | None) -> pl.DataFrame:
     """The first `limit` problems in file order, then line, then rule (a record's problems of
     one rule in the order found), with their file, row and id. Records are in file and row
@@ -129,9 +166,9 @@ def _in_order(parts: list[pl.DataFrame], file_level: list[dict], frame: pl.DataF
     found = found.sort(ORDER, maintain_order=True)
     if limit is not None:
         found = found.head(limit)
-    located = pl.concat([found, frame.select(SRC, ROW, ID)[found.get_column(IDX)]], how="horizontal")
+    located = pl.concat([found, where.locate(found.get_column(IDX))], how="horizontal")
     if file_level:  # a missing column: line 1 of the file, before its records
-        starts = frame.get_column(SRC).search_sorted(pl.Series([p["src"] for p in file_level], dtype=pl.UInt32))
+        starts = where.file_starts(pl.Series([p["src"] for p in file_level], dtype=pl.UInt32))
         n = len(file_level)
         files = pl.DataFrame(
             {IDX: [None] * n, "rule": [p["rule"] for p in file_level], "column": [p["column"] for p in file_level],
@@ -187,18 +224,31 @@ def _needed_fields(active: Sequence[str], by: Sequence[str]) -> list[tuple[str, 
 
 def _placeholders(config: Config, keys: Sequence[pl.Series]) -> dict[str, Any]:
     """How many records hold a placeholder email (never grouped), and the first of them."""
-    rules = config.placeholders or DEFAULT_RULES
     if not keys:
         return {"placeholder_emails": 0, "placeholder_keys": []}
+    return placeholder_stats(*placeholder_parts(config, keys))
+
+
+def placeholder_parts(config: Config, keys: Sequence[pl.Series]) -> tuple[int, list[list[str]]]:
+    """The records holding a placeholder email among those of `keys` (one email key column
+    each), and per column the first placeholder keys shown (distinct, in input order): what
+    `placeholder_stats` needs, taken part by part in a bounded check."""
+    rules = config.placeholders or DEFAULT_RULES
     flags = pl.DataFrame({f"k{j}": k for j, k in enumerate(keys)}).select(
         is_placeholder(pl.col(f"k{j}"), rules).alias(f"p{j}") for j in range(len(keys)))
     count = int(flags.select(pl.any_horizontal(pl.all()).sum()).item())
-    shown: list[str] = []
+    shown: list[list[str]] = [[] for _ in keys]
     if count:
         for j, k in enumerate(keys):
-            shown += k.filter(flags.get_column(f"p{j}")).unique(maintain_order=True).to_list()
-        shown = list(dict.fromkeys(shown))[:SHOWN_PLACEHOLDERS]
-    return {"placeholder_emails": count, "placeholder_keys": shown}
+            found = k.filter(flags.get_column(f"p{j}")).unique(maintain_order=True)
+            shown[j] = found.head(SHOWN_PLACEHOLDERS).to_list()
+    return count, shown
+
+
+def placeholder_stats(count: int, shown: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """The stats of `placeholder_parts`: the columns' keys one after the other, each once."""
+    keys = list(dict.fromkeys(k for column in shown for k in column))[:SHOWN_PLACEHOLDERS] if count else []
+    return {"placeholder_emails": count, "placeholder_keys": keys}
 
 
 def _per_record_rules(records: Records, frame: pl.DataFrame, config: Config, settings: _Settings,
@@ -221,12 +271,10 @@ def _per_record_rules(records: Records, frame: pl.DataFrame, config: Config, set
     return pl.collect_all(rules)
 
 
-def _with_lines(records: Records, listed: pl.DataFrame) -> list[dict[str, Any]]:
+def _with_lines(records: Records, listed: pl.DataFrame, where: Where) -> list[dict[str, Any]]:
     """The listed problems as dicts, with the line of each record and of the record a message
     refers to (`ref`): computed only as far as the listed problems reach."""
-    reach = listed.select(pl.max_horizontal(pl.col(IDX).max(), pl.col("ref").max())).item()
-    lines = line_numbers(records, 0 if reach is None else reach + 1)
-    line_of = lines.to_frame(LINE).with_row_index(IDX).with_columns(pl.col(IDX).cast(pl.UInt32))
+    line_of = where.lines(pl.concat([listed.get_column(IDX), listed.get_column("ref")]))
     listed = (listed.join(line_of, on=IDX, how="left", maintain_order="left")
               .join(line_of.rename({IDX: "ref", LINE: "ref_line"}), on="ref", how="left", maintain_order="left"))
     message = (pl.when(pl.col("ref").is_not_null())
@@ -263,6 +311,7 @@ def check_records(
         suggest = fuzzy_options(config, fuzzy_threshold)
     active = settings.active
     frame = indexed(records)
+    where = InFrame(records, frame)
     stats: dict[str, Any] = {"records": len(records), "files": len(records.sources),
                              "duplicate_groups": None, "records_in_duplicate_groups": None,
                              "large_groups": None, "max_duplicates": settings.max_duplicates}
@@ -304,16 +353,30 @@ def check_records(
     for part in parts:  # each holds the problems of one rule
         if part.height:
             counts[part.get_column("rule")[0]] += part.height
-    listed = _in_order(parts, file_level, frame, max_problems)
-    if linked is not None and (listed.get_column("rule") == "duplicates").any():
-        listed = duplicate_texts(records, frame, listed, linked)
-    problems = _with_lines(records, listed)  # bounded by max_problems
-    total = sum(counts.values())
+    problems = listed_problems(records, parts, file_level, where, linked, max_problems)
     warnings = None
     if suggest is not None and fuzzy == "warn":
-        warnings = _with_lines(records, _in_order(warned, [], frame, max_problems))
+        warnings = _with_lines(records, _in_order(warned, [], where, max_problems), where)
         stats["warnings"] = sum(part.height for part in warned)
+    return finished(stats, counts, problems, settings, fuzzy, warnings)
+
+
+def listed_problems(records: Records, parts: list[pl.DataFrame], file_level: list[dict], where: Where,
+                    linked: Linked | None, limit: int | None) -> list[dict[str, Any]]:
+    """The first `limit` problems of `parts` (one rule each) and `file_level`, as the report
+    lists them: duplicates described, lines found."""
+    listed = _in_order(parts, file_level, where, limit)
+    if linked is not None and (listed.get_column("rule") == "duplicates").any():
+        listed = duplicate_texts(records, where.locate, listed, linked)
+    return _with_lines(records, listed, where)  # bounded by max_problems
+
+
+def finished(stats: dict[str, Any], counts: Counter[str], problems: list[dict[str, Any]], settings: _Settings,
+             fuzzy: str, warnings: list[dict[str, Any]] | None = None) -> CheckReport:
+    """The report, its counts added to `stats`."""
+    total = sum(counts.values())
     stats.update({"problems": total, "problems_listed": len(problems),
-                  "by_rule": {r: int(counts.get(r, 0)) for r in active if not (r in ON_REQUEST and fuzzy == "warn")},
+                  "by_rule": {r: int(counts.get(r, 0)) for r in settings.active
+                              if not (r in ON_REQUEST and fuzzy == "warn")},
                   "ignored": settings.ignored, "required": list(settings.require)})
     return CheckReport(valid=total == 0, stats=stats, problems=problems, warnings=warnings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -84,29 +84,38 @@ def rule_duplicates(records: Records, frame: pl.DataFrame, config: Config | None
     (not necessarily the head a merge would keep: that depends on --head). The groups are not
     numbered nor described here: `duplicate_texts` does it for the listed ones only."""
     linked = link_records(records, config=config, repeated_ids=False, **group_options)
+    out, stats = duplicate_problems(linked, group_options["max_group"])
+    return out, stats, linked
+
+
+def duplicate_problems(linked: Linked, max_group: int) -> tuple[pl.DataFrame, dict[str, int]]:
+    """`rule_duplicates`' problems and stats from the linked records."""
     sizes = linked.labels.get_column("label").value_counts(name="size").get_column("size")
     stats = {"duplicate_groups": sizes.len(), "records_in_duplicate_groups": linked.labels.height,
-             "large_groups": int((sizes > group_options["max_group"]).sum())}
+             "large_groups": int((sizes > max_group).sum())}
     none = pl.lit(None, dtype=pl.String)
     # a record's label is the first record of its group
     out = linked.labels.filter(pl.col(IDX) != pl.col("label")).select(
         pl.col(IDX), pl.lit("duplicates").alias("rule"), none.alias("column"), none.alias("value"),
         none.alias("message"), pl.col("label").alias("ref"), none.alias("post"),
         pl.lit(None, dtype=pl.UInt32).alias("group"))
-    return out, stats, linked
+    return out, stats
 
 
-def duplicate_texts(records: Records, frame: pl.DataFrame, listed: pl.DataFrame, linked: Linked) -> pl.DataFrame:
+def duplicate_texts(records: Records, locate: Callable[[pl.Series], pl.DataFrame], listed: pl.DataFrame,
+                    linked: Linked) -> pl.DataFrame:
     """The group number, value (reasons), message and post of the listed duplicates. Groups
-    are numbered as `dupes` numbers them: in input order of their first record (label)."""
+    are numbered as `dupes` numbers them: in input order of their first record (label).
+    `locate`: the SRC and ID of records by position."""
     dup = pl.col("rule") == "duplicates"
     firsts = listed.filter(dup).get_column("ref").unique()
     reasons = (reasons_of(linked, linked.labels.filter(pl.col("label").is_in(firsts.implode())))
                .select(pl.col("label").alias("ref"), pl.col("reasons").list.join(" ").alias("__lt_reasons")))
     listed = listed.join(reasons, on="ref", how="left", maintain_order="left")
     ref = listed.get_column("ref").fill_null(0)
+    at = locate(ref)
     listed = listed.with_columns(
-        frame.get_column(SRC).gather(ref).alias("__lt_ref_src"), frame.get_column(ID).gather(ref).alias("__lt_ref_id"),
+        at.get_column(SRC).alias("__lt_ref_src"), at.get_column(ID).alias("__lt_ref_id"),
         pl.when(dup).then(pl.lit(linked.group_numbers(ref))).alias("group"))
     elsewhere = _elsewhere(records, "__lt_ref_src")
     return listed.with_columns(
@@ -134,8 +143,17 @@ def rule_duplicate_id(records: Records, frame: pl.DataFrame) -> pl.LazyFrame:
     candidates = ordered.filter(ordered == ordered.shift(1))
     if candidates.is_empty():
         return no_problems()
-    ids = (frame.lazy().filter(pl.lit(values).is_in(candidates.unique().implode()))
-           .select(pl.col(IDX), pl.col(SRC), stripped.alias("v"), pl.col(col).alias("raw")))
+    ids = frame.lazy().filter(pl.lit(values).is_in(candidates.unique().implode())).select(IDX, SRC, col)
+    return repeated_ids(records, ids)
+
+
+def repeated_ids(records: Records, ids: pl.LazyFrame) -> pl.LazyFrame:
+    """`duplicate-id`'s problems among the records of `ids` (IDX, SRC and the id column, in
+    input order), which hold every record sharing its stripped id with another."""
+    col = records.col("id")
+    assert col is not None
+    stripped = pl.col(col).str.strip_chars()
+    ids = ids.select(pl.col(IDX), pl.col(SRC), stripped.alias("v"), pl.col(col).alias("raw"))
     repeated = ids.filter((pl.len().over("v") > 1) & (pl.col("v") != ""))
     dup = repeated.with_columns(pl.col(IDX).first().over("v").alias("first_idx"),
                                 pl.col(SRC).first().over("v").alias("first_src")).filter(
@@ -182,10 +200,7 @@ def rule_date(records: Records, frame: pl.DataFrame, order: str | None = None) -
     col = records.col("create_date")
     if not col:
         return no_problems()
-    # Odoo's own form parses in one pass; only the rest goes through every form of docs/formats.md#numbers-and-dates
-    odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
-    rest = frame.lazy().select(IDX, SRC, col).filter(odoo_form.is_null()).collect()  # a few records
-    rest = rest.filter(~is_empty(pl.col(col)))
+    rest = date_rest(frame, col)
     if not rest.height:
         return no_problems()
     read = pl.Series([None] * rest.height, dtype=pl.Datetime("us"))
@@ -194,7 +209,23 @@ def rule_date(records: Records, frame: pl.DataFrame, order: str | None = None) -
         result = parse_dates(rest.get_column(col).gather(mine), order)
         require_readable(result, records.headers[col], records.sources[source].path, allow_bad=True)
         read = read.scatter(mine, result.instants)
-    return _problems(rest.filter(read.is_null()), pl.lit(True), "bad-date", records.headers[col], pl.col(col),
+    return date_problems(records, rest.filter(read.is_null()))
+
+
+def date_rest(frame: pl.DataFrame, col: str, *more: str) -> pl.DataFrame:
+    """IDX, SRC, `more` and `col` of the records whose create_date is neither empty nor in
+    Odoo's own form (which parses in one pass): only those go through every form of
+    docs/formats.md#numbers-and-dates."""
+    odoo_form = pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
+    rest = frame.lazy().select(IDX, SRC, *more, col).filter(odoo_form.is_null()).collect()  # a few records
+    return rest.filter(~is_empty(pl.col(col)))
+
+
+def date_problems(records: Records, bad: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """`bad-date`'s problems: one per record of `bad` (IDX and the create_date column)."""
+    col = records.col("create_date")
+    assert col is not None
+    return _problems(bad, pl.lit(True), "bad-date", records.headers[col], pl.col(col),
                      pl.format("create_date {} is not a date (YYYY-MM-DD[ HH:MM:SS], ISO 8601, or a local form "
                                "such as 5/4/2023 or 04.05.2023)", _quoted(pl.col(col))))
 
