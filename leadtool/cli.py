@@ -843,6 +843,9 @@ def check(
     config: ConfigOpt = None, map: MapOpt = None, encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None, sheet: SheetOpt = None, opportunities: OppsOpt = None, preset: PresetOpt = None,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, no_progress: NoProgressOpt = False,
+    memory_limit: Annotated[str | None, typer.Option("--memory-limit", help="SIZE (4G, 512M): check CSV files a "
+                                                     "slice at a time within this memory (default: half the "
+                                                     "machine's, used when the input is too large for it).")] = None,
 ) -> None:
     """Validate for CI: exit 0 when valid, 1 when problems were found, 2 when the check could not run."""
     if format not in CHECK_FORMATS:
@@ -855,16 +858,20 @@ def check(
     if fuzzy_threshold is not None and not fuzzy and ctx.config.check_fuzzy == "off":
         raise UsageError("--fuzzy-threshold: give --fuzzy too")
     manual = parse_group_options(group or []) + (read_groups_file(groups) if groups else [])
-    with steps(ctx.progress, ctx.verbose) as step:
-        step("reading")
-        records = ctx.load(files)
-        step("checking")
-        report = check_records(
-            records, ctx.config, require=comma_list(require) if require is not None else None,
-            max_duplicates=max_duplicates, ignore=ignored, by=parse_by(by or []), include_closed=include_closed,
-            email_key=email_key, canonical=canonical_email, default_region=default_region, manual=manual,
-            max_group=max_group, max_problems=listed, date_order=ctx.dates.order, fuzzy=mode,
-            fuzzy_threshold=fuzzy_threshold)
+    options: dict[str, Any] = dict(
+        require=comma_list(require) if require is not None else None, max_duplicates=max_duplicates, ignore=ignored,
+        by=parse_by(by or []), include_closed=include_closed, email_key=email_key, canonical=canonical_email,
+        default_region=default_region, manual=manual, max_group=max_group, max_problems=listed,
+        date_order=ctx.dates.order, fuzzy=mode, fuzzy_threshold=fuzzy_threshold)
+    limit_bytes = _bounded_limit(ctx, files, memory_limit, manual=bool(manual), done="checked",
+                                 fuzzy=mode is not None or ctx.config.check_fuzzy != "off")
+    report = _check_bounded(ctx, files, limit_bytes, options) if limit_bytes is not None else None
+    if report is None:
+        with steps(ctx.progress, ctx.verbose) as step:
+            step("reading")
+            records = ctx.load(files)
+            step("checking")
+            report = check_records(records, ctx.config, **options)
     with reader_may_leave():
         if format == "json":
             print_json(report.as_dict())
@@ -874,6 +881,25 @@ def check(
             print_text(report, make_console(quiet=quiet), shown)
     if not report.valid:
         raise typer.Exit(1)
+
+
+def _check_bounded(ctx: Context, files: list[str], limit: int, options: dict[str, Any]) -> Any:
+    """`check` a slice at a time (leadtool.bounded.check): the same report; None when the check
+    is to be made in memory (a note says why)."""
+    from . import bounded
+    from .bounded.check import check_files
+
+    with steps(ctx.progress, ctx.verbose) as step:
+        def progress(name: str, done: int, total: int) -> None:
+            step(f"{name} ({done:,}/{total:,})" if total > 1 else name)
+
+        try:
+            return check_files(files, memory_limit=limit, config=ctx.config, encoding=ctx.encoding,
+                               delimiter=ctx.delimiter, mapping=ctx.mapping, opportunities=ctx.opportunities,
+                               preset=ctx.preset, progress=progress, **options)
+        except bounded.NotBounded as exc:
+            say(note(f"--memory-limit: checked in memory ({exc}{bounded.why(exc)})"))
+            return None
 
 
 # ----------------------------------------------------------------------------- entry point

@@ -320,3 +320,54 @@ def test_no_record_is_kept_whole(tmp_path, monkeypatch):
     assert all(s.dtype == pl.UInt64 for s in hashes) and all(s.dtype == pl.Int64 for s in starts)
     assert max(held) == 5 and max(dates_held) <= 5
     assert report.stats["problems"] > 5 and report.stats["problems_listed"] == 5
+
+
+# ----------------------------------------------------------------------------- the command line
+def _check(args: list[str]) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from leadtool.cli import app
+
+    result = CliRunner().invoke(app, ["check", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("format", ["text", "json", "github"])
+def test_the_command_gives_the_in_memory_report(tmp_path, format):
+    from tests.test_bounded import _export
+
+    path = _export(tmp_path, 500, 6)
+    args = [str(path), "--format", format, "--max-problems", "40", "--limit", "all", "--require", "phone"]
+    memory = _check(args)
+    passes = _check([*args, "--memory-limit", "20K"])
+    assert memory[0] == 1
+    assert passes == memory
+    assert "in memory" not in passes[2]
+
+
+def test_the_command_leaves_fuzzy_manual_and_workbooks_to_memory(tmp_path):
+    for extra in (["--fuzzy"], ["--group", "11,12"]):
+        code, _, err = _check([str(ROOT / "samples" / "leads.csv"), "--memory-limit", "64K", *extra])
+        assert code == 1
+        assert "manual and fuzzy groups are checked in memory" in err
+    listed = tmp_path / "leads.json"
+    listed.write_text('[{"id": "1", "email_from": "a@x.com"}, {"id": "1", "email_from": "b@x.com"}]',
+                      encoding="utf-8")
+    code, out, err = _check([str(listed), "--memory-limit", "64K", "--format", "json"])
+    assert code == 1 and "--memory-limit: checked in memory" in err
+    assert json.loads(out)["stats"]["by_rule"]["duplicate-id"] == 1
+
+
+def test_a_large_input_is_checked_in_passes_without_the_option(tmp_path, monkeypatch):
+    import leadtool.bounded as bounded
+
+    path = tmp_path / "leads.csv"
+    path.write_bytes((ROOT / "samples" / "leads.csv").read_bytes())
+    calls = []
+    original = bcheck.check_files
+    monkeypatch.setattr(bcheck, "check_files", lambda *a, **k: calls.append(1) or original(*a, **k))
+    memory = _check([str(path), "--format", "json"])
+    assert not calls
+    monkeypatch.setattr(bounded, "default_memory_limit", lambda: 16 << 10)
+    assert _check([str(path), "--format", "json"]) == memory
+    assert calls
