@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -68,12 +68,10 @@ from ..match.normalize import closed_expr
 from ..recognition import PresetChoice
 from ..records import ID, IDX, KEY, LINE, LOADED, ROW, SRC, Records
 from .chunks import Chunk, Inputs, NotBounded, iter_chunks, open_inputs, read_ahead, read_chunk
-from .narrow import PLACE, GroupOptions, _narrow_columns
+from .narrow import PLACE, GroupOptions, _narrow_columns, narrow_records
 
 if TYPE_CHECKING:
     from . import Sizes
-
-_NARROW_FIELDS = ("email_from", "partner_id", "phone", "mobile", "country_id")
 
 
 @dataclass
@@ -346,13 +344,8 @@ class _Pass:
         if KEY in narrow.columns and set(narrow.columns) == {PLACE, ID, KEY}:
             # the email key alone joins records: only those sharing one can group (`narrow._candidates`)
             candidates = narrow.filter(pl.col(KEY).is_not_null() & pl.col(KEY).is_duplicated())
-        meta = self.meta
         data = [c for c in candidates.columns if c not in (PLACE, ID, KEY)]
-        fields = {k: v for k, v in meta.fields.items() if k in _NARROW_FIELDS}
-        records = Records(frame=candidates.select(PLACE, *data), columns=data,
-                          headers={c: meta.headers.get(c, c) for c in data}, fields=fields,
-                          sources=[replace(s, recognition=None) for s in meta.sources],
-                          more_columns=meta.more_columns, opportunity_sources=meta.opportunity_sources)
+        records = narrow_records(self.meta, candidates.select(PLACE, *data), data, {})
         keys = candidates.get_column(KEY) if KEY in candidates.columns else None
         linked = link_records(records, by=options.by, include_closed=True, email_key=options.email_key,
                               canonical=options.canonical, default_region=options.default_region,

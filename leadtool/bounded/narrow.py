@@ -123,20 +123,26 @@ def _candidates(narrow: pl.DataFrame) -> pl.DataFrame:
     return narrow.filter((pl.col(KEY).is_not_null() & pl.col(KEY).is_duplicated()) | pl.col(ID).is_duplicated())
 
 
+NARROW_FIELDS = ("email_from", "partner_id", "phone", "mobile", "country_id")  # what grouping reads
+
+
+def narrow_records(meta: Records, frame: pl.DataFrame, data: list[str], more: dict[str, str]) -> Records:
+    """A narrow frame as the records grouping reads: the data columns `data`, the fields of
+    `NARROW_FIELDS` (and `more`), the files as `meta` has them."""
+    fields = {k: v for k, v in meta.fields.items() if k in NARROW_FIELDS} | more
+    return Records(frame=frame, columns=data, headers={c: meta.headers.get(c, c) for c in data}, fields=fields,
+                   sources=[replace(s, recognition=None) for s in meta.sources],
+                   more_columns=meta.more_columns, opportunity_sources=meta.opportunity_sources)
+
+
 def _groups(inputs: Inputs, narrow: pl.DataFrame, options: GroupOptions, config: Config | None) -> Groups:
     """`find_groups` over the narrow frame; members given by their place among all records.
     Conflicts (different people) are found per partition, where the names are."""
     narrow = _candidates(narrow)
     meta = inputs.meta()
-    data = [c for c in narrow.columns if c not in (PLACE, ID, SRC, KEY)]
-    fields = {k: v for k, v in meta.fields.items() if k in ("email_from", "partner_id", "phone", "mobile",
-                                                            "country_id")}
-    if meta.col("id"):
-        fields["id"] = _ID_BLANK
-    records = Records(frame=narrow.drop(KEY) if KEY in narrow.columns else narrow, columns=data,
-                      headers={c: meta.headers.get(c, c) for c in data}, fields=fields,
-                      sources=[replace(s, recognition=None) for s in meta.sources],
-                      more_columns=meta.more_columns, opportunity_sources=meta.opportunity_sources)
+    records = narrow_records(meta, narrow.drop(KEY) if KEY in narrow.columns else narrow,
+                             [c for c in narrow.columns if c not in (PLACE, ID, SRC, KEY)],
+                             {"id": _ID_BLANK} if meta.col("id") else {})
     keys = narrow.get_column(KEY) if KEY in narrow.columns else None
     found = find_groups(records, by=options.by, include_closed=True, email_key=options.email_key,
                         canonical=options.canonical, default_region=options.default_region,
