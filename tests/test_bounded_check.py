@@ -130,13 +130,13 @@ def _file(folder: Path, name: str, seed: int, n: int = 60, start_id: int = 1, da
     return write(folder, name, header + "\n".join(rows) + "\n", newline, bom)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", [0, 3, 4])  # LF with a BOM; CR LF, BOM, blank lines; LF, blank lines
 def test_generated_every_rule(tmp_path, seed):
     path = _file(tmp_path, "a.csv", seed, newline="\r\n" if seed % 2 else "\n", bom=seed % 3 == 0, blank=seed > 2)
     cfg = Config(leads_enabled=False, teams={"Keep": TeamConfig(use_leads=True)})
     for limit in LIMITS:
         doc = same([path], config=cfg, require=["name", "Notes", "email_from"], max_problems=limit)
-        for chunk in (1, 777):
+        for chunk in (1, 777) if limit in (None, 3) else ():
             same([path], chunk, config=cfg, require=["name"], max_problems=limit)
     assert all(doc["stats"]["by_rule"][r] for r in ("duplicates", "duplicate-id", "missing-required", "invalid-email",
                                                     "bad-date", "bad-probability", "unknown-type", "leads-mode"))
@@ -154,7 +154,7 @@ def test_two_files_ids_and_groups_across_them(tmp_path):
     c = write(tmp_path, "c.csv",
               header + "5,Five,a@example.com,2024-01-01\n \n7,Seven,,\n5 ,Again,x@y.org,13/02/2023\n")
     d = write(tmp_path, "d.csv", "id,name\n1,One\n")  # no email column at all
-    for limit in LIMITS:
+    for limit in (0, 3, None):  # the last report lists every problem
         doc = same([a, b, c, d], require=["name", "probability"], max_problems=limit)
         same([d, c, b, a], 90, require=["probability"], max_problems=limit)
     assert doc["stats"]["by_rule"]["missing-field"] == 1
@@ -187,7 +187,7 @@ def test_dates_settled_late_or_never(tmp_path):
     early = [f"{k},0{k % 9 + 1}/0{k % 7 + 1}/2023" for k in range(1, 200)]
     dmy = write(tmp_path, "dmy.csv", head + "\n".join([*early, "999,31/12/2023", "1000,12/31/2023x"]) + "\n")
     mdy = write(tmp_path, "mdy.csv", head + "\n".join([*early, "999,12/31/2023", "1000,31.02.2023"]) + "\n")
-    for limit in LIMITS:
+    for limit in (None, 1):
         same([dmy], 100, max_problems=limit)
         same([mdy, dmy], 100, max_problems=limit)
     unsettled = write(tmp_path, "unsettled.csv", head + "\n".join(early) + "\n")
@@ -202,7 +202,7 @@ def test_dates_settled_late_or_never(tmp_path):
     same([unsettled], 100, ignore=["bad-date"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.sampled_from(["1/2/2023", "13/2/2023", "2/13/2023", "13/14/2023", "4.5.2023", "4-5-2023",
                                   "04-05-23", "1/1/23", "2023-01-02", "x", " 3 / 4 / 2023 10:22 PM", "5/5/2020",
                                   "12/12/12", "0/5/2023"]), min_size=1, max_size=12))
@@ -244,7 +244,7 @@ def _csv_files(draw):
     return files
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=_csv_files(), chunk=st.sampled_from([1, 40, 100000]), limit=st.sampled_from([None, 0, 1, 3]),
        by=st.sampled_from([("email",), ("email", "phone"), ("customer",)]), closed=st.booleans())
 def test_random_files_give_the_same_report(tmp_path_factory, files, chunk, limit, by, closed):
