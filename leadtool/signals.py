@@ -35,12 +35,15 @@ _installed = False  # the command line's handlers are in place for the whole run
 _depth = 0  # nesting of deferred() in the main thread
 _pending: int | None = None  # a signal noted inside deferred(), not yet acted on
 _received: int | None = None  # the first signal of the run
+_in_place = False  # the command line's outputs are in place: a signal no longer interrupts it
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     global _pending, _received
     if _received is None:
         _received = signum
+    if _in_place:  # the run is done but for its last words: it ends as it would have
+        return
     if _depth:
         if _pending is None:
             _pending = signum
@@ -54,6 +57,16 @@ def install() -> None:
     for sig in HANDLED:
         signal.signal(sig, _handler)
     _installed = True
+
+
+def outputs_in_place() -> None:
+    """The command line's outputs were put in place (`io.publish`): the run has done what it
+    was asked, and a signal from now on (or one noted while they were renamed) no longer ends
+    it as interrupted. Exit 130 then always means that the old files are still there."""
+    global _in_place, _pending
+    if _installed:
+        _in_place = True
+        _pending = None
 
 
 def received() -> int | None:

@@ -156,6 +156,7 @@ def _publish(parts: list[_Part]) -> None:
                     discard(old)
         for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p.target)) for p, _ in done):
             _sync_folder(folder)
+        signals.outputs_in_place()  # a signal noted meanwhile no longer says the run was interrupted
 
 
 def _keep_old(target: str) -> str | None:
