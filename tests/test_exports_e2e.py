@@ -26,12 +26,6 @@ def truth(name: str) -> dict:
     return json.loads((HERE / f"{name}.truth.json").read_text(encoding="utf-8"))
 
 
-def options(name: str) -> list[str]:
-    """Only what the truth file says a reader cannot guess yet: the cp1252 file's encoding."""
-    enc = truth(name).get("encoding")
-    return ["--encoding", enc] if enc and enc != "utf-8" and name.endswith(".csv") else []
-
-
 def rows(path: Path, encoding: str = "utf-8-sig") -> list[list[str]]:
     return list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
 
@@ -46,7 +40,7 @@ def data_rows(name: str) -> list[list[str]]:
 @pytest.mark.parametrize("name", CSV_EXPORTS)
 def test_inspect_recognises_the_system_or_language(cli, name):
     t = truth(name)
-    result = cli("inspect", HERE / name, "--format", "json", *options(name))
+    result = cli("inspect", HERE / name, "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)[0]
     assert doc["preset"] == t["preset"]
@@ -59,7 +53,7 @@ def test_inspect_recognises_the_system_or_language(cli, name):
     assert set(doc["placeholder_keys"]) == set(t.get("placeholders", []))
     if t.get("date_order"):
         assert doc["dates"].startswith("day first" if t["date_order"] == "dmy" else "month first")
-    text = " ".join(cli("inspect", HERE / name, *options(name)).stdout.split())
+    text = " ".join(cli("inspect", HERE / name).stdout.split())
     if t["preset"]:
         assert "looks like" in text and f"preset {t['preset']}" in text
     if t.get("language"):
@@ -69,7 +63,7 @@ def test_inspect_recognises_the_system_or_language(cli, name):
 @pytest.mark.parametrize("name", CSV_EXPORTS)
 def test_dupes_finds_the_known_groups_in_head_order(cli, name):
     t = truth(name)
-    result = cli("dupes", HERE / name, "--format", "csv", *options(name))
+    result = cli("dupes", HERE / name, "--format", "csv")
     assert result.exit_code == 0, result.output
     found: dict[str, list[str]] = {}
     for row in csv.DictReader(io.StringIO(result.stdout)):
@@ -83,7 +77,7 @@ def test_dupes_finds_the_known_groups_in_head_order(cli, name):
 def test_merge_keeps_the_oldest_and_undo_gives_the_input_back(cli, tmp_path, name):
     t = truth(name)
     out, audit, back = tmp_path / "out.csv", tmp_path / "out.csv.audit.jsonl", tmp_path / "back.csv"
-    result = cli("merge", HERE / name, "-o", out, "--yes", *options(name))
+    result = cli("merge", HERE / name, "-o", out, "--yes")
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
     merges = [e for e in events if e["event"] == "merge"]
@@ -92,7 +86,7 @@ def test_merge_keeps_the_oldest_and_undo_gives_the_input_back(cli, tmp_path, nam
     # the columns are the input's: a composed contact name is never written
     enc = "cp1252" if t.get("encoding") == "cp1252" else "utf-8-sig"
     assert rows(out, enc)[0] == data_rows(name)[0]
-    result = cli("undo", audit, "--input", out, "-o", back, *options(name))
+    result = cli("undo", audit, "--input", out, "-o", back)
     assert result.exit_code == 0, result.output
     # blank lines and report footers included: undo gives every file back byte for byte
     assert back.read_bytes() == (HERE / name).read_bytes()
@@ -103,7 +97,7 @@ def test_salesforce_lead_export_maps_job_title_and_composes_the_name(cli, tmp_pa
     from leadtool.match.normalize import contact_name_expr
 
     t = truth("salesforce_lead.csv")
-    records: Records = load([str(HERE / "salesforce_lead.csv")], encoding="cp1252")
+    records: Records = load([str(HERE / "salesforce_lead.csv")])  # cp1252, told from its bytes
     assert records.headers[records.col("function")] == "Title"  # the job title, not the salutation
     assert records.headers[records.col("title")] == "Salutation"
     names = records.frame.select(contact_name_expr(records).alias("n"), "__lt_id")
@@ -111,7 +105,7 @@ def test_salesforce_lead_export_maps_job_title_and_composes_the_name(cli, tmp_pa
     for rid, name in t["contact_name"].items():
         assert got[rid] == name
     # the placeholder address of five people at four companies joins none of them
-    result = cli("dupes", HERE / "salesforce_lead.csv", "--encoding", "cp1252", "--format", "json")
+    result = cli("dupes", HERE / "salesforce_lead.csv", "--format", "json")
     reasons = [r for g in json.loads(result.stdout)["groups"] for r in g["reasons"]]
     assert not any(k in r for r in reasons for k in t["placeholders"])
 
