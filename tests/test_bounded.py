@@ -305,3 +305,28 @@ def test_audit_log_moved_into_place_or_copied_with_the_time_put_in(tmp_path, kno
     assert out.read_bytes() == ref.read_bytes()
     assert (tmp_path / "out.csv.audit.jsonl").read_bytes().replace(b"out.csv", b"ref.csv") == \
         (tmp_path / "ref.csv.audit.jsonl").read_bytes()
+
+
+def test_chunks_of_blank_lines_keep_the_heads_in_their_chunks(tmp_path):
+    """Runs of blank lines longer than a chunk make chunks without records: each still starts
+    where the next record is (the chunk of a head is found by a binary search over the starts),
+    and the heads after them take their merged values."""
+    rows = ["id,name,email_from,phone,create_date"]
+    for k in range(1, 81):
+        late = k > 62  # the oldest records, after the blank lines, without a phone: heads filled
+        rows.append(f"{k},Lead {k},p{k % 7}@x.com,{'' if late else f'+32 2 555 {k:04d}'},"
+                    f"{2020 if late else 2024}-01-{k % 28 + 1:02d} 10:00:00")
+        if k in (20, 40, 62):
+            rows += [""] * 9000
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    got = _same(tmp_path, [path])
+    assert got["records_merged_away"] == 73
+    with bounded.BoundedMerge([str(path)], memory_limit=64 << 20, output=str(tmp_path / "o.csv"),
+                              sizes=Sizes(chunk_bytes=4096, partition_rows=5)) as run:
+        run.plan()
+        rows_per_chunk = run.inputs.files[0].rows
+        assert 0 in rows_per_chunk  # chunks without a record
+        starts = run.chunk_starts
+        assert starts == sorted(starts)
+        assert starts == [sum(rows_per_chunk[:k]) for k in range(len(rows_per_chunk))]

@@ -97,9 +97,10 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
     places = grouped.get_column(LOADED)
     count = len(inputs.chunk_list())
     starts = []
+    first = 0  # the place of the chunk's first record (of the next one, for a chunk of blank lines)
     for done, chunk in enumerate(read_ahead(iter_known_chunks(inputs))):
         frame = chunk.records.frame
-        first = int(frame.get_column(LOADED)[0]) if frame.height else 0
+        first = int(frame.get_column(LOADED)[0]) if frame.height else first
         starts.append(first)
         lo = int(places.search_sorted(first, side="left"))
         hi = int(places.search_sorted(first + frame.height, side="left"))
@@ -110,6 +111,7 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
                 path = os.path.join(folder, "parts", str(part))
                 os.makedirs(path, exist_ok=True)
                 piece.write_ipc(os.path.join(path, f"{done}.arrow"), compression="lz4")
+        first += frame.height
         if progress:
             progress(done + 1, count)
     return (int(parts.get_column("part").max()) + 1 if parts.height else 0), starts
