@@ -577,6 +577,18 @@ def _bounded_limit(ctx: Context, files: list[str], memory_limit: str | None, *, 
     return limit
 
 
+def _pass_progress(step: Callable[[str], None]) -> Callable[[str, int, int], None]:
+    """A bounded run's progress (`pass 1/3: reading the keys (3/20)`) as steps."""
+    return lambda name, done, total: step(f"{name} ({done:,}/{total:,})" if total > 1 else name)
+
+
+def _in_memory_after_all(exc: Any, done: str) -> None:
+    """The note of a run that the passes leave to memory (`bounded.NotBounded`)."""
+    from . import bounded
+
+    say(note(f"--memory-limit: {done} in memory ({exc}{bounded.why(exc)})"))
+
+
 def _bounded_group_options(by: list[str] | None, include_closed: bool, email_key: str, canonical: bool,
                            region: str | None, max_group: int) -> Any:
     from . import bounded
@@ -594,22 +606,19 @@ def _dupes_bounded(ctx: Context, files: list[str], format: str, shown: int | Non
     from .bounded.dupes import BoundedDupes
 
     with steps(ctx.progress, ctx.verbose) as step:
-        def progress(name: str, done: int, total: int) -> None:
-            step(f"{name} ({done:,}/{total:,})" if total > 1 else name)
-
         try:
             run = BoundedDupes(files, memory_limit=limit, encoding=ctx.encoding, delimiter=ctx.delimiter,
                                mapping=ctx.mapping, opportunities=ctx.opportunities, preset=ctx.preset,
-                               config=ctx.config, group_options=group_options, progress=progress, head=head,
-                               dates=ctx.dates)
+                               config=ctx.config, group_options=group_options, progress=_pass_progress(step),
+                               head=head, dates=ctx.dates)
         except bounded.NotBounded as exc:
-            say(note(f"--memory-limit: read in memory ({exc}{bounded.why(exc)})"))
+            _in_memory_after_all(exc, "read")
             return False
         with run:
             try:
                 counts = run.stats()
             except bounded.NotBounded as exc:
-                say(note(f"--memory-limit: read in memory ({exc}{bounded.why(exc)})"))
+                _in_memory_after_all(exc, "read")
                 return False
             document, table = os.path.join(run.folder, "dupes.out"), None
             if format == "text":
@@ -652,23 +661,20 @@ def _merge_bounded(ctx: Context, console: Any, files: list[str], output: str, au
     plan = bounded.PlanOptions(head=options["head"], config=ctx.config, allow_large=options["allow_large"],
                                allow_conflicts=options["allow_conflicts"], dates=ctx.dates)
     with steps(ctx.progress, ctx.verbose) as step:
-        def progress(name: str, done: int, total: int) -> None:
-            step(f"{name} ({done:,}/{total:,})" if total > 1 else name)
-
         try:
             run = bounded.BoundedMerge(files, memory_limit=limit, output=output, encoding=ctx.encoding,
                                        delimiter=ctx.delimiter, mapping=ctx.mapping,
                                        opportunities=ctx.opportunities, preset=ctx.preset, config=ctx.config,
-                                       group_options=group, plan_options=plan, progress=progress,
+                                       group_options=group, plan_options=plan, progress=_pass_progress(step),
                                        at=None if asks(yes) or dry_run else bounded.now_utc())
         except bounded.NotBounded as exc:
-            say(note(f"--memory-limit: merged in memory ({exc}{bounded.why(exc)})"))
+            _in_memory_after_all(exc, "merged")
             return False
         with run:
             try:
                 run.group()
             except bounded.NotBounded as exc:
-                say(note(f"--memory-limit: merged in memory ({exc}{bounded.why(exc)})"))
+                _in_memory_after_all(exc, "merged")
                 return False
             planned = run.plan(preview)
             _warn_held(planned.groups, options["max_group"])
@@ -890,15 +896,12 @@ def _check_bounded(ctx: Context, files: list[str], limit: int, options: dict[str
     from .bounded.check import check_files
 
     with steps(ctx.progress, ctx.verbose) as step:
-        def progress(name: str, done: int, total: int) -> None:
-            step(f"{name} ({done:,}/{total:,})" if total > 1 else name)
-
         try:
             return check_files(files, memory_limit=limit, config=ctx.config, encoding=ctx.encoding,
                                delimiter=ctx.delimiter, mapping=ctx.mapping, opportunities=ctx.opportunities,
-                               preset=ctx.preset, progress=progress, **options)
+                               preset=ctx.preset, progress=_pass_progress(step), **options)
         except bounded.NotBounded as exc:
-            say(note(f"--memory-limit: checked in memory ({exc}{bounded.why(exc)})"))
+            _in_memory_after_all(exc, "checked")
             return None
 
 
