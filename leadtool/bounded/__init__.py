@@ -3,7 +3,8 @@ of one frame of every record. Pass 1 (`narrow`) keeps each record's keys and fin
 pass 2 (`partitions`) spills the grouped records to partitions of consecutive groups on disk
 and plans, applies and audits each one with the in-memory code; pass 3 (`stream`) writes the
 output in input order, copying untouched records. The output and the audit log are the bytes
-the in-memory path writes.
+the in-memory path writes. `dupes` shares pass 1 and the spill (`run`, `dupes`); `check` is
+one pass of its own (`check`).
 
     from leadtool.bounded import merge_files
     summary = merge_files(["leads.csv"], "merged.csv", memory_limit="4G")
