@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 import leadtool.bounded.check as bcheck
 from leadtool.bounded import NotBounded, Sizes
-from leadtool.bounded.check import _date_evidence, check_files
+from leadtool.bounded.check import check_files
 from leadtool.check import check_records
 from leadtool.config import Config, TeamConfig
 from leadtool.errors import UsageError
 from leadtool.io import load
-from leadtool.match.dates import parse_dates
+from leadtool.match.dates import order_evidence, parse_dates
 from leadtool.records import ID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +210,7 @@ def test_date_evidence_adds_up_to_parse_dates(values):
     """Split anywhere, the parts' evidence says what the whole column's parse says."""
     whole = parse_dates(pl.Series(values))
     for cut in range(len(values) + 1):
-        parts = [_date_evidence(pl.Series(p, dtype=pl.String)) for p in (values[:cut], values[cut:]) if p]
+        parts = [order_evidence(pl.Series(p, dtype=pl.String)) for p in (values[:cut], values[cut:]) if p]
         dmy, mdy = any(p["dmy"] for p in parts), any(p["mdy"] for p in parts)
         first = [p for p in parts if p["conflicting"] is not None]
         unsettled = [p for p in parts if p["unsettled"] is not None]

@@ -61,7 +61,7 @@ from ..config import CHECK_FUZZY, Config
 from ..errors import UsageError
 from ..fields import FieldMap
 from ..io.spans import np_module, release
-from ..match.dates import _LOCAL, ORDERS, ambiguous_order, parse_dates
+from ..match.dates import ORDERS, ambiguous_order, order_evidence, parse_dates
 from ..match.emails import email_keys
 from ..match.groups import Linked, check_link_options, link_records
 from ..match.normalize import closed_expr
@@ -114,27 +114,6 @@ class _FileDates:
     mdy: bool = False
     conflicting: str | None = None  # the first date with a != b (shown when both orders are told)
     unsettled: str | None = None  # the first date that only an order reads (shown when none is told)
-
-
-def _date_evidence(values: pl.Series) -> dict[str, Any]:
-    """What `dates.parse_dates` reads of the day/month order in `values` (its `free` dates with
-    a day or month above 12), and the first dates it would name as ambiguous: the same
-    expressions over the same pattern, so that parts of a column add up to the whole."""
-    a, b = pl.col("a").cast(pl.Int32), pl.col("b").cast(pl.Int32)
-    local = (pl.col("a").is_not_null() & (pl.col("s1") == pl.col("s2"))
-             & ~((pl.col("s1") == "-") & (pl.col("y").str.len_chars() == 2))).fill_null(False)
-    free = local & (pl.col("s1") != ".")
-    parts = (pl.DataFrame({"v": values.cast(pl.String)}).lazy()
-             .with_columns(pl.col("v").str.extract_groups(_LOCAL).alias("g")).unnest("g"))
-    conflicting = (free & (a != b)).fill_null(False)
-    unsettled = (free & (a <= 12) & (b <= 12) & (a != b)).fill_null(False)
-    found = parts.select(
-        (free & (a > 12) & (b <= 12)).any().alias("dmy"),
-        (free & (b > 12) & (a <= 12)).any().alias("mdy"),
-        pl.col("v").filter(conflicting).first().alias("conflicting"),
-        pl.col("v").filter(unsettled).first().alias("unsettled"),
-    ).collect().row(0, named=True)
-    return found
 
 
 class _Where:
@@ -271,7 +250,7 @@ class _Pass:
         dates = self.dates[f]
         values = rest.get_column(col)
         if self.date_order is None:
-            found = _date_evidence(values)
+            found = order_evidence(values)
             dates.dmy |= bool(found["dmy"])
             dates.mdy |= bool(found["mdy"])
             dates.conflicting = dates.conflicting or found["conflicting"]

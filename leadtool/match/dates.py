@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -77,24 +78,45 @@ def _local_instants(day_first: pl.Expr) -> pl.Expr:
     return text.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False, exact=True, cache=False)
 
 
+# the parts of a local date (`_LOCAL`'s groups a, b, y and separators s1, s2) and what they say
+# of the day/month order: one definition for `parse_dates` and for `order_evidence`
+_A, _B = pl.col("a").cast(pl.Int32), pl.col("b").cast(pl.Int32)
+_IS_LOCAL = (pl.col("a").is_not_null() & (pl.col("s1") == pl.col("s2"))
+             & ~((pl.col("s1") == "-") & (pl.col("y").str.len_chars() == 2))).fill_null(False)
+_FREE = _IS_LOCAL & (pl.col("s1") != ".")  # a slash or dash date: its order is not fixed by its form
+_SAYS_DMY = _FREE & (_A > 12) & (_B <= 12)
+_SAYS_MDY = _FREE & (_B > 12) & (_A <= 12)
+_DIFFERS = _FREE & (_A != _B)  # ambiguous when a column says both orders
+_UNSETTLED = _FREE & (_A <= 12) & (_B <= 12) & (_A != _B)  # ambiguous when a column says neither
+
+
+def _date_parts(text: pl.Series) -> pl.LazyFrame:
+    return (pl.DataFrame({"v": text}).lazy()
+            .with_columns(pl.col("v").str.extract_groups(_LOCAL).alias("g")).unnest("g"))
+
+
+def order_evidence(values: pl.Series) -> dict[str, Any]:
+    """What `parse_dates` reads of the day/month order in `values` (`dmy`, `mdy`), and the first
+    dates it would name as ambiguous (`conflicting`, `unsettled`): parts of a column, read one
+    at a time (a bounded check's chunks), add up to what the whole column says."""
+    return _date_parts(values.cast(pl.String)).select(
+        _SAYS_DMY.any().alias("dmy"), _SAYS_MDY.any().alias("mdy"),
+        pl.col("v").filter(_DIFFERS.fill_null(False)).first().alias("conflicting"),
+        pl.col("v").filter(_UNSETTLED.fill_null(False)).first().alias("unsettled"),
+    ).collect().row(0, named=True)
+
+
 def parse_dates(values: pl.Series, order: str | None = None) -> DateParse:
     """Read a column of dates (text) as instants, inferring the day/month order of its
     slash and dash dates unless `order` (`dmy`/`mdy`) is given."""
     if order is not None and order not in ORDERS:
         raise UsageError(f"--date-order {order!r}: expected dmy or mdy")
     text = values.cast(pl.String)
-    a, b = pl.col("a").cast(pl.Int32), pl.col("b").cast(pl.Int32)
-    local = (pl.col("a").is_not_null() & (pl.col("s1") == pl.col("s2"))
-             & ~((pl.col("s1") == "-") & (pl.col("y").str.len_chars() == 2))).fill_null(False)
-    parts = (pl.DataFrame({"v": text}).lazy()
-             .with_columns(pl.col("v").str.extract_groups(_LOCAL).alias("g")).unnest("g")
-             .with_columns(local.alias("local"))
-             .with_columns((pl.col("local") & (pl.col("s1") != ".")).alias("free"))
-             .collect())
+    parts = _date_parts(text).with_columns(_IS_LOCAL.alias("local"), _FREE.alias("free")).collect()
     free = pl.col("free")
     stats = parts.select(
-        (free & (a > 12) & (b <= 12)).any().alias("dmy"),
-        (free & (b > 12) & (a <= 12)).any().alias("mdy"),
+        _SAYS_DMY.any().alias("dmy"),
+        _SAYS_MDY.any().alias("mdy"),
         free.any().alias("any_free"),
         pl.col("local").sum().alias("local"),
         (pl.col("local") & (pl.col("y").str.len_chars() == 2)).sum().alias("yy"),
@@ -109,9 +131,9 @@ def parse_dates(values: pl.Series, order: str | None = None) -> DateParse:
     if chosen is not None:
         ambiguous_rows = pl.lit(False)
     elif conflicting:
-        ambiguous_rows = free & (a != b)
+        ambiguous_rows = _DIFFERS
     else:
-        ambiguous_rows = free & (a <= 12) & (b <= 12) & (a != b)
+        ambiguous_rows = _UNSETTLED
     # with no order, only dots and slash dates whose day equals their month are read
     day_first = (pl.col("s1") == ".") | pl.lit(chosen == "dmy")
     # ISO forms start with a 4-digit year: only those go through the (slower) ISO reader
