@@ -166,6 +166,25 @@ def test_the_temporary_folder_goes_on_error_and_interrupt(tmp_path, monkeypatch)
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_late_audit_move_does_not_bring_back_a_removed_staging_file(tmp_path):
+    """The audit log is moved onto its staging file in a second thread: when the output's writer
+    fails first, the run removes its staging files, and the move must not make one again (it
+    left `.out.csv.audit.jsonl.*.staging` behind now and then)."""
+    from leadtool.io.files import OutputError, discard, move_onto_temp, new_temp
+
+    events = tmp_path / "events"
+    events.write_text("x", encoding="utf-8")
+    staging = new_temp(str(tmp_path), str(tmp_path / "out.csv.audit.jsonl"), ".staging", staging=True)
+    discard(staging)
+    with pytest.raises(OutputError):
+        move_onto_temp(str(events), staging)
+    assert not os.path.exists(staging) and events.exists()
+    staging = new_temp(str(tmp_path), str(tmp_path / "out.csv.audit.jsonl"), ".staging", staging=True)
+    move_onto_temp(str(events), staging)
+    assert Path(staging).read_text(encoding="utf-8") == "x"
+    discard(staging)
+
+
 def test_inputs_it_does_not_read(tmp_path):
     json_file = tmp_path / "leads.json"
     json_file.write_text('[{"id": "1", "email_from": "a@x.org"}]')

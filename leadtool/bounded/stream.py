@@ -16,7 +16,7 @@ import polars as pl
 
 from ..io.csv_write import csv_body, csv_header_line
 from ..io.decode import BOM
-from ..io.files import atomic_output
+from ..io.files import atomic_output, move_onto_temp
 from ..io.writing import _copied, copies_every_record, copies_records
 from ..records import LOADED, Records, value_hash
 from .chunks import Inputs, iter_known_chunks
@@ -142,7 +142,7 @@ def write_audit(path: str, run_line: bytes, planned: Planned, at: str) -> None:
     if (planned.at == at and planned.audit_head == run_line and os.path.exists(planned.audit)
             and os.stat(planned.audit).st_dev == os.stat(path).st_dev):
         os.chmod(planned.audit, os.stat(path).st_mode)
-        os.replace(planned.audit, path)
+        move_onto_temp(planned.audit, path)
         return
     stand_in = ('{"event":"merge","at":"' + planned.at + '"').encode()
     actual = ('{"event":"merge","at":"' + at + '"').encode()

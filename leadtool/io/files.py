@@ -92,6 +92,16 @@ def discard(path: str) -> None:
             os.unlink(path)
 
 
+def move_onto_temp(source: str, path: str) -> None:
+    """`source` renamed onto the temporary file `path` while it is still the run's: a writer in a
+    second thread may finish after the run has ended in an error and removed its temporary files,
+    and must not bring one back."""
+    with signals.deferred(), _lock:
+        if path not in _temps:
+            raise OutputError("the run ended before this file was written", file=path)
+        os.replace(source, path)
+
+
 def rename_into_place(path: str, target: str) -> None:
     """The temporary file becomes `target` (atomically) and is forgotten."""
     with signals.deferred(), _lock:
