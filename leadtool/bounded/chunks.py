@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -28,6 +28,8 @@ from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
 from ..io.xlsx import refuse_binary, workbook_kind
 from ..recognition import PresetChoice, recognise
 from ..records import LOADED, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source, Spans
+
+T = TypeVar("T")
 
 
 class NotBounded(Exception):
@@ -296,8 +298,8 @@ def file_spans(file: CsvInput, first: int, starts: list[pl.Series], ends: list[p
                  hashed=[*dict.fromkeys(file.source.columns)], pending=done)
 
 
-def _result(future: Future[Chunk | None]) -> Chunk | None:
-    """The future's chunk, waited for with signals deferred (as `io.publish` waits for its
+def result(future: Future[T]) -> T:
+    """The future's result, waited for with signals deferred (as `io.publish` waits for its
     writers: an exception raised inside a lock of `threading` can hang the process)."""
     with signals.deferred():
         while not wait([future], timeout=0.05, return_when=FIRST_EXCEPTION).done:
@@ -313,7 +315,7 @@ def read_ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-read")
     try:
         future = pool.submit(next, chunks, None)
-        while (chunk := _result(future)) is not None:
+        while (chunk := result(future)) is not None:
             future = pool.submit(next, chunks, None)
             yield chunk
     finally:

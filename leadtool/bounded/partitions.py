@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -25,7 +26,7 @@ from ..match.dates import DateOptions
 from ..match.groups import Groups, with_conflicts
 from ..merge import MergePlan, plan_merge
 from ..records import GROUP, HEAD_IDX, IDX, LOADED, Records
-from .chunks import Inputs, iter_known_chunks, read_ahead
+from .chunks import Inputs, iter_known_chunks, read_ahead, result
 
 # the merge events are made before the run's time is known when the user may still say no:
 # written with this stand-in of the same width, put right when the log is written
@@ -119,12 +120,15 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
 
 def part_groups(meta: Records, groups: Groups, folder: str, part: int) -> tuple[Records, Groups] | None:
     """A spilled partition's records and their groups (members by position in the partition,
-    with the conflicts its names show); None when no record was spilled to it."""
+    with the conflicts its names show); None when no record was spilled to it. Each partition
+    is read once: its files are removed once read, so that the disk space and the memory
+    they held serve what is written next (the audit, the heads)."""
     path = os.path.join(folder, "parts", str(part))
     if not os.path.isdir(path):
         return None
     names = sorted(os.listdir(path), key=lambda n: int(n.split(".")[0]))
     frame = pl.concat([pl.read_ipc(os.path.join(path, n)) for n in names], rechunk=True)
+    shutil.rmtree(path, ignore_errors=True)
     members = frame.select(pl.col(GROUP).alias("group"), pl.int_range(pl.len(), dtype=pl.UInt32).alias(IDX)
                            ).sort("group", IDX)
     records = replace(meta, frame=frame.drop(GROUP))
@@ -142,14 +146,49 @@ def plan_partitions(meta: Records, groups: Groups, count: int, chunk_starts: lis
     planned = Planned(away=pl.Series([], dtype=pl.UInt32), groups=pl.DataFrame(), folder=folder,
                       chunk_starts=chunk_starts, audit=os.path.join(folder, "audit.jsonl"), audit_head=run_line,
                       at=at)
-    with open(planned.audit, "wb") as audit:
-        audit.write(run_line)
+    with open(planned.audit, "wb") as handle, _Behind(handle) as audit:
+        handle.write(run_line)
         _plan_each(meta, groups, count, folder, options, preview, progress, planned, audit)
     return planned
 
 
+class _Behind:
+    """The audit text written in a second thread, in order, while the next events are made
+    and the next partition planned: a write of new pages costs the kernel as much time as
+    making the text (`benchmarks/README.md`), and leaves Python's lock. At most one piece
+    waits (about 100 MB of text)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-audit")
+        self.pending: Future[None] | None = None
+
+    def __enter__(self) -> _Behind:
+        return self
+
+    def write(self, text: pl.Series) -> None:
+        self._wait()
+        self.pending = self.pool.submit(_write_text, text, self.handle)
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            result(pending)
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: Any) -> None:
+        try:
+            if kind is None:
+                self._wait()
+        finally:  # after an error or a signal, the piece being written is not waited for
+            self.pool.shutdown(wait=kind is None, cancel_futures=True)
+
+
+def _write_text(text: pl.Series, handle: IO[bytes]) -> None:
+    pl.DataFrame({"t": text}).write_csv(handle, include_header=False, quote_style="never", line_terminator="")
+
+
 def _plan_each(meta: Records, groups: Groups, count: int, folder: str, options: PlanOptions, preview: int | None,
-               progress: Callable[[int, int], None] | None, planned: Planned, audit: IO[bytes]) -> None:
+               progress: Callable[[int, int], None] | None, planned: Planned, audit: _Behind) -> None:
     away: list[pl.Series] = []
     info: list[pl.DataFrame] = []
     shown = 0
@@ -190,12 +229,11 @@ def _save_heads(plan: MergePlan, loaded: pl.Series, chunk_starts: pl.Series, fol
         piece.write_ipc(os.path.join(path, f"{part}.arrow"))
 
 
-def _save_audit(records: Records, plan: MergePlan, audit: IO[bytes], at: str) -> None:
+def _save_audit(records: Records, plan: MergePlan, audit: _Behind, at: str) -> None:
     """The partition's merge events, as `write_audit` writes them."""
     for chunk in merge_event_chunks(records, plan, at):
         if len(chunk):
-            pl.DataFrame({"t": chunk}).write_csv(audit, include_header=False, quote_style="never",
-                                                 line_terminator="")
+            audit.write(chunk)
 
 
 def summary(planned: Planned) -> dict[str, Any]:
