@@ -33,15 +33,48 @@ def _unchanging(data: Any) -> bool:
             and isinstance(data.obj, bytes | mmap.mmap))
 
 
+class _Behind:
+    """Jobs run in order in a second thread, at most `ahead` waiting."""
+
+    def __init__(self, name: str, ahead: int) -> None:
+        self.name = name
+        self.ahead = ahead
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[Any]] = deque()
+
+    def submit(self, job: Any, *args: Any) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        while len(self._pending) >= self.ahead:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(job, *args))
+
+    def drain(self) -> None:
+        """Wait until every job given is done (raising the first one's error)."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+
 class HashingWriter:
     """A file handle that hashes the bytes as they are written, so that an output's digest
     costs no second read. The last `KEEP` bytes are hashed only at the end: a writer may cut
     the file's final line ending (`truncate`). Anything else (a seek, a cut further back)
-    makes `finish` hash the file from disk instead."""
+    makes `finish` hash the file from disk instead. A large piece that cannot change is
+    written in one second thread and hashed in another, in order: hashlib and the kernel's
+    copy leave Python's lock, and on a machine where every new page of the page cache costs
+    the kernel time (benchmarks/README.md), writing then overlaps the making of what comes next."""
 
     KEEP = 64
-    LARGE = 1 << 20  # pieces at least this large are hashed in a second thread
-    AHEAD = 8  # large pieces waiting to be hashed, at most
+    LARGE = 1 << 20  # pieces at least this large are written and hashed in second threads
+    AHEAD = 8  # large pieces waiting to be written, and to be hashed, at most
 
     def __init__(self, handle: IO[bytes], digest: Digest) -> None:
         self.handle = handle
@@ -49,38 +82,36 @@ class HashingWriter:
         self.tail = b""
         self.hashed = 0
         self.exact = True
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[Future[None]] = deque()
+        self._hashes = _Behind("leadtool-hash", self.AHEAD)
+        self._writes = _Behind("leadtool-write", self.AHEAD)
 
     def _update(self, data: Any, later: bool = False) -> None:
         """Hash `data` after everything before it: a large piece that cannot change (`later`)
-        in the hashing thread (hashlib leaves Python's lock: hashing overlaps the writing of
-        what comes next), in order."""
+        in the hashing thread, in order."""
         if not later or len(data) < self.LARGE:
-            while self._pending:
-                self._pending.popleft().result()
+            self._hashes.drain()
             self.digest.sha.update(data)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-hash")
-        while len(self._pending) >= self.AHEAD:
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(self.digest.sha.update, data))
+        self._hashes.submit(self.digest.sha.update, data)
 
     def close(self) -> None:
-        """Wait for the hashing thread (it is done with every piece given)."""
-        while self._pending:
-            self._pending.popleft().result()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Wait for the second threads (they are done with every piece given)."""
+        try:
+            self._writes.close()
+        finally:
+            self._hashes.close()
 
     def write(self, data: Any) -> int:
-        n = self.handle.write(data)
         view = memoryview(data).cast("B")
+        unchanging = _unchanging(data)
+        if unchanging and len(view) >= self.LARGE:
+            self._writes.submit(self.handle.write, data)
+        else:
+            self._writes.drain()
+            self.handle.write(data)
         if len(view) >= self.KEEP:
             self._update(self.tail)
-            self._update(view[:-self.KEEP], later=_unchanging(data))
+            self._update(view[:-self.KEEP], later=unchanging)
             self.hashed += len(self.tail) + len(view) - self.KEEP
             self.tail = bytes(view[-self.KEEP:])
         else:
@@ -90,23 +121,27 @@ class HashingWriter:
                 self._update(self.tail[:cut])
                 self.hashed += cut
                 self.tail = self.tail[cut:]
-        return n if n is not None else len(view)
+        return len(view)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
 
     def flush(self) -> None:
+        self._writes.drain()
         self.handle.flush()
 
     def tell(self) -> int:
+        self._writes.drain()
         return self.handle.tell()
 
     def seek(self, offset: int, whence: int = 0) -> int:
+        self._writes.drain()
         self.exact = False
         return self.handle.seek(offset, whence)
 
     def truncate(self, size: int | None = None) -> int:
+        self._writes.drain()
         size = self.tell() if size is None else size
         if self.hashed <= size <= self.hashed + len(self.tail):
             self.tail = self.tail[:size - self.hashed]
@@ -117,8 +152,8 @@ class HashingWriter:
     def finish(self, path: str | None) -> None:
         """The digest of what was written. For a regular file (`path`), of the file as it now
         is on disk; for standard output or a device (None), of the bytes streamed."""
-        self.handle.flush()
         self.close()
+        self.handle.flush()
         size = self.hashed + len(self.tail)
         if path is None or (self.exact and os.fstat(self.handle.fileno()).st_size == size):
             self.digest.sha.update(self.tail)

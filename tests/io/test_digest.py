@@ -47,7 +47,7 @@ def test_input_digest_of_what_is_not_a_file(tmp_path: Path) -> None:
         input_digest(str(tmp_path))
 
 
-def test_large_pieces_hashed_in_a_second_thread_keep_their_order(tmp_path):
+def test_large_pieces_written_and_hashed_in_second_threads_keep_their_order(tmp_path):
     import mmap
 
     source = tmp_path / "source.bin"
@@ -61,10 +61,12 @@ def test_large_pieces_hashed_in_a_second_thread_keep_their_order(tmp_path):
         writer = HashingWriter(handle, digest)
         pieces = [view[0:3_000_000], b"x" * 10, bytes(blob[:2_000_000]), view[5_000_000:9_000_000],
                   bytearray(b"y" * 1_500_000), view[9_000_000:]]
+        expected = b"".join(bytes(p) for p in pieces)
         for piece in pieces:
             writer.write(piece)
         writer.finish(str(out))
         del view, pieces, piece
         raw.close()
+    assert out.read_bytes() == expected  # large pieces are written in a second thread, in order
     assert digest.hexdigest == hashlib.sha256(out.read_bytes()).hexdigest()
     assert digest.size == out.stat().st_size
