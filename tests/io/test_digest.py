@@ -70,3 +70,18 @@ def test_large_pieces_written_and_hashed_in_second_threads_keep_their_order(tmp_
     assert out.read_bytes() == expected  # large pieces are written in a second thread, in order
     assert digest.hexdigest == hashlib.sha256(out.read_bytes()).hexdigest()
     assert digest.size == out.stat().st_size
+
+
+def test_an_error_of_the_writing_thread_is_raised_to_the_writer() -> None:
+    """A large piece is written in a second thread: its error (a full disk) must still end the
+    write, at the latest when the writer is closed."""
+    import io
+
+    class Full(io.BytesIO):
+        def write(self, data) -> int:
+            raise OSError(28, "No space left on device")
+
+    writer = HashingWriter(Full(), Digest())
+    with pytest.raises(OSError, match="No space left"):
+        writer.write(b"x" * (2 << 20))
+        writer.close()
