@@ -82,7 +82,7 @@ def _in_memory(paths, output, *, by=("email",), include_closed=False, max_group=
 
 
 def _bounded(paths, output, *, by=("email",), include_closed=False, max_group=50, head="oldest",
-             allow_large=False, allow_conflicts=False, chunk_bytes=4096, partition_rows=40):
+             allow_large=False, allow_conflicts=False, chunk_bytes=16384, partition_rows=40):
     return merge_files([str(p) for p in paths], str(output), memory_limit="64M", head=head,
                        allow_large=allow_large, allow_conflicts=allow_conflicts,
                        group_options=GroupOptions(by=by, include_closed=include_closed, max_group=max_group),
@@ -105,7 +105,7 @@ def _same(tmp_path, paths, **options):
 def test_many_partitions_give_the_in_memory_bytes(tmp_path, seed):
     path = _export(tmp_path, 1500, seed)
     got = _same(tmp_path, [path], max_group=10)
-    assert got["groups"] > 20  # many partitions of 40 records, many chunks of 4 KB
+    assert got["groups"] > 20  # many partitions of 40 records, many chunks of 16 KB
     assert got["skipped_large_groups"] >= 1
 
 
@@ -116,8 +116,8 @@ def test_every_key_closed_records_and_odoo_heads(tmp_path):
 
 
 def test_quoted_file_and_several_files(tmp_path):
-    one = _export(tmp_path, 800, 4, quote_all=True)
-    two = _export(tmp_path, 700, 5)
+    one = _export(tmp_path, 500, 4, quote_all=True)
+    two = _export(tmp_path, 400, 5)
     frame = pl.read_csv(two, infer_schema=False)
     three = tmp_path / "reordered.csv"
     frame.select(list(reversed([c for c in frame.columns if c != "x_source"]))).write_csv(three)
@@ -216,7 +216,7 @@ def test_command_line_passes_and_ctrl_c(tmp_path, monkeypatch):
 
     from leadtool.cli import app
 
-    path = _export(tmp_path, 700, 8)
+    path = _export(tmp_path, 400, 8)
     runner = CliRunner()
     ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
     assert runner.invoke(app, ["merge", str(path), "-o", str(ref), "--yes", "--quiet"]).exit_code == 0
@@ -308,11 +308,11 @@ def test_audit_log_moved_into_place_or_copied_with_the_time_put_in(tmp_path, kno
     """The run's time known before planning (no one is asked): the events are written as they
     will be and the file is moved into place; else (a prompt may wait) they carry a stand-in
     that the copy replaces. Both give the in-memory bytes."""
-    path = _export(tmp_path, 900, 8)
+    path = _export(tmp_path, 500, 8)
     ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
     _in_memory([path], ref)
     run = bounded.BoundedMerge([str(path)], memory_limit=64 << 20, output=str(out),
-                               sizes=Sizes(chunk_bytes=4096, partition_rows=40), at=AT if known else None)
+                               sizes=Sizes(chunk_bytes=16384, partition_rows=40), at=AT if known else None)
     with run:
         run.group()
         planned = run.plan()

@@ -134,17 +134,18 @@ def _file(folder: Path, name: str, seed: int, n: int = 60, start_id: int = 1, da
 def test_generated_every_rule(tmp_path, seed):
     path = _file(tmp_path, "a.csv", seed, newline="\r\n" if seed % 2 else "\n", bom=seed % 3 == 0, blank=seed > 2)
     cfg = Config(leads_enabled=False, teams={"Keep": TeamConfig(use_leads=True)})
+    # chunks of 777 bytes (6 chunks); of 1 byte (one record a chunk) and of 200 for two limits
     for limit in LIMITS:
-        doc = same([path], config=cfg, require=["name", "Notes", "email_from"], max_problems=limit)
-        for chunk in (1, 777) if limit in (None, 3) else ():
+        doc = same([path], 777, config=cfg, require=["name", "Notes", "email_from"], max_problems=limit)
+        for chunk in {None: (1,), 3: (200,)}.get(limit, ()):
             same([path], chunk, config=cfg, require=["name"], max_problems=limit)
     assert all(doc["stats"]["by_rule"][r] for r in ("duplicates", "duplicate-id", "missing-required", "invalid-email",
                                                     "bad-date", "bad-probability", "unknown-type", "leads-mode"))
     assert doc["stats"]["placeholder_emails"]
-    same([path], config=cfg, ignore=["duplicates", "bad-date"], max_problems=3)
-    same([path], ignore=["duplicate-id", "invalid-email", "missing-required"], require=["name"], max_problems=None)
-    same([path], include_closed=True, max_duplicates=2, max_problems=None)
-    same([path], date_order="mdy", max_problems=None)
+    same([path], 777, config=cfg, ignore=["duplicates", "bad-date"], max_problems=3)
+    same([path], 777, ignore=["duplicate-id", "invalid-email", "missing-required"], require=["name"], max_problems=None)
+    same([path], 777, include_closed=True, max_duplicates=2, max_problems=None)
+    same([path], 777, date_order="mdy", max_problems=None)
 
 
 def test_two_files_ids_and_groups_across_them(tmp_path):
@@ -155,8 +156,9 @@ def test_two_files_ids_and_groups_across_them(tmp_path):
               header + "5,Five,a@example.com,2024-01-01\n \n7,Seven,,\n5 ,Again,x@y.org,13/02/2023\n")
     d = write(tmp_path, "d.csv", "id,name\n1,One\n")  # no email column at all
     for limit in (0, 3, None):  # the last report lists every problem
-        doc = same([a, b, c, d], require=["name", "probability"], max_problems=limit)
-        same([d, c, b, a], 90, require=["probability"], max_problems=limit)
+        doc = same([a, b, c, d], 700, require=["name", "probability"], max_problems=limit)
+        same([d, c, b, a], 700, require=["probability"], max_problems=limit)
+    same([d, c, b, a], 90, require=["probability"], max_problems=None)  # about one record a chunk
     assert doc["stats"]["by_rule"]["missing-field"] == 1
     assert any(" of " in p["message"] for p in doc["problems"] if p["rule"] in ("duplicate-id", "duplicates"))
     same([a, b], opportunities=[str(b)], config=Config(leads_enabled=False), max_problems=None)
@@ -188,18 +190,18 @@ def test_dates_settled_late_or_never(tmp_path):
     dmy = write(tmp_path, "dmy.csv", head + "\n".join([*early, "999,31/12/2023", "1000,12/31/2023x"]) + "\n")
     mdy = write(tmp_path, "mdy.csv", head + "\n".join([*early, "999,12/31/2023", "1000,31.02.2023"]) + "\n")
     for limit in (None, 1):
-        same([dmy], 100, max_problems=limit)
-        same([mdy, dmy], 100, max_problems=limit)
+        same([dmy], 400, max_problems=limit)
+        same([mdy, dmy], 400, max_problems=limit)
     unsettled = write(tmp_path, "unsettled.csv", head + "\n".join(early) + "\n")
     both = write(tmp_path, "both.csv", head + "\n".join(["1,13/14/2023", *early, "999,31/12/2023", "1000,12/31/2023"]))
     for paths in ([unsettled], [dmy, both], [both, unsettled]):
         with pytest.raises(UsageError) as memory:
             _in_memory(paths)
         with pytest.raises(UsageError) as chunked:
-            _bounded(paths, 100)
+            _bounded(paths, 400)
         assert str(chunked.value) == str(memory.value)
-    same([unsettled, both], 100, date_order="dmy", max_problems=None)
-    same([unsettled], 100, ignore=["bad-date"])
+    same([unsettled, both], 400, date_order="dmy", max_problems=None)
+    same([unsettled], 400, ignore=["bad-date"])
 
 
 @settings(max_examples=100, deadline=None)

@@ -43,7 +43,7 @@ def _leftovers(folder: Path) -> list[str]:
                                      ["--max-group", "3"], ["--email-key", "all", "--canonical-email"]])
 @pytest.mark.parametrize("format", ["text", "json", "csv"])
 def test_the_command_gives_the_in_memory_bytes(tmp_path, options, format):
-    path = _export(tmp_path, 600, 3)
+    path = _export(tmp_path, 300, 3)
     args = [str(path), "--format", format, "--limit", "all", *options]
     memory = _dupes(args)
     passes = _dupes([*args, "--memory-limit", "20K"])

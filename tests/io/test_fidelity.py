@@ -412,7 +412,7 @@ def _record_bytes(records) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("numpy_from", [1 << 20, 0])
-@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(export=exports())
 def test_exports_come_back_byte_for_byte(export, numpy_from: int) -> None:
     data, rows = export
@@ -495,7 +495,7 @@ def json_exports(draw) -> tuple[bytes, str]:
 
 
 @pytest.mark.parametrize("numpy_from", [1 << 20, 0])
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 @given(export=json_exports())
 def test_json_exports_come_back_byte_for_byte(export, numpy_from: int) -> None:
     data, kind = export
