@@ -10,15 +10,15 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 
-from .. import signals
 from ..errors import InputError
 from ..fields import FieldMap
+from ..io.behind import result
 from ..io.csv_read import read_csv
 from ..io.decode import BOM, SNIFF_BYTES, NotUTF8, decode
 from ..io.footers import ends_with_one_cell
@@ -28,8 +28,6 @@ from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
 from ..io.xlsx import refuse_binary, workbook_kind
 from ..recognition import PresetChoice, recognise
 from ..records import LOADED, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source, Spans
-
-T = TypeVar("T")
 
 
 class NotBounded(Exception):
@@ -296,16 +294,6 @@ def file_spans(file: CsvInput, first: int, starts: list[pl.Series], ends: list[p
     return Spans(raw=file.raw, text_start=file.begin, head_end=head_end, starts=all_starts,
                  ends=pl.concat(ends) if ends else pl.Series([], dtype=pl.Int64), first=first,
                  hashed=[*dict.fromkeys(file.source.columns)], pending=done)
-
-
-def result(future: Future[T]) -> T:
-    """The future's result, waited for with signals deferred (as `io.publish` waits for its
-    writers: an exception raised inside a lock of `threading` can hang the process)."""
-    with signals.deferred():
-        while not wait([future], timeout=0.05, return_when=FIRST_EXCEPTION).done:
-            if signals.pending() is not None:
-                signals.raise_pending()
-        return future.result()
 
 
 def read_ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:

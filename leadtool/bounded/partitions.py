@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -22,11 +21,12 @@ import polars as pl
 from .. import signals
 from ..audit.merge_events import merge_event_chunks
 from ..config import Config
+from ..io.behind import Behind
 from ..match.dates import DateOptions
 from ..match.groups import Groups, with_conflicts
 from ..merge import MergePlan, plan_merge
 from ..records import GROUP, HEAD_IDX, IDX, LOADED, Records
-from .chunks import Inputs, iter_known_chunks, read_ahead, result
+from .chunks import Inputs, iter_known_chunks, read_ahead
 
 # the merge events are made before the run's time is known when the user may still say no:
 # written with this stand-in of the same width, put right when the log is written
@@ -146,41 +146,13 @@ def plan_partitions(meta: Records, groups: Groups, count: int, chunk_starts: lis
     planned = Planned(away=pl.Series([], dtype=pl.UInt32), groups=pl.DataFrame(), folder=folder,
                       chunk_starts=chunk_starts, audit=os.path.join(folder, "audit.jsonl"), audit_head=run_line,
                       at=at)
-    with open(planned.audit, "wb") as handle, _Behind(handle) as audit:
+    # the audit text is written one piece (~100 MB) behind, while the next events are made and
+    # the next partition planned
+    with open(planned.audit, "wb") as handle, Behind("leadtool-audit", 1) as behind:
         handle.write(run_line)
-        _plan_each(meta, groups, count, folder, options, preview, progress, planned, audit)
+        _plan_each(meta, groups, count, folder, options, preview, progress, planned,
+                   lambda text: behind.submit(_write_text, text, handle))
     return planned
-
-
-class _Behind:
-    """The audit text written in a second thread, in order, while the next events are made
-    and the next partition planned: a write of new pages costs the kernel as much time as
-    making the text (`benchmarks/README.md`), and leaves Python's lock. At most one piece
-    waits (about 100 MB of text)."""
-
-    def __init__(self, handle: IO[bytes]) -> None:
-        self.handle = handle
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadtool-audit")
-        self.pending: Future[None] | None = None
-
-    def __enter__(self) -> _Behind:
-        return self
-
-    def write(self, text: pl.Series) -> None:
-        self._wait()
-        self.pending = self.pool.submit(_write_text, text, self.handle)
-
-    def _wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            result(pending)
-
-    def __exit__(self, kind: type[BaseException] | None, *exc: Any) -> None:
-        try:
-            if kind is None:
-                self._wait()
-        finally:  # after an error or a signal, the piece being written is not waited for
-            self.pool.shutdown(wait=kind is None, cancel_futures=True)
 
 
 def _write_text(text: pl.Series, handle: IO[bytes]) -> None:
@@ -188,7 +160,8 @@ def _write_text(text: pl.Series, handle: IO[bytes]) -> None:
 
 
 def _plan_each(meta: Records, groups: Groups, count: int, folder: str, options: PlanOptions, preview: int | None,
-               progress: Callable[[int, int], None] | None, planned: Planned, audit: _Behind) -> None:
+               progress: Callable[[int, int], None] | None, planned: Planned,
+               audit: Callable[[pl.Series], None]) -> None:
     away: list[pl.Series] = []
     info: list[pl.DataFrame] = []
     shown = 0
@@ -229,11 +202,11 @@ def _save_heads(plan: MergePlan, loaded: pl.Series, chunk_starts: pl.Series, fol
         piece.write_ipc(os.path.join(path, f"{part}.arrow"))
 
 
-def _save_audit(records: Records, plan: MergePlan, audit: _Behind, at: str) -> None:
+def _save_audit(records: Records, plan: MergePlan, audit: Callable[[pl.Series], None], at: str) -> None:
     """The partition's merge events, as `write_audit` writes them."""
     for chunk in merge_event_chunks(records, plan, at):
         if len(chunk):
-            audit.write(chunk)
+            audit(chunk)
 
 
 def summary(planned: Planned) -> dict[str, Any]:

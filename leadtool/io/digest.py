@@ -8,11 +8,10 @@ import io
 import mmap
 import os
 import sys
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 from ..errors import InputError
+from .behind import Behind
 
 
 class Digest:
@@ -31,36 +30,6 @@ def _unchanging(data: Any) -> bool:
         return True
     return (isinstance(data, memoryview) and data.readonly
             and isinstance(data.obj, bytes | mmap.mmap))
-
-
-class _Behind:
-    """Jobs run in order in a second thread, at most `ahead` waiting."""
-
-    def __init__(self, name: str, ahead: int) -> None:
-        self.name = name
-        self.ahead = ahead
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[Future[Any]] = deque()
-
-    def submit(self, job: Any, *args: Any) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
-        while len(self._pending) >= self.ahead:
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(job, *args))
-
-    def drain(self) -> None:
-        """Wait until every job given is done (raising the first one's error)."""
-        while self._pending:
-            self._pending.popleft().result()
-
-    def close(self) -> None:
-        try:
-            self.drain()
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
 
 
 class HashingWriter:
@@ -82,8 +51,8 @@ class HashingWriter:
         self.tail = b""
         self.hashed = 0
         self.exact = True
-        self._hashes = _Behind("leadtool-hash", self.AHEAD)
-        self._writes = _Behind("leadtool-write", self.AHEAD)
+        self._hashes = Behind("leadtool-hash", self.AHEAD)
+        self._writes = Behind("leadtool-write", self.AHEAD)
 
     def _update(self, data: Any, later: bool = False) -> None:
         """Hash `data` after everything before it: a large piece that cannot change (`later`)
