@@ -349,3 +349,34 @@ def test_chunks_of_blank_lines_keep_the_heads_in_their_chunks(tmp_path):
         starts = run.chunk_starts
         assert starts == sorted(starts)
         assert starts == [sum(rows_per_chunk[:k]) for k in range(len(rows_per_chunk))]
+
+
+def test_the_spill_parses_only_the_grouped_records(tmp_path, monkeypatch):
+    """Pass 2 gathers the grouped records' bytes and parses them alone: no chunk is parsed
+    whole (the in-memory bytes all the same)."""
+    import leadtool.bounded.partitions as partitions
+
+    path = _export(tmp_path, 700, 9)
+    parsed = []
+    read = partitions.read_records
+    monkeypatch.setattr(partitions, "read_records", lambda *a: parsed.append(len(a[2])) or read(*a))
+    monkeypatch.setattr(partitions, "read_chunk", lambda *a: pytest.fail("a whole chunk parsed"))
+    _same(tmp_path, [path])
+    assert parsed and sum(parsed) < 700 / 2  # the grouped records, a minority
+
+
+def test_a_gathered_last_record_that_looks_like_a_footer_is_read_with_its_chunk(tmp_path, monkeypatch):
+    """A one-cell line after a blank line is a report footer at the end of a file. Gathered
+    alone, the grouped records of a chunk may end with one that is not a footer in its file:
+    then the whole chunk is parsed, and the output is the in-memory one."""
+    import leadtool.bounded.partitions as partitions
+
+    path = tmp_path / "footer_like.csv"
+    path.write_bytes(b"email_from,id,name\nb@x.org,2,B1\na@x.org,0,A0\na@x.org,1,A\n\nb@x.org\n"
+                     b"c@x.org,3,C\nd@x.org,5,D\n")
+    answers = []
+    read = partitions.read_records
+    monkeypatch.setattr(partitions, "read_records", lambda *a: answers.append(read(*a)) or answers[-1])
+    got = _same(tmp_path, [path])
+    assert got["records_merged_away"] == 2
+    assert answers == [None]  # gathered alone they ended with a "footer": the chunk was read whole

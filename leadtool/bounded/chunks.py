@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -24,10 +24,12 @@ from ..io.decode import BOM, SNIFF_BYTES, NotUTF8, decode
 from ..io.footers import ends_with_one_cell
 from ..io.multiline import x2many_positions
 from ..io.reading import _Columns, _preset_opportunities, with_ids
-from ..io.spans import csv_lines_by_quotes, np_module, release, text_stop
+from ..io.spans import csv_lines_by_quotes, gather, np_module, release, text_stop
 from ..io.xlsx import refuse_binary, workbook_kind
 from ..recognition import PresetChoice, recognise
 from ..records import LOADED, PLACEHOLDER, ROW, SRC, FileFormat, Records, Source, Spans
+
+T = TypeVar("T")
 
 
 class NotBounded(Exception):
@@ -268,20 +270,42 @@ def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: boo
             raise NotBounded("records that only an exact reader finds")
         starts, ends, tail = lines.starts.slice(1), lines.ends.slice(1), int(lines.stops[-1])
     shift = file.offset(k)
+    n = frame.height
+    records = _as_loaded(inputs, f, frame, pl.int_range(row, row + n, dtype=pl.UInt32, eager=True),
+                         pl.int_range(loaded, loaded + n, dtype=pl.UInt32, eager=True))
+    return Chunk(f, k, records, starts + shift, ends + shift, tail + shift, fmt.final_newline)
+
+
+def _as_loaded(inputs: Inputs, f: int, frame: pl.DataFrame, rows: pl.Series, places: pl.Series) -> Records:
+    """A parsed frame of file f's records as `load` gives them: the run's columns, the file,
+    each record's data row and its place among all records, its id."""
     frame = frame.rename(inputs.renames[f])
     frame = frame.drop(PLACEHOLDER) if PLACEHOLDER in frame.columns else frame
-    n = frame.height
-    frame = frame.with_columns(
-        pl.lit(f, dtype=pl.UInt32).alias(SRC),
-        pl.int_range(row, row + n, dtype=pl.UInt32).alias(ROW),
-        pl.int_range(loaded, loaded + n, dtype=pl.UInt32).alias(LOADED))
+    frame = frame.with_columns(pl.lit(f, dtype=pl.UInt32).alias(SRC), rows.alias(ROW), places.alias(LOADED))
     missing = [c for c in inputs.columns.columns if c not in frame.columns]
     if missing:  # a column missing from a file is empty for its records
         frame = frame.with_columns(pl.lit("", dtype=pl.String).alias(c) for c in missing)
     order = [*dict.fromkeys([*inputs.columns.columns, *frame.columns])]
-    records = replace(inputs.meta(), frame=frame.select(order))
-    return Chunk(f, k, with_ids(records), starts + shift, ends + shift, tail + shift,
-                 fmt.final_newline)
+    return with_ids(replace(inputs.meta(), frame=frame.select(order)))
+
+
+def read_records(inputs: Inputs, f: int, places: pl.Series) -> Records | None:
+    """Only the records of file f at `places` (ascending, among all records), once the first
+    pass has found where each lies: their bytes, behind the header line, parsed as a file of
+    their own. A CSV record's values come from its own bytes alone, so they are those the
+    whole chunk's parse gives, at a fraction of the parsing (the grouped records are a
+    minority). None, for the caller to parse the whole chunk, if the parse does not give one
+    record per place (a last record that looks like a report footer)."""
+    file = inputs.files[f]
+    spans = file.source.spans
+    assert spans is not None and spans.starts is not None
+    local = places.cast(pl.Int64) - spans.first
+    header = file.raw[file.begin:file.header_stop]
+    data = gather(file.raw, spans.starts.gather(local).to_numpy(), spans.starts.gather(local + 1).to_numpy(), header)
+    parsed = read_csv(data, 0, file.path, replace(file.fmt))
+    if parsed.footer or parsed.frame.height != len(places):
+        return None
+    return _as_loaded(inputs, f, parsed.frame, (local + 1).cast(pl.UInt32), places.cast(pl.UInt32))
 
 
 def file_spans(file: CsvInput, first: int, starts: list[pl.Series], ends: list[pl.Series], tail: int,
@@ -296,7 +320,7 @@ def file_spans(file: CsvInput, first: int, starts: list[pl.Series], ends: list[p
                  hashed=[*dict.fromkeys(file.source.columns)], pending=done)
 
 
-def read_ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+def read_ahead(chunks: Iterator[T]) -> Iterator[T]:
     """The chunks, each read in a second thread while the caller works on the one before:
     parsing (polars) overlaps the caller's work (polars, numpy, file writes), which all leave
     Python's lock. One chunk more is in memory."""

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from typing import IO, Any
 
 import polars as pl
@@ -26,7 +27,7 @@ from ..match.dates import DateOptions
 from ..match.groups import Groups, with_conflicts
 from ..merge import MergePlan, plan_merge
 from ..records import GROUP, HEAD_IDX, IDX, LOADED, Records
-from .chunks import Inputs, iter_known_chunks, read_ahead
+from .chunks import Inputs, read_ahead, read_chunk, read_records
 
 # the merge events are made before the run's time is known when the user may still say no:
 # written with this stand-in of the same width, put right when the log is written
@@ -92,30 +93,44 @@ def partition_bounds(groups: Groups, rows_per_partition: int) -> pl.DataFrame:
 def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
           progress: Callable[[int, int], None] | None = None) -> tuple[int, list[int]]:
     """Every grouped record, whole, into its partition's folder (one IPC file per chunk);
-    returns the number of partitions and the first place of each chunk."""
+    returns the number of partitions and the first place of each chunk. Only the grouped
+    records are parsed again (`read_records`, from the places the first pass found)."""
     grouped = (groups.members.join(parts, on="group").select(pl.col(IDX).alias(LOADED), pl.col("group").alias(GROUP),
                                                              "part").sort(LOADED))
     places = grouped.get_column(LOADED)
-    count = len(inputs.chunk_list())
-    starts = []
-    first = 0  # the place of the chunk's first record (of the next one, for a chunk of blank lines)
-    for done, chunk in enumerate(read_ahead(iter_known_chunks(inputs))):
-        frame = chunk.records.frame
-        first = int(frame.get_column(LOADED)[0]) if frame.height else first
-        starts.append(first)
-        lo = int(places.search_sorted(first, side="left"))
-        hi = int(places.search_sorted(first + frame.height, side="left"))
-        mine = grouped.slice(lo, hi - lo)
-        if mine.height:
-            rows = frame[(mine.get_column(LOADED).cast(pl.Int64) - first)].with_columns(mine.select(GROUP, "part"))
+    chunks = [(f, n) for f, file in enumerate(inputs.files) for n in file.rows]
+    starts = [0, *accumulate(n for _, n in chunks)][:-1]  # a chunk of blank lines: the next one's first place
+
+    def read() -> Iterator[tuple[pl.DataFrame, pl.DataFrame | None]]:
+        for number, (f, n) in enumerate(chunks):
+            lo = int(places.search_sorted(starts[number], side="left"))
+            hi = int(places.search_sorted(starts[number] + n, side="left"))
+            mine = grouped.slice(lo, hi - lo)
+            yield mine, (_grouped_rows(inputs, f, number, mine) if mine.height else None)
+
+    for done, (mine, rows) in enumerate(read_ahead(read())):
+        if rows is not None:
+            rows = rows.with_columns(mine.select(GROUP, "part"))
             for (part,), piece in rows.partition_by("part", as_dict=True, include_key=False).items():
                 path = os.path.join(folder, "parts", str(part))
                 os.makedirs(path, exist_ok=True)
                 piece.write_ipc(os.path.join(path, f"{done}.arrow"), compression="lz4")
-        first += frame.height
         if progress:
-            progress(done + 1, count)
+            progress(done + 1, len(chunks))
     return (int(parts.get_column("part").max()) + 1 if parts.height else 0), starts
+
+
+def _grouped_rows(inputs: Inputs, f: int, number: int, mine: pl.DataFrame) -> pl.DataFrame:
+    """The records of chunk `number` (of file f) that `mine` names, in order."""
+    records = read_records(inputs, f, mine.get_column(LOADED))
+    if records is not None:
+        return records.frame
+    # the whole chunk, the long way round
+    k = number - sum(len(file.rows) for file in inputs.files[:f])
+    row = 1 + sum(inputs.files[f].rows[:k])
+    loaded = sum(sum(file.rows) for file in inputs.files[:f]) + row - 1
+    frame = read_chunk(inputs, f, k, loaded, row).records.frame
+    return frame[(mine.get_column(LOADED).cast(pl.Int64) - loaded)]
 
 
 def part_groups(meta: Records, groups: Groups, folder: str, part: int) -> tuple[Records, Groups] | None:

@@ -102,6 +102,30 @@ def byte_at(data: bytes | mmap.mmap, where: Any) -> Any:
         del view
 
 
+def gather(data: bytes | mmap.mmap, starts: Any, stops: Any, prefix: bytes = b"") -> bytes:
+    """`prefix`, then the bytes of the ranges starts[i]..stops[i] (numpy int64, ascending, not
+    overlapping) one after the other: one mask over the bytes they span, made by `np.repeat`
+    (no Python per range), and one copy of what it selects. A mapped file's pages are released
+    once read."""
+    np = np_module()
+    if not len(starts):
+        return prefix
+    apart = starts[1:] != stops[:-1]  # ranges that touch make one
+    starts = np.concatenate([starts[:1], starts[1:][apart]])
+    stops = np.concatenate([stops[:-1][apart], stops[-1:]])
+    lo, hi = int(starts[0]), int(stops[-1])
+    edges = np.empty(2 * len(starts), dtype=np.int64)
+    edges[0::2], edges[1::2] = starts, stops
+    inside = np.zeros(len(edges) - 1, dtype=bool)
+    inside[0::2] = True
+    view = np.frombuffer(data, dtype=np.uint8)
+    try:
+        return b"".join((prefix, view[lo:hi][np.repeat(inside, np.diff(edges))]))
+    finally:
+        del view  # a live view keeps a map from closing
+        release(data, lo, hi)
+
+
 def bytes_at(data: bytes | mmap.mmap, where: pl.Series) -> pl.Series:
     """The bytes at the given offsets, as a polars UInt8 Series."""
     if len(data) >= NUMPY_FROM:
