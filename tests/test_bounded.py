@@ -380,3 +380,17 @@ def test_a_gathered_last_record_that_looks_like_a_footer_is_read_with_its_chunk(
     got = _same(tmp_path, [path])
     assert got["records_merged_away"] == 2
     assert answers == [None]  # gathered alone they ended with a "footer": the chunk was read whole
+
+
+def test_chunks_that_polars_parses_give_the_in_memory_bytes(tmp_path):
+    """Chunks of a megabyte or more are parsed by polars, with the records' places found beside
+    it (the test exports above make chunks that Python's reader parses)."""
+    path = _export(tmp_path, 4000, 10)
+    assert path.stat().st_size > (1 << 20) + 1000
+    ref, out = tmp_path / "ref.csv", tmp_path / "out.csv"
+    expected = _in_memory([path], ref)
+    got = _bounded([path], out, chunk_bytes=1 << 20, partition_rows=400)
+    assert out.read_bytes() == ref.read_bytes()
+    assert (tmp_path / "out.csv.audit.jsonl").read_bytes().replace(b"out.csv", b"ref.csv") == \
+        (tmp_path / "ref.csv.audit.jsonl").read_bytes()
+    assert {k: got[k] for k in expected} == expected

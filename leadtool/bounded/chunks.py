@@ -67,7 +67,8 @@ class CsvInput:
         lo, hi = self.cuts[k], self.cuts[k + 1]
         head = self.raw[self.begin:self.header_stop] if k else b""
         start = self.begin if k == 0 else lo
-        data = head + self.raw[start:hi]
+        with memoryview(self.raw) as view:  # one copy (not a slice, then the slice behind the header)
+            data = b"".join((head, view[start:hi]))
         release(self.raw, start, hi)
         return data
 
@@ -248,7 +249,7 @@ def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: boo
     fmt = replace(file.fmt)
     try:
         data = file.chunk_bytes(k)
-        parsed = read_csv(data, 0, file.path, fmt)
+        parsed = read_csv(data, 0, file.path, fmt, with_lines=check)
     except NotUTF8:
         raise InputError("not valid UTF-8 (the bounded path reads UTF-8 only: give --memory-limit "
                          "large enough to read it in memory)", file=file.path) from None
@@ -261,11 +262,11 @@ def read_chunk(inputs: Inputs, f: int, k: int, loaded: int, row: int, check: boo
         starts = ends = pl.Series([], dtype=pl.Int64)
         tail = len(data)
     elif parsed.records is not None:
-        if csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
+        if parsed.lines is None and csv_lines_by_quotes(data, 0, len(data), fmt.delimiter) is None:
             raise NotBounded("records that only an exact reader finds")
         starts, ends, tail = parsed.records.starts, parsed.records.ends, parsed.tail_start
     else:
-        lines = csv_lines_by_quotes(data, 0, len(data), fmt.delimiter)
+        lines = parsed.lines if parsed.lines is not None else csv_lines_by_quotes(data, 0, len(data), fmt.delimiter)
         if lines is None or len(lines) != frame.height + 1:
             raise NotBounded("records that only an exact reader finds")
         starts, ends, tail = lines.starts.slice(1), lines.ends.slice(1), int(lines.stops[-1])

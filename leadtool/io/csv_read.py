@@ -141,6 +141,9 @@ class CsvFile:
     footer_line: int = 0  # the line where the footer starts
     # without `records`: finds them when a writer first needs them (None: they cannot be told)
     locate: Callable[[pl.Series], tuple[int, pl.Series, pl.Series] | None] | None = None
+    # every line-record (header and blank lines included), when the caller asked for them
+    # (`read_csv(..., lines=True)`) and the quoting is plain RFC 4180
+    lines: Lines | None = None
 
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -193,9 +196,10 @@ def _reader_rows(raw: bytes | mmap.mmap, begin: int, stop: int, delimiter: str,
     return csv_rows_by_reader(text, table, delimiter, strict=False)
 
 
-def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> CsvFile:
+def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat, *, with_lines: bool = False) -> CsvFile:
     """Parse the UTF-8 bytes `raw` (the text starts at `begin`, after a byte order mark):
-    records end at line breaks outside quotes; blank lines and a trailing ^Z are not records."""
+    records end at line breaks outside quotes; blank lines and a trailing ^Z are not records.
+    `with_lines`: the caller wants every record's place now (`CsvFile.lines`), not when a writer asks."""
     stop = text_stop(raw, begin)
     head_text = raw[begin:begin + SNIFF_BYTES].decode("utf-8", errors="ignore")
     head_text = head_text[_LEADING_BLANK_LINES.match(head_text).end():]
@@ -212,21 +216,29 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
     frame: pl.DataFrame | None = None
     rows: list[list[str]] | None = None
     lines: Lines | None = None
+    known: Lines | None = None  # csv_lines_by_quotes' answer, when found beside polars
     if stop - begin >= spans.NUMPY_FROM:
         # an odd number of quotes leaves a value open and a bare CR ends a line, neither of
         # which polars would see: they are looked for on one core while polars parses on the others
+        # (when the caller wants the records' places now, they are found there instead: found,
+        # they say that the quotes pair up and that no bare CR ends a line)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            odd = pool.submit(spans.quotes_and_bare_returns, raw, begin, stop)
+            found = pool.submit(csv_lines_by_quotes, raw, begin, stop, fmt.delimiter) if with_lines else None
+            odd = None if with_lines else pool.submit(spans.quotes_and_bare_returns, raw, begin, stop)
             frame = _polars_rows(raw, path, stop, fmt.delimiter, ncols)
-            quotes, bare = odd.result()
+            known = found.result() if found else None
+            quotes, bare = (odd.result() if odd else (0, False) if known is not None
+                            else spans.quotes_and_bare_returns(raw, begin, stop))
             if quotes % 2 or bare:
                 frame = None
         if frame is not None and not _may_be_blank(frame, ncols).any():
             # no line can be blank: polars' rows are the records, and where each lies in the
             # bytes is found only if a writer asks (commands that write nothing never do)
-            return _later(raw, begin, stop, fmt, headers, frame, header_newlines)
+            later = _later(raw, begin, stop, fmt, headers, frame, header_newlines)
+            later.lines = known
+            return later
         if frame is not None:  # the records' places, which must agree with polars' rows
-            lines = csv_lines_by_quotes(raw, begin, stop, fmt.delimiter)
+            lines = known if known is not None else csv_lines_by_quotes(raw, begin, stop, fmt.delimiter)
             if lines is None or frame.height != len(lines):
                 frame = None
     if frame is None:
@@ -282,7 +294,7 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat) -> 
     fmt.final_newline = bool(footer) or bool(lines.stops[-1] > lines.ends[-1])
     return CsvFile(headers=headers, frame=frame, header_newlines=header_newlines, records=records,
                    head_end=int(records.starts[0]) if len(at) else header_stop, tail_start=tail,
-                   skipped_lines=_skipped(blank, at), footer=footer, footer_line=footer_line)
+                   skipped_lines=_skipped(blank, at), footer=footer, footer_line=footer_line, lines=known)
 
 
 def _may_be_blank(frame: pl.DataFrame, ncols: int) -> pl.Series:
