@@ -365,21 +365,26 @@ def test_the_spill_parses_only_the_grouped_records(tmp_path, monkeypatch):
     assert parsed and sum(parsed) < 700 / 2  # the grouped records, a minority
 
 
-def test_a_gathered_last_record_that_looks_like_a_footer_is_read_with_its_chunk(tmp_path, monkeypatch):
+@pytest.mark.parametrize("before", [False, True])
+def test_a_gathered_last_record_that_looks_like_a_footer_is_read_with_its_chunk(tmp_path, monkeypatch, before):
     """A one-cell line after a blank line is a report footer at the end of a file. Gathered
     alone, the grouped records of a chunk may end with one that is not a footer in its file:
-    then the whole chunk is parsed, and the output is the in-memory one."""
+    then the whole chunk is parsed, and the output is the in-memory one (also when the file
+    is not the first one)."""
     import leadtool.bounded.partitions as partitions
 
     path = tmp_path / "footer_like.csv"
     path.write_bytes(b"email_from,id,name\nb@x.org,2,B1\na@x.org,0,A0\na@x.org,1,A\n\nb@x.org\n"
                      b"c@x.org,3,C\nd@x.org,5,D\n")
+    first = tmp_path / "first.csv"
+    first.write_bytes(b"email_from,id,name\ne@x.org,10,E\na@x.org,11,A1\nf@x.org,12,F\n")
     answers = []
     read = partitions.read_records
     monkeypatch.setattr(partitions, "read_records", lambda *a: answers.append(read(*a)) or answers[-1])
-    got = _same(tmp_path, [path])
-    assert got["records_merged_away"] == 2
-    assert answers == [None]  # gathered alone they ended with a "footer": the chunk was read whole
+    got = _same(tmp_path, [first, path] if before else [path])
+    assert got["records_merged_away"] == 2 + before
+    assert answers[-1] is None  # gathered alone they ended with a "footer": the chunk was read whole
+    assert len(answers) == 1 + before
 
 
 def test_chunks_that_polars_parses_give_the_in_memory_bytes(tmp_path):

@@ -106,7 +106,7 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
             lo = int(places.search_sorted(starts[number], side="left"))
             hi = int(places.search_sorted(starts[number] + n, side="left"))
             mine = grouped.slice(lo, hi - lo)
-            yield mine, (_grouped_rows(inputs, f, number, mine) if mine.height else None)
+            yield mine, (_grouped_rows(inputs, f, number, starts[number], mine) if mine.height else None)
 
     for done, (mine, rows) in enumerate(read_ahead(read())):
         if rows is not None:
@@ -120,17 +120,16 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
     return (int(parts.get_column("part").max()) + 1 if parts.height else 0), starts
 
 
-def _grouped_rows(inputs: Inputs, f: int, number: int, mine: pl.DataFrame) -> pl.DataFrame:
-    """The records of chunk `number` (of file f) that `mine` names, in order."""
+def _grouped_rows(inputs: Inputs, f: int, number: int, first: int, mine: pl.DataFrame) -> pl.DataFrame:
+    """The records that `mine` names, in order, of chunk `number` (of file f, its first
+    record at place `first`)."""
     records = read_records(inputs, f, mine.get_column(LOADED))
     if records is not None:
         return records.frame
     # the whole chunk, the long way round
     k = number - sum(len(file.rows) for file in inputs.files[:f])
-    row = 1 + sum(inputs.files[f].rows[:k])
-    loaded = sum(sum(file.rows) for file in inputs.files[:f]) + row - 1
-    frame = read_chunk(inputs, f, k, loaded, row).records.frame
-    return frame[(mine.get_column(LOADED).cast(pl.Int64) - loaded)]
+    frame = read_chunk(inputs, f, k, first, 1 + sum(inputs.files[f].rows[:k])).records.frame
+    return frame[(mine.get_column(LOADED).cast(pl.Int64) - first)]
 
 
 def part_groups(meta: Records, groups: Groups, folder: str, part: int) -> tuple[Records, Groups] | None:
