@@ -142,7 +142,7 @@ class CsvFile:
     # without `records`: finds them when a writer first needs them (None: they cannot be told)
     locate: Callable[[pl.Series], tuple[int, pl.Series, pl.Series] | None] | None = None
     # every line-record (header and blank lines included), when the caller asked for them
-    # (`read_csv(..., lines=True)`) and the quoting is plain RFC 4180
+    # (`read_csv(..., with_lines=True)`) and the quoting is plain RFC 4180
     lines: Lines | None = None
 
 
@@ -226,9 +226,12 @@ def read_csv(raw: bytes | mmap.mmap, begin: int, path: str, fmt: FileFormat, *, 
             found = pool.submit(csv_lines_by_quotes, raw, begin, stop, fmt.delimiter) if with_lines else None
             odd = None if with_lines else pool.submit(spans.quotes_and_bare_returns, raw, begin, stop)
             frame = _polars_rows(raw, path, stop, fmt.delimiter, ncols)
-            known = found.result() if found else None
-            quotes, bare = (odd.result() if odd else (0, False) if known is not None
-                            else spans.quotes_and_bare_returns(raw, begin, stop))
+            if found is not None:
+                known = found.result()
+                quotes, bare = (0, False) if known is not None else spans.quotes_and_bare_returns(raw, begin, stop)
+            else:
+                assert odd is not None
+                quotes, bare = odd.result()
             if quotes % 2 or bare:
                 frame = None
         if frame is not None and not _may_be_blank(frame, ncols).any():
