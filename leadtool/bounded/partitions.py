@@ -98,15 +98,15 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
     grouped = (groups.members.join(parts, on="group").select(pl.col(IDX).alias(LOADED), pl.col("group").alias(GROUP),
                                                              "part").sort(LOADED))
     places = grouped.get_column(LOADED)
-    chunks = [(f, n) for f, file in enumerate(inputs.files) for n in file.rows]
-    starts = [0, *accumulate(n for _, n in chunks)][:-1]  # a chunk of blank lines: the next one's first place
+    chunks = [(f, k, n) for f, file in enumerate(inputs.files) for k, n in enumerate(file.rows)]
+    starts = [0, *accumulate(n for _, _, n in chunks)][:-1]  # a chunk of blank lines: the next one's first place
 
     def read() -> Iterator[tuple[pl.DataFrame, pl.DataFrame | None]]:
-        for number, (f, n) in enumerate(chunks):
+        for number, (f, k, n) in enumerate(chunks):
             lo = int(places.search_sorted(starts[number], side="left"))
             hi = int(places.search_sorted(starts[number] + n, side="left"))
             mine = grouped.slice(lo, hi - lo)
-            yield mine, (_grouped_rows(inputs, f, number, starts[number], mine) if mine.height else None)
+            yield mine, (_grouped_rows(inputs, f, k, starts[number], mine) if mine.height else None)
 
     for done, (mine, rows) in enumerate(read_ahead(read())):
         if rows is not None:
@@ -120,14 +120,13 @@ def spill(inputs: Inputs, groups: Groups, parts: pl.DataFrame, folder: str,
     return (int(parts.get_column("part").max()) + 1 if parts.height else 0), starts
 
 
-def _grouped_rows(inputs: Inputs, f: int, number: int, first: int, mine: pl.DataFrame) -> pl.DataFrame:
-    """The records that `mine` names, in order, of chunk `number` (of file f, its first
-    record at place `first`)."""
+def _grouped_rows(inputs: Inputs, f: int, k: int, first: int, mine: pl.DataFrame) -> pl.DataFrame:
+    """The records that `mine` names, in order, of chunk k of file f (its first record at
+    place `first`)."""
     records = read_records(inputs, f, mine.get_column(LOADED))
     if records is not None:
         return records.frame
     # the whole chunk, the long way round
-    k = number - sum(len(file.rows) for file in inputs.files[:f])
     frame = read_chunk(inputs, f, k, first, 1 + sum(inputs.files[f].rows[:k])).records.frame
     return frame[(mine.get_column(LOADED).cast(pl.Int64) - first)]
 
